@@ -1,0 +1,1 @@
+"""Baseline superpixel methods behind one interface (see :mod:`baselines.registry`)."""

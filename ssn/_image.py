@@ -1,0 +1,114 @@
+"""Validation and normalisation of user images and superpixel counts.
+
+Every entry point that takes an image (``ssn.segment``, the baselines, the CLI) goes
+through :func:`as_rgb_float` so that they all accept and reject the same inputs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["as_rgb_float", "check_n_segments"]
+
+
+def as_rgb_float(image, *, channel_axis: int | None = -1, dtype=np.float32) -> np.ndarray:
+    """Return ``image`` as a contiguous ``(H, W, 3)`` RGB array with values in [0, 1].
+
+    Parameters
+    ----------
+    image : (H, W[, C]) array_like
+        Grayscale (``channel_axis=None`` or a 2-D array), RGB or RGBA image. Integer
+        images are scaled by their dtype's maximum (uint8 → /255, uint16 → /65535);
+        floating-point images must already lie in [0, 1]; boolean images map to {0, 1}.
+    channel_axis : int or None, optional
+        Axis of the colour channels; ``None`` means the image is grayscale.
+    dtype : numpy dtype, optional
+        Floating-point dtype of the result.
+
+    Returns
+    -------
+    rgb : (H, W, 3) ndarray
+        The image in RGB; grayscale is replicated to three channels and an alpha
+        channel is dropped.
+
+    Raises
+    ------
+    ValueError
+        If the image has the wrong number of dimensions or channels, is empty, holds
+        NaN/inf, or is a float image outside [0, 1].
+    TypeError
+        If the dtype is not numeric.
+    """
+    arr = np.asarray(image)
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_
+    ):
+        raise TypeError(f"image must be a numeric array, got dtype {arr.dtype}")
+    if arr.ndim == 2 and channel_axis is not None and channel_axis not in (-1, 2):
+        raise ValueError(
+            f"channel_axis={channel_axis} is out of range for a 2-D image; "
+            "use channel_axis=None for grayscale images"
+        )
+    if channel_axis is None or arr.ndim == 2:
+        if arr.ndim != 2:
+            raise ValueError(
+                f"a grayscale image (channel_axis=None) must be 2-D, got shape {arr.shape}"
+            )
+        arr = arr[..., None]
+    else:
+        if arr.ndim != 3:
+            raise ValueError(
+                f"image must have shape (H, W) or (H, W, C), got shape {arr.shape}"
+            )
+        arr = np.moveaxis(arr, channel_axis, -1)
+    height, width, channels = arr.shape
+    if height == 0 or width == 0:
+        raise ValueError(f"image is empty (shape {arr.shape})")
+    if channels not in (1, 3, 4):
+        raise ValueError(
+            f"image must have 1 (gray), 3 (RGB) or 4 (RGBA) channels, got {channels} "
+            f"along channel_axis={channel_axis}"
+        )
+    if channels == 4:
+        arr = arr[..., :3]
+    if arr.dtype == np.bool_:
+        out = arr.astype(dtype)
+    elif np.issubdtype(arr.dtype, np.integer):
+        info = np.iinfo(arr.dtype)
+        if info.min < 0 and arr.min() < 0:
+            raise ValueError("integer images must not hold negative values")
+        out = arr.astype(dtype) / dtype(info.max)
+    else:
+        if not np.all(np.isfinite(arr)):
+            raise ValueError("image holds NaN or infinite values")
+        lo, hi = float(arr.min()), float(arr.max())
+        if lo < 0.0 or hi > 1.0:
+            raise ValueError(
+                f"floating-point images must lie in [0, 1], got values in [{lo:g}, {hi:g}]; "
+                "rescale the image (e.g. divide uint8 data by 255)"
+            )
+        out = arr.astype(dtype, copy=False)
+    if out.shape[-1] == 1:
+        out = np.repeat(out, 3, axis=-1)
+    return np.ascontiguousarray(out)
+
+
+def check_n_segments(n_segments, height: int, width: int) -> int:
+    """Validate a requested superpixel count for an ``height × width`` image.
+
+    Raises
+    ------
+    ValueError
+        If ``n_segments`` is not an integer in ``[1, height * width]``.
+    """
+    if isinstance(n_segments, bool) or not isinstance(n_segments, (int, np.integer)):
+        raise ValueError(f"n_segments must be an integer, got {n_segments!r}")
+    n_segments = int(n_segments)
+    if n_segments < 1:
+        raise ValueError(f"n_segments must be at least 1, got {n_segments}")
+    if n_segments > height * width:
+        raise ValueError(
+            f"n_segments={n_segments} exceeds the number of pixels of the "
+            f"{height}x{width} image ({height * width})"
+        )
+    return n_segments

@@ -1,0 +1,1 @@
+"""Sub-commands of the ``ssn`` command line (see :mod:`ssn.cli`)."""
