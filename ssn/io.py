@@ -1,0 +1,184 @@
+"""Readers and writers for the file formats of the datasets and of label images.
+
+One place for file formats, used by the CLI, the metrics, the dataset loaders and the
+workflow: images (PNG/JPEG), BSDS500 ground truth (``.mat``), label images (8/16-bit
+PNG, palette PNG by index, ``.npy``) and Middlebury optical flow (``.flo``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "read_bsds_ground_truth",
+    "read_flo",
+    "read_image",
+    "read_label_image",
+    "write_flo",
+    "write_label_image",
+]
+
+FLO_MAGIC = np.float32(202021.25)
+
+
+def _existing(path) -> Path:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {path}")
+    return path
+
+
+def read_image(path) -> np.ndarray:
+    """Read an image file as an ``(H, W[, C])`` array in its stored dtype.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If the file cannot be decoded as an image.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    path = _existing(path)
+    try:
+        with Image.open(path) as img:
+            if img.mode == "P":  # palette images are read by their colours here
+                img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+            return np.asarray(img)
+    except (UnidentifiedImageError, OSError) as err:
+        raise ValueError(f"cannot read image {path}: {err}") from err
+
+
+def read_label_image(path) -> np.ndarray:
+    """Read a label image: 8/16-bit PNG (palette PNGs by index) or ``.npy``.
+
+    Returns
+    -------
+    labels : (H, W) ndarray of int64
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If the file is unreadable, not 2-D or not integer-valued.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    path = _existing(path)
+    if path.suffix.lower() == ".npy":
+        try:
+            arr = np.load(path, allow_pickle=False)
+        except (ValueError, OSError) as err:
+            raise ValueError(f"cannot read label array {path}: {err}") from err
+    else:
+        try:
+            with Image.open(path) as img:
+                if img.mode not in ("P", "L", "I", "I;16", "I;16B", "I;16L", "1"):
+                    raise ValueError(
+                        f"{path} is a {img.mode} image, not a label image "
+                        "(expected a palette, 8-bit or 16-bit single-channel PNG)"
+                    )
+                arr = np.asarray(img)  # mode P gives palette indices
+        except (UnidentifiedImageError, OSError) as err:
+            raise ValueError(f"cannot read label image {path}: {err}") from err
+    if arr.ndim != 2:
+        raise ValueError(f"label image {path} must be 2-D, got shape {arr.shape}")
+    if not (np.issubdtype(arr.dtype, np.integer) or arr.dtype == np.bool_):
+        raise ValueError(f"label image {path} must hold integers, got dtype {arr.dtype}")
+    return arr.astype(np.int64)
+
+
+def write_label_image(path, labels: np.ndarray) -> None:
+    """Write labels as a 16-bit PNG (``.png``) or a ``.npy`` array.
+
+    Raises
+    ------
+    ValueError
+        If ``labels`` is not 2-D integer data, or does not fit 16 bits for PNG output.
+    """
+    from PIL import Image
+
+    path = Path(path)
+    labels = np.asarray(labels)
+    if labels.ndim != 2 or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"labels must be a 2-D integer array, got {labels.dtype} {labels.shape}")
+    if path.suffix.lower() == ".npy":
+        np.save(path, labels)
+        return
+    if path.suffix.lower() != ".png":
+        raise ValueError(f"label output must end in .png or .npy, got {path.name}")
+    if labels.size and (labels.min() < 0 or labels.max() > 65535):
+        raise ValueError("labels outside [0, 65535] do not fit a 16-bit PNG; use .npy")
+    Image.fromarray(labels.astype(np.uint16)).save(path)
+
+
+def read_bsds_ground_truth(path) -> list[np.ndarray]:
+    """Read every human annotation of a BSDS500 ``.mat`` ground-truth file.
+
+    Returns
+    -------
+    segmentations : list of (H, W) ndarray of int64
+        One label image per annotation (labels start at 1, as stored).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If the file is not a BSDS500 ground truth.
+    """
+    from scipy.io import loadmat
+
+    path = _existing(path)
+    try:
+        cells = loadmat(path)["groundTruth"]
+        return [np.asarray(cell["Segmentation"][0][0], dtype=np.int64) for cell in cells[0]]
+    except (KeyError, ValueError, IndexError, TypeError, OSError) as err:
+        raise ValueError(f"{path} is not a BSDS500 ground-truth file: {err}") from err
+
+
+def read_flo(path) -> np.ndarray:
+    """Read a Middlebury ``.flo`` optical-flow file.
+
+    Returns
+    -------
+    flow : (H, W, 2) ndarray of float32
+        Horizontal (u) then vertical (v) displacement.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If the magic number or the size is wrong.
+    """
+    path = _existing(path)
+    with open(path, "rb") as fh:
+        header = fh.read(12)
+        if len(header) < 12 or np.frombuffer(header[:4], "<f4")[0] != FLO_MAGIC:
+            raise ValueError(f"{path} is not a .flo file (bad magic number)")
+        width, height = (int(v) for v in np.frombuffer(header[4:], "<i4"))
+        if width <= 0 or height <= 0 or width * height > 1 << 30:
+            raise ValueError(f"{path}: implausible flow size {width}x{height}")
+        data = np.fromfile(fh, "<f4")
+    if data.size != height * width * 2:
+        raise ValueError(
+            f"{path}: expected {height * width * 2} flow values for {width}x{height}, "
+            f"found {data.size}"
+        )
+    return data.reshape(height, width, 2)
+
+
+def write_flo(path, flow: np.ndarray) -> None:
+    """Write an ``(H, W, 2)`` flow field as a Middlebury ``.flo`` file."""
+    flow = np.asarray(flow, dtype="<f4")
+    if flow.ndim != 3 or flow.shape[2] != 2:
+        raise ValueError(f"flow must have shape (H, W, 2), got {flow.shape}")
+    with open(path, "wb") as fh:
+        fh.write(FLO_MAGIC.astype("<f4").tobytes())
+        fh.write(np.array([flow.shape[1], flow.shape[0]], "<i4").tobytes())
+        fh.write(flow.tobytes())
