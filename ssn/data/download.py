@@ -1,0 +1,244 @@
+"""Streaming HTTP(S) download with a progress bar, resume of partial files and sha256 checks.
+
+The file is written to ``<name>.part`` and renamed only once it is complete and verified,
+so an interrupted download never leaves a file that looks finished. A later call (or the
+automatic retry after a dropped connection) resumes the ``.part`` file with an HTTP
+``Range`` request; servers that ignore ``Range`` get a fresh download.
+
+Digests: with an expected sha256 a mismatch is a :class:`~ssn.data.checksum.ChecksumError`
+naming the file, and the bad download is deleted. Without one (``None``), the digest is
+computed, recorded next to the file as ``<name>.sha256`` and a warning says so
+(trust-on-first-use); later runs verify the file against that record.
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import re
+import socket
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from .checksum import (
+    ChecksumError,
+    normalise_digest,
+    read_manifest,
+    sha256_file,
+    verify_file,
+    write_digest_record,
+)
+
+__all__ = ["DownloadError", "download", "verify_or_record"]
+
+log = logging.getLogger("ssn.data")
+
+_CONTENT_RANGE = re.compile(r"bytes\s+(\d+|\*)-?(\d*)/(\d+|\*)")
+_RETRYABLE = (
+    urllib.error.URLError,
+    ConnectionError,
+    TimeoutError,
+    socket.timeout,
+    http.client.IncompleteRead,
+    http.client.RemoteDisconnected,
+)
+
+
+class DownloadError(OSError):
+    """A download failed for good (HTTP error, or still incomplete after all retries)."""
+
+
+class _Incomplete(Exception):
+    pass
+
+
+def verify_or_record(path, sha256: str | None, *, what: str = "") -> str:
+    """Verify ``path`` against ``sha256`` or, when it is None, against/into ``<path>.sha256``.
+
+    Returns the file's digest. With no expected digest and no record yet, the digest is
+    computed, written to ``<path>.sha256`` and a warning is logged (trust-on-first-use).
+
+    Raises
+    ------
+    ChecksumError
+        If the file differs from the expected or the recorded digest.
+    """
+    path = Path(path)
+    if sha256:
+        return verify_file(path, sha256)
+    record = path.with_name(path.name + ".sha256")
+    if record.is_file():
+        recorded = read_manifest(record).get(path.name)
+        if recorded:
+            try:
+                return verify_file(path, recorded)
+            except ChecksumError as err:
+                raise ChecksumError(f"{err}; recorded on first download in {record}") from None
+    digest = sha256_file(path)
+    write_digest_record(path, digest)
+    log.warning(
+        "no published sha256 for %s%s: trusting it on first use, digest %s recorded in %s "
+        "(copy it into config/datasets.yaml to pin it)",
+        path.name,
+        f" ({what})" if what else "",
+        digest,
+        record,
+    )
+    return digest
+
+
+def _parse_total(response) -> tuple[int | None, int | None]:
+    """Return (start offset, total size) from a response's headers."""
+    content_range = response.headers.get("Content-Range")
+    if content_range:
+        m = _CONTENT_RANGE.match(content_range.strip())
+        if m:
+            start = None if m.group(1) == "*" else int(m.group(1))
+            total = None if m.group(3) == "*" else int(m.group(3))
+            return start, total
+    length = response.headers.get("Content-Length")
+    return 0, (int(length) if length is not None else None)
+
+
+def _fetch_once(url, part: Path, *, timeout, chunk_size, progress, desc) -> None:
+    """One request: append to (206) or restart (200) ``part``; raise _Incomplete if cut."""
+    offset = part.stat().st_size if part.exists() else 0
+    headers = {"User-Agent": "ssn-bench", "Accept-Encoding": "identity"}
+    if offset:
+        headers["Range"] = f"bytes={offset}-"
+    try:
+        response = urllib.request.urlopen(
+            urllib.request.Request(url, headers=headers), timeout=timeout
+        )
+    except urllib.error.HTTPError as err:
+        if err.code == 416 and offset:
+            _, total = _parse_total(err)
+            if total == offset:  # the .part file is already complete
+                return
+            part.unlink()  # the server's file changed: start again
+            raise _Incomplete(f"range request rejected for {url}; restarting") from None
+        if err.code in (408, 429) or err.code >= 500:
+            raise _Incomplete(f"HTTP {err.code} from {url}") from None
+        raise DownloadError(f"download of {url} failed: HTTP {err.code} {err.reason}") from None
+    with response:
+        if response.status == 206:
+            start, total = _parse_total(response)
+            if start != offset:
+                part.unlink()
+                raise _Incomplete(f"server resumed {url} at {start}, not {offset}; restarting")
+            mode = "ab"
+        else:  # 200: the server ignored Range (or there was none)
+            offset = 0
+            _, total = _parse_total(response)
+            mode = "wb"
+        from tqdm import tqdm
+
+        with (
+            open(part, mode) as fh,
+            tqdm(
+                total=total,
+                initial=offset,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                desc=desc,
+                disable=not progress,
+                mininterval=0.5,
+            ) as bar,
+        ):
+            while chunk := response.read(chunk_size):
+                fh.write(chunk)
+                bar.update(len(chunk))
+    size = part.stat().st_size
+    if total is not None and size < total:
+        raise _Incomplete(f"connection closed after {size} of {total} bytes of {url}")
+
+
+def download(
+    url: str,
+    path,
+    *,
+    sha256: str | None = None,
+    size: int | None = None,
+    progress: bool = True,
+    retries: int = 5,
+    timeout: float = 60.0,
+    chunk_size: int = 1 << 20,
+    backoff: float = 1.0,
+) -> str:
+    """Download ``url`` to ``path`` (resuming ``<path>.part``) and verify it.
+
+    Parameters
+    ----------
+    url : str
+        HTTP(S) URL.
+    path : path-like
+        Destination file; its folder is created.
+    sha256 : str, optional
+        Expected hex digest. ``None``: trust-on-first-use (see :func:`verify_or_record`).
+    size : int, optional
+        Expected size in bytes, checked before the (slower) digest.
+    progress : bool
+        Show a tqdm progress bar on stderr.
+    retries : int
+        Further attempts after a dropped connection or a 5xx answer; each resumes.
+    timeout, chunk_size, backoff
+        Socket timeout (s), read size (bytes) and the base of the linear retry delay (s).
+
+    Returns
+    -------
+    digest : str
+        The sha256 of the downloaded file.
+
+    Raises
+    ------
+    ChecksumError
+        If the digest (or size) is wrong; the downloaded file is deleted.
+    DownloadError
+        On a permanent HTTP error, or if the file is still incomplete after ``retries``.
+    """
+    path = Path(path)
+    if path.is_file():  # already downloaded: verify only (re-running is a no-op)
+        return verify_or_record(path, sha256, what=url)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(path.name + ".part")
+    attempt = 0
+    while True:
+        try:
+            _fetch_once(
+                url, part, timeout=timeout, chunk_size=chunk_size, progress=progress, desc=path.name
+            )
+            break
+        except (_Incomplete, *_RETRYABLE) as err:
+            attempt += 1
+            if attempt > retries:
+                raise DownloadError(
+                    f"download of {url} incomplete after {retries + 1} attempts: {err}; "
+                    f"re-run to resume from {part}"
+                ) from None
+            log.warning(
+                "download of %s interrupted (%s); resuming (attempt %d)", url, err, attempt + 1
+            )
+            time.sleep(backoff * attempt)
+    actual_size = part.stat().st_size
+    if size is not None and actual_size != size:
+        part.unlink()
+        raise ChecksumError(
+            f"size mismatch for {path.name} from {url}: expected {size} bytes, got {actual_size}; "
+            "the download was deleted"
+        )
+    if sha256:
+        expected = normalise_digest(sha256)
+        digest = sha256_file(part)
+        if digest != expected:
+            part.unlink()
+            raise ChecksumError(
+                f"sha256 mismatch for {path.name} downloaded from {url}: expected {expected}, "
+                f"got {digest}; the download was deleted"
+            )
+        part.replace(path)
+        return digest
+    part.replace(path)
+    return verify_or_record(path, None, what=url)
