@@ -1,0 +1,142 @@
+"""Metrics of an image signal summarised per superpixel: EV (colour) and EPE (flow)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._labels import as_label_image, check_same_shape, dense_labels
+
+__all__ = ["UNKNOWN_FLOW_THRESHOLD", "explained_variation", "flow_endpoint_error"]
+
+# Middlebury convention: flow components above this magnitude mean "unknown".
+UNKNOWN_FLOW_THRESHOLD = 1e9
+
+
+def _as_channels(values, name: str, labels: np.ndarray) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+        raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}")
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    if arr.ndim != 3:
+        raise ValueError(f"{name} must have shape (H, W) or (H, W, C), got {arr.shape}")
+    check_same_shape(labels, arr, ("labels", name))
+    return arr.reshape(-1, arr.shape[2]).astype(np.float64)
+
+
+def explained_variation(labels, image) -> float:
+    """Explained variation (EV): share of the image's colour variance the superpixels keep.
+
+    Parameters
+    ----------
+    labels : (H, W) array_like of int
+        Superpixel label image.
+    image : (H, W[, C]) array_like
+        The image, in the colour space to evaluate in (the Stutz benchmark uses the
+        RGB/BGR values as read; the scale does not matter).
+
+    Returns
+    -------
+    ev : float
+        sum_j |S_j| ||mu_j - mu||^2 / sum_p ||x_p - mu||^2, summed over channels, in
+        [0, 1]; mu_j is the mean colour of superpixel j and mu that of the image. An
+        image without any variation gives 1 (there is nothing to explain).
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ, an input is empty, ``image`` is not numeric or holds
+        NaN/inf.
+
+    References
+    ----------
+    .. [1] A. P. Moore, S. J. D. Prince, J. Warrell, U. Mohammed, G. Jones. Superpixel
+       lattices. CVPR 2008.
+
+    Examples
+    --------
+    >>> explained_variation([[0, 0, 1, 1]], [[0, 2, 10, 12]])  # 2*(25+25) / (36+16+16+36)
+    0.9615384615384616
+    """
+    labels = as_label_image(labels)
+    pixels = _as_channels(image, "image", labels)
+    if not np.all(np.isfinite(pixels)):
+        raise ValueError("image holds NaN or infinite values")
+    dense, values = dense_labels(labels)
+    n_sp = values.size
+    mean = pixels.mean(axis=0)
+    centred = pixels - mean
+    total = float(np.sum(centred**2))
+    if total == 0.0:
+        return 1.0
+    area = np.bincount(dense, minlength=n_sp).astype(np.float64)
+    explained = 0.0
+    for channel in range(centred.shape[1]):
+        sums = np.bincount(dense, weights=centred[:, channel], minlength=n_sp)
+        explained += float(np.sum(sums**2 / area))  # |S_j| (mu_j - mu)^2
+    return min(explained / total, 1.0)
+
+
+def flow_endpoint_error(labels, flow, *, valid=None) -> float:
+    """End-point error of the ground-truth flow averaged inside each superpixel.
+
+    As in the SSN paper's Sintel experiment: the ground-truth flow inside every
+    superpixel is replaced by its mean, and the mean Euclidean distance to the ground
+    truth is reported.
+
+    Parameters
+    ----------
+    labels : (H, W) array_like of int
+        Superpixel label image.
+    flow : (H, W, 2) array_like of float
+        Ground-truth flow (u, v).
+    valid : (H, W) array_like of bool, optional
+        True where the flow is valid (for Sintel: ``~invalid_mask``). Pixels whose flow
+        is NaN/inf or exceeds 1e9 in magnitude (Middlebury's "unknown") are invalid as
+        well. Invalid pixels enter neither the superpixel means nor the average.
+
+    Returns
+    -------
+    epe : float
+        Mean over valid pixels of ||f_p - mean_{q in S(p), q valid} f_q||; 0 when the
+        flow is constant inside every superpixel.
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ, ``flow`` is not (H, W, 2) numeric, ``valid`` is not
+        boolean, or no pixel is valid.
+
+    Examples
+    --------
+    >>> flow = [[[0, 0], [6, 8]]]  # one superpixel: mean (3, 4), errors 5 and 5
+    >>> flow_endpoint_error([[1, 1]], flow)
+    5.0
+    """
+    labels = as_label_image(labels)
+    arr = np.asarray(flow)
+    if arr.ndim != 3 or arr.shape[2] != 2:
+        raise ValueError(f"flow must have shape (H, W, 2), got {arr.shape}")
+    vectors = _as_channels(arr, "flow", labels)
+    ok = np.all(np.isfinite(vectors), axis=1)
+    ok[ok] = np.all(np.abs(vectors[ok]) < UNKNOWN_FLOW_THRESHOLD, axis=1)
+    if valid is not None:
+        mask = np.asarray(valid)
+        if mask.dtype != np.bool_:
+            raise ValueError(f"valid must be a boolean mask, got dtype {mask.dtype}")
+        if mask.shape != labels.shape:
+            raise ValueError(f"valid has shape {mask.shape}, expected {labels.shape}")
+        ok &= mask.ravel()
+    if not ok.any():
+        raise ValueError("no pixel has valid flow; the end-point error is undefined")
+    dense, values = dense_labels(labels)
+    dense = dense[ok]
+    vectors = vectors[ok]
+    n_sp = values.size
+    count = np.bincount(dense, minlength=n_sp).astype(np.float64)
+    count[count == 0] = 1.0  # superpixels without valid pixels are never looked up
+    mean = np.stack(
+        [np.bincount(dense, weights=vectors[:, c], minlength=n_sp) / count for c in (0, 1)],
+        axis=1,
+    )
+    return float(np.linalg.norm(vectors - mean[dense], axis=1).mean())
