@@ -24,7 +24,7 @@ def lsc(rgb, n_segments, *, seed=0, ratio=0.075, num_iterations=10, min_element_
         sp.iterate(num_iterations)
         if min_element_size > 0:
             sp.enforceLabelConnectivity(min_element_size)
-        return enforce_connectivity(sp.getLabels())
+        return enforce_connectivity(sp.getLabels(), max(1, int(0.25 * height * width / n_segments)))
 
     step = math.sqrt(height * width / n_segments)
     best = None

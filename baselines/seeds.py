@@ -2,13 +2,14 @@
 
 SEEDS starts from a block grid whose size is fixed by the image size, the requested
 count and the number of block levels, so the realised count can differ from the request
-by tens of percent. The request handed to OpenCV is corrected (up to ``max_retries``
-times) by the ratio of realised to requested counts.
+by tens of percent. The grid is known as soon as the object is created, so the request
+handed to OpenCV is bisected for the grid count closest to the target, lowering
+``num_levels`` (down to 2) when no request gets within ``tolerance`` — with 4 levels the
+blocks are multiples of 8 pixels and the attainable counts are far apart. Fragments
+smaller than a quarter of the mean superpixel area are merged into a neighbour.
 """
 
 from __future__ import annotations
-
-import numpy as np
 
 from ._common import enforce_connectivity, to_uint8
 from .registry import register
@@ -27,7 +28,6 @@ def seeds(
     double_step=False,
     num_iterations=4,
     tolerance=0.08,
-    max_retries=3,
 ):
     import cv2
 
@@ -37,31 +37,40 @@ def seeds(
         raise ValueError(f"prior must be in [0, 5], got {prior}")
     histogram_bins = _check_int("histogram_bins", histogram_bins, 1)
     num_iterations = _check_int("num_iterations", num_iterations, 1)
-    max_retries = _check_int("max_retries", max_retries, 0)
     if not isinstance(tolerance, (int, float)) or not tolerance > 0:
         raise ValueError(f"tolerance must be a positive number, got {tolerance!r}")
     height, width = rgb.shape[:2]
     lab = cv2.cvtColor(to_uint8(rgb), cv2.COLOR_RGB2Lab)
 
-    def run(request):
-        sp = cv2.ximgproc.createSuperpixelSEEDS(
-            width, height, 3, int(request), num_levels, prior, histogram_bins, bool(double_step)
-        )
-        sp.iterate(lab, num_iterations)
-        return enforce_connectivity(sp.getLabels())
+    def grid_count(request, levels):
+        return cv2.ximgproc.createSuperpixelSEEDS(
+            width, height, 3, int(request), levels, prior, histogram_bins, bool(double_step)
+        ).getNumberOfSuperpixels()
 
-    request = n_segments
-    best = None
-    tried = set()
-    for _ in range(max_retries + 1):
-        tried.add(request)
-        labels = run(request)
-        count = int(labels.max()) + 1
-        if best is None or abs(count - n_segments) < abs(best[1] - n_segments):
-            best = (labels, count)
-        if abs(count - n_segments) <= tolerance * n_segments:
+    # The block grid (hence the count) is known before iterating: for each number of
+    # levels, from the requested one down to 2, bisect the request for the grid count
+    # closest to the target, and use the first level count that gets within tolerance.
+    choice = None
+    for levels in range(num_levels, max(1, min(num_levels, 2)) - 1, -1):
+        lo, hi = 1, max(2, 8 * n_segments)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if grid_count(mid, levels) >= n_segments:
+                hi = mid
+            else:
+                lo = mid
+        for request in (lo, hi):
+            count = grid_count(request, levels)
+            err = abs(count - n_segments)
+            if count > 0 and (choice is None or err < choice[0]):
+                choice = (err, request, levels)
+        if choice is not None and choice[0] <= tolerance * n_segments:
             break
-        request = int(np.clip(round(request * n_segments / count), 1, height * width))
-        if request in tried:
-            break
-    return best[0]
+    if choice is None:
+        raise ValueError(f"SEEDS cannot make {n_segments} superpixels on a {height}x{width} image")
+    _, request, levels = choice
+    sp = cv2.ximgproc.createSuperpixelSEEDS(
+        width, height, 3, int(request), levels, prior, histogram_bins, bool(double_step)
+    )
+    sp.iterate(lab, num_iterations)
+    return enforce_connectivity(sp.getLabels(), max(1, int(0.25 * height * width / n_segments)))

@@ -1,0 +1,77 @@
+"""Saving and loading SSN checkpoints safely (atomic writes, ``weights_only`` loads).
+
+A checkpoint is a dict with ``model_args`` (the :class:`~ssn.models.SSNConfig` fields),
+``model`` (the state dict) and optional training state (``optimizer``, ``step``,
+``best_metric``, ``config``, ``metrics``). Only tensors and plain Python values are
+stored, so ``torch.load(..., weights_only=True)`` reads them without unpickling code.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from ssn.models import SSN, SSNConfig
+
+__all__ = ["PRETRAINED_DIR", "load_checkpoint", "load_model", "pretrained_path", "save_checkpoint"]
+
+PRETRAINED_DIR = Path(__file__).resolve().parent / "weights"
+
+
+def save_checkpoint(path, model: SSN, **state) -> None:
+    """Write ``model`` (and any extra training ``state``) to ``path`` atomically.
+
+    The file is written next to ``path`` and renamed over it, so an interrupted save
+    never leaves a truncated checkpoint behind.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    module = getattr(model, "module", model)  # unwrap DistributedDataParallel
+    module = getattr(module, "_orig_mod", module)  # and torch.compile
+    payload = {"model_args": module.config.to_dict(), "model": module.state_dict(), **state}
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def load_checkpoint(path, map_location="cpu") -> dict:
+    """Read a checkpoint dict with ``weights_only=True``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If the file is not a readable SSN checkpoint.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such checkpoint: {path}")
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # torch raises many types for corrupt/unsafe files
+        raise ValueError(f"{path} is not a readable SSN checkpoint: {err}") from err
+    if not isinstance(payload, dict) or not {"model_args", "model"} <= payload.keys():
+        raise ValueError(f"{path} is not an SSN checkpoint (missing 'model_args'/'model')")
+    return payload
+
+
+def load_model(path, device=None) -> SSN:
+    """Build an :class:`~ssn.models.SSN` from a checkpoint, in eval mode on ``device``."""
+    payload = load_checkpoint(path)
+    try:
+        model = SSN(SSNConfig(**payload["model_args"]))
+        model.load_state_dict(payload["model"])
+    except (TypeError, RuntimeError, ValueError) as err:
+        raise ValueError(f"{path}: checkpoint does not match the SSN architecture: {err}") from err
+    return model.to(device or "cpu").eval()
+
+
+def pretrained_path(name: str) -> Path:
+    """Path of the bundled BSDS500 weights for ``"linear"`` or ``"deep"``."""
+    return PRETRAINED_DIR / f"ssn_{name}_bsds500.pt"
