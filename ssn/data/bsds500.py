@@ -27,7 +27,9 @@ def _splits(split) -> tuple[str, ...]:
     split = tuple(split)
     bad = [s for s in split if s not in SPLITS]
     if bad or not split:
-        raise ValueError(f"split must be one of {SPLITS}, 'trainval' or 'all' (or a list), got {split!r}")
+        raise ValueError(
+            f"split must be one of {SPLITS}, 'trainval' or 'all' (or a list), got {split!r}"
+        )
     return split
 
 
@@ -95,7 +97,9 @@ class BSDS500:
     def pairs(self) -> list[tuple[int, int]]:
         """All (image index, annotation index) pairs, the paper's evaluation samples."""
         if self._pairs is None:
-            self._pairs = [(i, k) for i in range(len(self)) for k in range(self.annotation_count(i))]
+            self._pairs = [
+                (i, k) for i in range(len(self)) for k in range(self.annotation_count(i))
+            ]
         return self._pairs
 
     def load(self, index: int) -> dict:
@@ -117,7 +121,9 @@ class BSDS500:
         image_path, gt_path = self.image_path(index), self.ground_truth_path(index)
         image = read_image(image_path)
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-            raise ValueError(f"{image_path}: expected an 8-bit RGB image, got {image.dtype} {image.shape}")
+            raise ValueError(
+                f"{image_path}: expected an 8-bit RGB image, got {image.dtype} {image.shape}"
+            )
         segmentations = read_bsds_ground_truth(gt_path)
         if not segmentations:
             raise ValueError(f"{gt_path}: no annotations")

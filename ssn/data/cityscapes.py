@@ -42,7 +42,9 @@ LABELS = (
 )  # fmt: skip
 
 #: names of train ids 0..18
-TRAIN_CLASSES = tuple(name for name, _, train_id in sorted(LABELS, key=lambda r: r[2]) if train_id != VOID)
+TRAIN_CLASSES = tuple(
+    name for name, _, train_id in sorted(LABELS, key=lambda r: r[2]) if train_id != VOID
+)
 
 _ID_TO_TRAIN = np.full(256, VOID, dtype=np.int64)
 for _name, _id, _train in LABELS:
@@ -76,7 +78,9 @@ def resize_labels(labels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
     h, w = size
     dtype = labels.dtype
-    work = labels.astype(np.int32) if labels.dtype not in (np.uint8, np.uint16, np.int16) else labels
+    work = (
+        labels.astype(np.int32) if labels.dtype not in (np.uint8, np.uint16, np.int16) else labels
+    )
     out = cv2.resize(work, (w, h), interpolation=cv2.INTER_NEAREST)
     return out.astype(dtype, copy=False)
 
@@ -149,9 +153,13 @@ class Cityscapes:
             raise ValueError(f"{image_path}: expected an RGB image, got shape {image.shape}")
         label_ids = read_label_image(label_path)
         if label_ids.shape != image.shape[:2]:
-            raise ValueError(f"{label_path}: labels {label_ids.shape} do not match image {image.shape[:2]}")
+            raise ValueError(
+                f"{label_path}: labels {label_ids.shape} do not match image {image.shape[:2]}"
+            )
         if label_ids.size and (label_ids.min() < 0 or label_ids.max() > 33):
-            raise ValueError(f"{label_path}: label ids outside 0-33 ({label_ids.min()}..{label_ids.max()})")
+            raise ValueError(
+                f"{label_path}: label ids outside 0-33 ({label_ids.min()}..{label_ids.max()})"
+            )
         if self.scale != 1.0:
             size = (round(image.shape[0] * self.scale), round(image.shape[1] * self.scale))
             image = resize_image(image, size)

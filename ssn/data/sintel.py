@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from ..io import read_flo, read_image, read_label_image
 from .layout import find_root
 
@@ -69,7 +67,9 @@ class Sintel:
             elif split in SPLITS:
                 scenes = SPLITS[split]
             else:
-                raise ValueError(f"split must be 'train', 'val', 'all' or a list of scenes, got {split!r}")
+                raise ValueError(
+                    f"split must be 'train', 'val', 'all' or a list of scenes, got {split!r}"
+                )
         else:
             scenes = tuple(split)
         absent = [s for s in scenes if not (training / "flow" / s).is_dir()]
@@ -139,7 +139,9 @@ class Sintel:
         flow_path = self.flow_path(index)
         flow = read_flo(flow_path)
         if flow.shape[:2] != shape or images[1].shape[:2] != shape:
-            raise ValueError(f"{flow_path}: flow {flow.shape[:2]} and frames {shape} differ in size")
+            raise ValueError(
+                f"{flow_path}: flow {flow.shape[:2]} and frames {shape} differ in size"
+            )
         masks = {}
         for kind in ("invalid", "occlusions"):
             path = self._mask(kind, scene, frame)

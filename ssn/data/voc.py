@@ -84,7 +84,9 @@ class VOC2012:
             raise ValueError(f"{image_path}: expected an RGB image, got shape {image.shape}")
         labels = read_label_image(label_path)
         if labels.shape != image.shape[:2]:
-            raise ValueError(f"{label_path}: labels {labels.shape} do not match image {image.shape[:2]}")
+            raise ValueError(
+                f"{label_path}: labels {labels.shape} do not match image {image.shape[:2]}"
+            )
         values = np.unique(labels)
         bad = values[(values > len(CLASSES) - 1) & (values != VOID)]
         if bad.size or (values < 0).any():

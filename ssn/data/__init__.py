@@ -1,0 +1,64 @@
+"""Datasets of the SSN benchmark: acquisition, loaders and training patches.
+
+- Acquisition: :func:`load_config` (``config/datasets.yaml``), :func:`fetch`, :func:`check`,
+  with :func:`download` (streaming, resumable), sha256 checks and :func:`safe_extract`.
+- Loaders (numpy): :class:`BSDS500`, :class:`VOC2012`, :class:`Cityscapes`, :class:`Sintel`.
+- Training patches: :class:`PatchSampler`, :func:`segments_to_onehot` and the torch
+  datasets :class:`SegmentationPatches`, :class:`FlowPatches`
+  (``ssn.data.torch_datasets``, imported lazily so that acquisition does not need torch).
+"""
+
+from __future__ import annotations
+
+from .acquire import FetchResult, NoDownloadError, check, fetch, stamp_path
+from .bsds500 import BSDS500
+from .checksum import ChecksumError, sha256_file, verify_file, verify_manifest
+from .cityscapes import Cityscapes, label_ids_to_train_ids
+from .config import ArchiveSpec, DatasetSpec, load_config
+from .download import DownloadError, download
+from .extract import UnsafeArchiveError, safe_extract
+from .layout import LAYOUTS, LayoutError, find_root
+from .sintel import Sintel
+from .transforms import OFFICIAL_SCALE, PatchSampler, ScaleDistribution, segments_to_onehot
+from .voc import VOC2012
+
+__all__ = [
+    "BSDS500",
+    "LAYOUTS",
+    "OFFICIAL_SCALE",
+    "VOC2012",
+    "ArchiveSpec",
+    "ChecksumError",
+    "Cityscapes",
+    "DatasetSpec",
+    "DownloadError",
+    "FetchResult",
+    "FlowPatches",
+    "LayoutError",
+    "NoDownloadError",
+    "PatchSampler",
+    "ScaleDistribution",
+    "SegmentationPatches",
+    "Sintel",
+    "UnsafeArchiveError",
+    "check",
+    "download",
+    "fetch",
+    "find_root",
+    "label_ids_to_train_ids",
+    "load_config",
+    "safe_extract",
+    "segments_to_onehot",
+    "sha256_file",
+    "stamp_path",
+    "verify_file",
+    "verify_manifest",
+]
+
+
+def __getattr__(name):
+    if name in ("SegmentationPatches", "FlowPatches"):
+        from . import torch_datasets
+
+        return getattr(torch_datasets, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

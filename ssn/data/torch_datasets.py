@@ -1,0 +1,169 @@
+"""torch ``Dataset`` wrappers producing the paper's training patches.
+
+Each item is computed from its own generator, seeded by ``(seed, epoch, index)``: a patch
+depends only on these three numbers, not on the worker that makes it, the number of
+workers or the order of requests -- so training is reproducible with any ``DataLoader``
+setup. Call :meth:`set_epoch` at the start of each epoch to get new patches (with
+``persistent_workers=True`` set it before the loader's iterator is created, or use
+``epoch`` in the sampler instead). Files are read lazily, one sample at a time.
+
+Images are float32 RGB in [0, 1], channels first; the model converts to Lab.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from .transforms import OFFICIAL_SCALE, PatchSampler, ScaleDistribution, segments_to_onehot
+
+__all__ = ["FlowPatches", "SegmentationPatches", "sample_rng"]
+
+
+def sample_rng(seed: int, epoch: int, index: int) -> np.random.Generator:
+    """The generator of one sample: independent streams for every (seed, epoch, index)."""
+    return np.random.default_rng(np.random.SeedSequence([int(seed), int(epoch), int(index)]))
+
+
+def _image_tensor(image: np.ndarray) -> torch.Tensor:
+    if image.dtype != np.uint8:
+        raise ValueError(f"expected uint8 images, got {image.dtype}")
+    return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))).float().div_(255.0)
+
+
+class _Seeded(Dataset):
+    def __init__(self, seed: int, epoch: int):
+        self.seed = int(seed)
+        self.epoch = int(epoch)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Use the patches of ``epoch`` from now on."""
+        self.epoch = int(epoch)
+
+
+class SegmentationPatches(_Seeded):
+    """Random training patches with one-hot segment labels (BSDS500, VOC, Cityscapes).
+
+    Parameters
+    ----------
+    source : BSDS500, VOC2012 or Cityscapes
+        Any loader with ``__len__`` and ``segmentation_example(index, rng)`` returning
+        ``(image, labels, void)``; BSDS500 draws one annotation per sample.
+    patch_size : int, keyword-only
+        201 in the paper.
+    flip : bool, keyword-only
+    scale : ScaleDistribution, "official" or None, keyword-only
+        Random rescaling; the paper uses it for BSDS500 ("official").
+    max_segments : int, keyword-only
+        One-hot channels (50 in the official code); see :func:`segments_to_onehot`.
+    policy : {"first", "largest"}, keyword-only
+        Which segments keep a channel when there are more.
+    onehot : bool, keyword-only
+        Include the (max_segments, P, P) one-hot tensor (8 MB per 201×201 sample); with
+        False the training code can one-hot ``labels`` on the device.
+    seed, epoch : int, keyword-only
+
+    Items are dicts: ``image`` (3, P, P) float32, ``labels`` (P, P) int64 (segment index,
+    -1 = void / dropped / padding), ``onehot`` (max_segments, P, P) float32, ``valid``
+    (P, P) bool (False on padding), ``index`` int.
+    """
+
+    def __init__(
+        self,
+        source,
+        *,
+        patch_size: int = 201,
+        flip: bool = True,
+        scale: ScaleDistribution | str | None = None,
+        max_segments: int = 50,
+        policy: str = "first",
+        onehot: bool = True,
+        seed: int = 0,
+        epoch: int = 0,
+    ):
+        super().__init__(seed, epoch)
+        if scale == "official":
+            scale = OFFICIAL_SCALE
+        elif isinstance(scale, str):
+            raise ValueError(
+                f"scale must be a ScaleDistribution, 'official' or None, got {scale!r}"
+            )
+        self.source = source
+        self.sampler = PatchSampler(patch_size=patch_size, flip=flip, scale=scale)
+        self.max_segments = max_segments
+        self.policy = policy
+        self.onehot = onehot
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def __getitem__(self, index: int) -> dict:
+        if not 0 <= index < len(self):
+            raise IndexError(f"index {index} out of range for {len(self)} samples")
+        rng = sample_rng(self.seed, self.epoch, index)
+        image, labels, void = self.source.segmentation_example(index, rng)
+        out = self.sampler(rng, images=[image], labels=[labels])
+        segments, onehot = segments_to_onehot(
+            out["labels"][0], max_segments=self.max_segments, void=void, policy=self.policy
+        )
+        item = {
+            "image": _image_tensor(out["images"][0]),
+            "labels": torch.from_numpy(segments),
+            "valid": torch.from_numpy(out["valid"]),
+            "index": index,
+        }
+        if self.onehot:
+            item["onehot"] = torch.from_numpy(onehot)
+        return item
+
+
+class FlowPatches(_Seeded):
+    """Random training patches of MPI-Sintel frame pairs with their flow.
+
+    Parameters
+    ----------
+    source : Sintel
+    patch_size, flip, scale, seed, epoch : keyword-only
+        As for :class:`SegmentationPatches`; no scaling by default (a scale multiplies the
+        flow).
+
+    Items are dicts: ``image1``, ``image2`` (3, P, P) float32, ``flow`` (2, P, P) float32,
+    ``valid`` (P, P) bool (flow valid and not padding), ``index`` int.
+    """
+
+    def __init__(
+        self,
+        source,
+        *,
+        patch_size: int = 201,
+        flip: bool = True,
+        scale: ScaleDistribution | None = None,
+        seed: int = 0,
+        epoch: int = 0,
+    ):
+        super().__init__(seed, epoch)
+        self.source = source
+        self.sampler = PatchSampler(patch_size=patch_size, flip=flip, scale=scale)
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def __getitem__(self, index: int) -> dict:
+        if not 0 <= index < len(self):
+            raise IndexError(f"index {index} out of range for {len(self)} samples")
+        rng = sample_rng(self.seed, self.epoch, index)
+        sample = self.source.load(index)
+        out = self.sampler(
+            rng,
+            images=[sample["image1"], sample["image2"]],
+            masks=[~sample["invalid"]],
+            flow=sample["flow"],
+        )
+        return {
+            "image1": _image_tensor(out["images"][0]),
+            "image2": _image_tensor(out["images"][1]),
+            "flow": torch.from_numpy(np.ascontiguousarray(out["flow"].transpose(2, 0, 1))),
+            "valid": torch.from_numpy(out["masks"][0] & out["valid"]),
+            "index": index,
+        }
