@@ -14,6 +14,7 @@ import sys
 # does not pay for torch/numba imports of every command.
 COMMANDS = {
     "segment": "segment",
+    "data": "data",
     "evaluate": "evaluate",
 }
 
