@@ -61,7 +61,7 @@ def dense_labels(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     dense : (H * W,) ndarray of intp
         The ids of the flattened image, renumbered in increasing order of the original
         id (so the mapping is monotone).
-    values : (n,) ndarray of int64
+    values : (n,) ndarray, the dtype of ``labels``
         ``values[k]`` is the original id of dense id ``k``.
     """
     flat = labels.ravel()
@@ -77,10 +77,10 @@ def dense_labels(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             shifted = flat.astype(np.intp) - low
         present = np.bincount(shifted, minlength=span) > 0
         lookup = np.cumsum(present, dtype=np.intp) - 1
-        values = np.flatnonzero(present).astype(np.int64) + low
+        values = np.flatnonzero(present).astype(flat.dtype) + flat.dtype.type(low)
         return lookup[shifted], values
     values, inverse = np.unique(flat, return_inverse=True)
-    return inverse.reshape(-1).astype(np.intp, copy=False), values.astype(np.int64)
+    return inverse.reshape(-1).astype(np.intp, copy=False), values
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ class Overlap:
         ``|S_row ∩ G_col|`` in pixels.
     sp_sizes : (n_sp,) ndarray of int64
         ``|S_j|`` per superpixel.
-    gt_values : (n_gt,) ndarray of int64
+    gt_values : (n_gt,) ndarray
         Original ground-truth id of each column.
     n_pixels : int
         Total number of pixels.
