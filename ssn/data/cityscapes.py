@@ -81,7 +81,7 @@ def resize_labels(labels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     work = (
         labels.astype(np.int32) if labels.dtype not in (np.uint8, np.uint16, np.int16) else labels
     )
-    out = cv2.resize(work, (w, h), interpolation=cv2.INTER_NEAREST)
+    out = cv2.resize(work, (w, h), interpolation=cv2.INTER_NEAREST_EXACT)
     return out.astype(dtype, copy=False)
 
 

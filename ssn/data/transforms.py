@@ -45,7 +45,9 @@ def _resize(array: np.ndarray, size: tuple[int, int], *, nearest: bool) -> np.nd
     import cv2
 
     h, w = size
-    interpolation = cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR
+    # INTER_NEAREST_EXACT samples at pixel centres like INTER_LINEAR does, so labels stay
+    # aligned with the image (plain INTER_NEAREST is shifted by up to half a pixel)
+    interpolation = cv2.INTER_NEAREST_EXACT if nearest else cv2.INTER_LINEAR
     dtype = array.dtype
     if array.dtype == np.bool_:
         work = array.astype(np.uint8)
