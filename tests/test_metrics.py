@@ -531,6 +531,21 @@ def test_matches_reference_on_random_labels(seed):
         )
 
 
+def test_large_tolerances_match_reference():
+    # Radii above 8 take the filter-based dilation instead of shifted copies.
+    rng = np.random.default_rng(7)
+    sp = random_labels(rng, (31, 27), 6, block=4)
+    gt = random_labels(rng, (31, 27), 3, block=5)
+    for protocol in PROTOCOLS:
+        for r in (8, 9, 13, 40):
+            assert boundary_recall(sp, gt, protocol=protocol, tolerance=r) == pytest.approx(
+                ref_recall(sp, gt, protocol, r)
+            )
+            assert boundary_precision(sp, gt, protocol=protocol, tolerance=r) == pytest.approx(
+                ref_precision(sp, gt, protocol, r)
+            )
+
+
 def test_matches_reference_on_bsds_annotations(bsds_root):
     """One human annotation used as 'superpixels' against another, on real data."""
     from ssn.io import read_bsds_ground_truth, read_image

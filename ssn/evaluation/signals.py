@@ -13,6 +13,7 @@ UNKNOWN_FLOW_THRESHOLD = 1e9
 
 
 def _as_channels(values, name: str, labels: np.ndarray) -> np.ndarray:
+    """Validate an (H, W[, C]) array and return it as C contiguous float64 rows."""
     arr = np.asarray(values)
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
         raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}")
@@ -21,7 +22,7 @@ def _as_channels(values, name: str, labels: np.ndarray) -> np.ndarray:
     if arr.ndim != 3:
         raise ValueError(f"{name} must have shape (H, W) or (H, W, C), got {arr.shape}")
     check_same_shape(labels, arr, ("labels", name))
-    return arr.reshape(-1, arr.shape[2]).astype(np.float64)
+    return np.ascontiguousarray(np.moveaxis(arr, -1, 0).reshape(arr.shape[2], -1), np.float64)
 
 
 def explained_variation(labels, image) -> float:
@@ -59,21 +60,20 @@ def explained_variation(labels, image) -> float:
     0.9615384615384616
     """
     labels = as_label_image(labels)
-    pixels = _as_channels(image, "image", labels)
-    if not np.all(np.isfinite(pixels)):
+    channels = _as_channels(image, "image", labels)
+    if not np.all(np.isfinite(channels)):
         raise ValueError("image holds NaN or infinite values")
     dense, values = dense_labels(labels)
     n_sp = values.size
-    mean = pixels.mean(axis=0)
-    centred = pixels - mean
-    total = float(np.sum(centred**2))
+    area = np.bincount(dense, minlength=n_sp).astype(np.float64)
+    total = explained = 0.0
+    for channel in channels:
+        centred = channel - channel.mean()
+        total += float(np.einsum("i,i->", centred, centred))
+        sums = np.bincount(dense, weights=centred, minlength=n_sp)
+        explained += float(np.sum(sums**2 / area))  # sum_j |S_j| (mu_j - mu)^2
     if total == 0.0:
         return 1.0
-    area = np.bincount(dense, minlength=n_sp).astype(np.float64)
-    explained = 0.0
-    for channel in range(centred.shape[1]):
-        sums = np.bincount(dense, weights=centred[:, channel], minlength=n_sp)
-        explained += float(np.sum(sums**2 / area))  # |S_j| (mu_j - mu)^2
     return min(explained / total, 1.0)
 
 
@@ -117,9 +117,9 @@ def flow_endpoint_error(labels, flow, *, valid=None) -> float:
     arr = np.asarray(flow)
     if arr.ndim != 3 or arr.shape[2] != 2:
         raise ValueError(f"flow must have shape (H, W, 2), got {arr.shape}")
-    vectors = _as_channels(arr, "flow", labels)
-    ok = np.all(np.isfinite(vectors), axis=1)
-    ok[ok] = np.all(np.abs(vectors[ok]) < UNKNOWN_FLOW_THRESHOLD, axis=1)
+    u, v = _as_channels(arr, "flow", labels)
+    with np.errstate(invalid="ignore"):  # NaN compares False: invalid either way
+        ok = (np.abs(u) < UNKNOWN_FLOW_THRESHOLD) & (np.abs(v) < UNKNOWN_FLOW_THRESHOLD)
     if valid is not None:
         mask = np.asarray(valid)
         if mask.dtype != np.bool_:
@@ -130,13 +130,11 @@ def flow_endpoint_error(labels, flow, *, valid=None) -> float:
     if not ok.any():
         raise ValueError("no pixel has valid flow; the end-point error is undefined")
     dense, values = dense_labels(labels)
-    dense = dense[ok]
-    vectors = vectors[ok]
+    if not ok.all():
+        dense, u, v = dense[ok], u[ok], v[ok]
     n_sp = values.size
     count = np.bincount(dense, minlength=n_sp).astype(np.float64)
     count[count == 0] = 1.0  # superpixels without valid pixels are never looked up
-    mean = np.stack(
-        [np.bincount(dense, weights=vectors[:, c], minlength=n_sp) / count for c in (0, 1)],
-        axis=1,
-    )
-    return float(np.linalg.norm(vectors - mean[dense], axis=1).mean())
+    mean_u = np.bincount(dense, weights=u, minlength=n_sp) / count
+    mean_v = np.bincount(dense, weights=v, minlength=n_sp) / count
+    return float(np.hypot(u - mean_u[dense], v - mean_v[dense]).mean())
