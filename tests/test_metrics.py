@@ -17,7 +17,9 @@ import numpy as np
 import pytest
 
 from ssn.metrics import (
+    CITYSCAPES_VOID_LABELS,
     PROTOCOLS,
+    VOC_IGNORE_LABELS,
     achievable_segmentation_accuracy,
     boundary_map,
     boundary_precision,
@@ -207,6 +209,12 @@ def test_asa_ignore_label_hand_computed():
     # Several ignore ids, given as a set, absent ones allowed: ignore 255 and segment 1.
     # Remaining pixels: G0 only, 16 - 2 - 7 = 7 of them, all reachable -> ASA 1.
     assert achievable_segmentation_accuracy(SP4, gt, ignore_labels={1, 255, 7}) == 1.0
+    assert achievable_segmentation_accuracy(
+        SP4, gt, ignore_labels=VOC_IGNORE_LABELS
+    ) == pytest.approx(9 / 14)
+    # Cityscapes void ids 0-6: here segment 0 and segment 1 are void, 255 is not:
+    # only the two 255 pixels remain, both in S0 -> ASA = 2 / 2.
+    assert achievable_segmentation_accuracy(SP4, gt, ignore_labels=CITYSCAPES_VOID_LABELS) == 1.0
 
 
 def test_boundaries_hand_computed_both_protocols():

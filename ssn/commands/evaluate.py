@@ -1,4 +1,4 @@
-"""Evaluate a superpixel label image against a ground truth (ASA, BR, BP, UE, CO, EV, EPE).
+"""Evaluate superpixels against a ground truth: ASA, BR, BP, UE, CO, EV, or flow EPE.
 
 PRED is a 16-bit PNG or .npy label image. GT is a BSDS500 .mat file (every annotation
 is evaluated), a label PNG/.npy (one annotation), or a Middlebury .flo flow field, in

@@ -26,15 +26,22 @@ from .boundaries import (
     resolve_tolerance,
 )
 from .per_image import ANNOTATION_METRICS, HIGHER_IS_BETTER, ImageEvaluation, evaluate_image
-from .regions import achievable_segmentation_accuracy, undersegmentation_error
+from .regions import (
+    CITYSCAPES_VOID_LABELS,
+    VOC_IGNORE_LABELS,
+    achievable_segmentation_accuracy,
+    undersegmentation_error,
+)
 from .shape import compactness, n_superpixels
 from .signals import explained_variation, flow_endpoint_error
 from .summary import stutz_average, stutz_averages, summarize_images, summarize_over_counts
 
 __all__ = [
     "ANNOTATION_METRICS",
+    "CITYSCAPES_VOID_LABELS",
     "HIGHER_IS_BETTER",
     "PROTOCOLS",
+    "VOC_IGNORE_LABELS",
     "ImageEvaluation",
     "Protocol",
     "achievable_segmentation_accuracy",

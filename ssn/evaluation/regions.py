@@ -25,7 +25,19 @@ import numpy as np
 
 from ._labels import Overlap, as_label_image, check_same_shape, dense_labels, overlap_table
 
-__all__ = ["achievable_segmentation_accuracy", "undersegmentation_error"]
+__all__ = [
+    "CITYSCAPES_VOID_LABELS",
+    "VOC_IGNORE_LABELS",
+    "achievable_segmentation_accuracy",
+    "undersegmentation_error",
+]
+
+#: Pascal VOC marks object outlines and difficult regions with 255.
+VOC_IGNORE_LABELS = (255,)
+
+#: Cityscapes ``labelIds`` of the "void" category: unlabeled, ego vehicle,
+#: rectification border, out of roi, static, dynamic, ground.
+CITYSCAPES_VOID_LABELS = (0, 1, 2, 3, 4, 5, 6)
 
 
 def _overlap(labels, ground_truth) -> Overlap:
@@ -84,8 +96,8 @@ def achievable_segmentation_accuracy(labels, ground_truth, *, ignore_labels=()) 
     ground_truth : (H, W) array_like of int
         Ground-truth segmentation (any integer ids).
     ignore_labels : int or iterable of int, optional
-        Ground-truth ids to leave out, e.g. ``255`` for Pascal VOC or the void classes
-        ``0..6`` of Cityscapes ``labelIds``. Their pixels count neither in the
+        Ground-truth ids to leave out, e.g. :data:`VOC_IGNORE_LABELS` (255) or
+        :data:`CITYSCAPES_VOID_LABELS` (``labelIds`` 0-6). Their pixels count neither in the
         numerator nor in N. Absent ids are allowed.
 
     Returns
