@@ -6,7 +6,7 @@ Public API
     Labels ``(H, W)`` int32, consecutive ``0..n-1``, every superpixel 4-connected.
 ``available_methods()``
     The registered method names: ``ers``, ``fh``, ``lsc``, ``seeds``, ``slic``,
-    ``slic-opencv``, ``slico-opencv``, ``snic``, ``watershed``.
+    ``slic-opencv``, ``snic``, ``watershed``.
 ``get_method(name)``
     The :class:`~baselines.registry.Method` record (``.params`` holds the tunable
     parameters and their defaults, ``.summary`` a one-line description).

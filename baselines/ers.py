@@ -252,4 +252,6 @@ def ers(rgb, n_segments, *, seed=0, lam=0.5, sigma=5.0, connectivity=4):
     sigma = _check_positive("sigma", sigma)
     if connectivity not in (4, 8) or isinstance(connectivity, bool):
         raise ValueError(f"connectivity must be 4 or 8, got {connectivity!r}")
-    return ers_labels(rgb * 255.0, n_segments, lam=lam, sigma=sigma, conn8=connectivity == 8)
+    # integer-valued for 8-bit input (exact ties, as in the C++ code on uint8 images)
+    img = np.round(rgb.astype(np.float64) * 255.0, 4)
+    return ers_labels(img, n_segments, lam=lam, sigma=sigma, conn8=connectivity == 8)

@@ -7,6 +7,10 @@ handed to OpenCV is bisected for the grid count closest to the target, lowering
 ``num_levels`` (down to 2) when no request gets within ``tolerance`` — with 4 levels the
 blocks are multiples of 8 pixels and the attainable counts are far apart. Fragments
 smaller than a quarter of the mean superpixel area are merged into a neighbour.
+
+``num_iterations`` (pixel-level boundary updates) defaults to 10 rather than OpenCV's 4:
+each pass moves a boundary by about one pixel, and with 4 passes the boundaries stay
+near the block grid (boundary recall 0.85 instead of 0.99 on a flat-region test image).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ def seeds(
     prior=2,
     histogram_bins=5,
     double_step=False,
-    num_iterations=4,
+    num_iterations=10,
     tolerance=0.08,
 ):
     import cv2

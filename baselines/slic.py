@@ -5,8 +5,9 @@ The requested count sets the seed grid; connectivity enforcement then merges sma
 fragments, which lowers the count. ``slic`` therefore picks the ``n_segments`` handed
 to scikit-image so that its seed grid has about ``n_segments`` cells, and re-runs (at
 most ``max_runs`` runs in all) with a request scaled by target/realised while the
-realised count is more than ``tolerance`` off. The OpenCV variants try the two integer
-grid pitches around ``sqrt(HW/K)``.
+realised count is more than ``tolerance`` off. The OpenCV variant tries the two integer
+grid pitches around ``sqrt(HW/K)``. (OpenCV's SLICO is not registered: on flat-colour
+test images its boundary recall stays at 0.66-0.91.)
 """
 
 from __future__ import annotations
@@ -56,8 +57,15 @@ def _check_int(name, value, lo):
 
 @register("slic", "SLIC, scikit-image implementation (Lab, k-means in XYLab)")
 def slic_skimage(
-    rgb, n_segments, *, seed=0, compactness=10.0, max_num_iter=10, sigma=0.0, tolerance=0.08,
-    max_runs=3,
+    rgb,
+    n_segments,
+    *,
+    seed=0,
+    compactness=10.0,
+    max_num_iter=10,
+    sigma=0.0,
+    tolerance=0.08,
+    max_runs=4,
 ):
     from skimage.segmentation import slic
 
@@ -132,21 +140,10 @@ def _opencv_slic(rgb, n_segments, algorithm, ruler, num_iterations, min_element_
 
 
 @register("slic-opencv", "SLIC, OpenCV ximgproc implementation")
-def slic_opencv(
-    rgb, n_segments, *, seed=0, ruler=10.0, num_iterations=10, min_element_size=25
-):
+def slic_opencv(rgb, n_segments, *, seed=0, ruler=10.0, num_iterations=10, min_element_size=25):
     import cv2
 
     ruler = _check_positive("ruler", ruler)
     num_iterations = _check_int("num_iterations", num_iterations, 1)
     min_element_size = _check_int("min_element_size", min_element_size, 0)
     return _opencv_slic(rgb, n_segments, cv2.ximgproc.SLIC, ruler, num_iterations, min_element_size)
-
-
-@register("slico-opencv", "SLICO (adaptive compactness), OpenCV ximgproc implementation")
-def slico_opencv(rgb, n_segments, *, seed=0, num_iterations=10, min_element_size=25):
-    import cv2
-
-    num_iterations = _check_int("num_iterations", num_iterations, 1)
-    min_element_size = _check_int("min_element_size", min_element_size, 0)
-    return _opencv_slic(rgb, n_segments, cv2.ximgproc.SLICO, 10.0, num_iterations, min_element_size)
