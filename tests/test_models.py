@@ -1,0 +1,190 @@
+"""Feature networks, the SSN module, losses and checkpoints."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from reference import dense_slic
+
+from ssn.checkpoint import load_checkpoint, load_model, save_checkpoint
+from ssn.functional import differentiable_slic, initial_labels
+from ssn.losses import compactness_loss, reconstruction, reconstruction_loss
+from ssn.models import SSN, SSNConfig, SSNDeep, SSNLinear
+
+
+class TestFeatureNets:
+    @pytest.mark.parametrize("height,width", [(201, 201), (37, 50), (1, 1), (8, 3)])
+    def test_deep_shapes_any_size(self, height, width):
+        net = SSNDeep().eval()
+        x = torch.rand(2, 5, height, width)
+        out = net(x)
+        assert out.shape == (2, 20, height, width)
+        torch.testing.assert_close(out[:, :5], x)  # the XYLab input is passed through
+
+    def test_deep_layout_is_official(self):
+        net = SSNDeep()
+        convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+        assert len(convs) == 7
+        assert [c.out_channels for c in convs] == [64] * 6 + [15]
+        assert all(c.kernel_size == (3, 3) and c.bias is not None for c in convs)
+        assert convs[-1].in_channels == 5 + 3 * 64  # [input, conv2, up(conv4), up(conv6)]
+        bns = [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+        assert len(bns) == 6 and not any(b.affine for b in bns)
+
+    def test_linear(self):
+        net = SSNLinear()
+        x = torch.rand(1, 5, 9, 9)
+        assert net(x).shape == (1, 20, 9, 9)
+        assert sum(p.numel() for p in net.parameters()) == 15 * 5 * 9 + 15
+
+    def test_pix_has_no_parameters(self):
+        net = SSN(SSNConfig(feature_net="pix"))
+        assert not list(net.parameters())
+        assert net.config.n_features == 5
+
+    def test_config_validation(self):
+        with pytest.raises(ValueError, match="feature_net"):
+            SSNConfig(feature_net="resnet")
+        with pytest.raises(ValueError, match="n_features"):
+            SSNConfig(feature_net="deep", n_features=5)
+
+
+class TestSSN:
+    @pytest.mark.parametrize("feature_net", ["linear", "deep"])
+    def test_gradients_reach_every_parameter(self, feature_net):
+        torch.manual_seed(0)
+        net = SSN(SSNConfig(feature_net=feature_net)).train()
+        image = torch.rand(2, 3, 33, 33)
+        out = net(image, n_segments=9)
+        target = torch.nn.functional.one_hot(torch.randint(0, 3, (2, 33, 33)), 3)
+        loss = reconstruction_loss(target.permute(0, 3, 1, 2).float(), out.association, out.grid)
+        loss.backward()
+        for name, p in net.named_parameters():
+            assert p.grad is not None and torch.isfinite(p.grad).all(), name
+            assert p.grad.abs().sum() > 0, f"no gradient reaches {name}"
+
+    def test_iterations_follow_mode(self):
+        net = SSN(SSNConfig(feature_net="pix", n_iter_train=1, n_iter_test=6))
+        image = torch.rand(1, 3, 20, 20, dtype=torch.float64)
+        feats = net.pixel_features(image, (2, 2))
+        q_ref1, _ = dense_slic(feats, (2, 2), 1)
+        q_ref6, _ = dense_slic(feats, (2, 2), 6)
+        out_train = net.train()(image, 4)
+        out_eval = net.eval()(image, 4)
+        own = initial_labels(20, 20, (2, 2)).view(-1)
+        # The own-cell weight (j = 4) is the dense entry at each pixel's own superpixel.
+        pix = torch.arange(400)
+        torch.testing.assert_close(out_train.association[0, 4].reshape(-1), q_ref1[0, pix, own])
+        torch.testing.assert_close(out_eval.association[0, 4].reshape(-1), q_ref6[0, pix, own])
+
+    def test_wrong_extra_channels(self):
+        net = SSN(SSNConfig(feature_net="pix"))
+        with pytest.raises(ValueError, match="input channels"):
+            net(torch.rand(1, 3, 10, 10), 4, extra_inputs=torch.rand(1, 2, 10, 10))
+
+
+class TestLosses:
+    def _hard_association(self, height, width, grid):
+        # Every pixel fully in its own initial cell (j = 4).
+        assoc = torch.zeros(1, 9, height, width, dtype=torch.float64)
+        assoc[:, 4] = 1
+        return assoc
+
+    def test_reconstruction_with_hard_association_is_cell_mean(self):
+        assoc = self._hard_association(4, 4, (2, 2))
+        target = torch.arange(16.0, dtype=torch.float64).view(1, 1, 4, 4)
+        recon = reconstruction(target, assoc, (2, 2))
+        # Top-left cell holds 0, 1, 4, 5: mean 2.5.
+        assert recon[0, 0, 0, 0].item() == pytest.approx(2.5)
+        assert recon[0, 0, 3, 3].item() == pytest.approx((10 + 11 + 14 + 15) / 4)
+
+    def test_cross_entropy_hand_value(self):
+        assoc = self._hard_association(2, 2, (1, 1))
+        # Labels [[0, 0], [0, 1]] in one superpixel: reconstruction (3/4, 1/4) everywhere.
+        labels = torch.tensor([[0, 0], [0, 1]])
+        target = torch.nn.functional.one_hot(labels, 2).permute(2, 0, 1)[None].double()
+        loss = reconstruction_loss(target, assoc, (1, 1))
+        expected = -(3 * torch.log(torch.tensor(0.75)) + torch.log(torch.tensor(0.25))) / 4
+        assert loss.item() == pytest.approx(expected.item())
+
+    def test_cross_entropy_ignores_unlabelled_pixels(self):
+        assoc = self._hard_association(2, 2, (1, 1))
+        target = torch.zeros(1, 2, 2, 2, dtype=torch.float64)
+        target[0, 0, 0, :] = 1  # top row labelled 0, bottom row ignored (all-zero)
+        # Reconstruction of class 0 is 2/4 = 0.5 on the two counted pixels.
+        assert reconstruction_loss(target, assoc, (1, 1)).item() == pytest.approx(-torch.log(torch.tensor(0.5)).item())
+
+    def test_l1_zero_for_flow_constant_per_superpixel(self):
+        assoc = self._hard_association(4, 4, (2, 2))
+        flow = torch.zeros(1, 2, 4, 4, dtype=torch.float64)
+        flow[:, :, :2, :2] = 3.0
+        assert reconstruction_loss(flow, assoc, (2, 2), kind="l1").item() == pytest.approx(0.0)
+        flow[0, 0, 0, 0] = 7.0  # cell mean 4: |7-4| + 3·|3-4| = 6 over 16 pixels
+        assert reconstruction_loss(flow, assoc, (2, 2), kind="l1").item() == pytest.approx(6 / 16)
+
+    def test_compactness_hand_value(self):
+        assoc = self._hard_association(2, 2, (1, 1))
+        labels = torch.zeros(1, 2, 2, dtype=torch.int64)
+        pos = torch.tensor([[[0.0, 0.0], [1.0, 1.0]], [[0.0, 1.0], [0.0, 1.0]]]).double()[None]
+        # Centre (0.5, 0.5); each pixel is 0.5² + 0.5² = 0.5 away: sum 2, /(2·B) = 1.
+        assert compactness_loss(pos, assoc, labels, (1, 1)).item() == pytest.approx(1.0)
+        assert compactness_loss(pos, assoc, labels, (1, 1), reduction="mean").item() == pytest.approx(0.25)
+
+    def test_gradcheck_losses(self):
+        feats = torch.rand(1, 3, 6, 7, dtype=torch.float64) * 3
+        feats.requires_grad_()
+        labels = torch.randint(0, 3, (1, 6, 7))
+        target = torch.nn.functional.one_hot(labels, 3).permute(0, 3, 1, 2).double()
+        flow = torch.randn(1, 2, 6, 7, dtype=torch.float64)
+
+        def total(f):
+            out = differentiable_slic(f, (2, 2), n_iter=2)
+            return (
+                reconstruction_loss(target, out.association, out.grid)
+                + reconstruction_loss(flow, out.association, out.grid, kind="l1")
+                + compactness_loss(f[:, :2], out.association, out.labels, out.grid)
+            )
+
+        assert torch.autograd.gradcheck(total, (feats,))
+
+    def test_bad_kind(self):
+        assoc = self._hard_association(2, 2, (1, 1))
+        with pytest.raises(ValueError, match="kind"):
+            reconstruction_loss(torch.zeros(1, 1, 2, 2).double(), assoc, (1, 1), kind="l2")
+
+
+class TestCheckpoint:
+    def test_round_trip(self, tmp_path):
+        torch.manual_seed(0)
+        net = SSN(SSNConfig(feature_net="linear"))
+        path = tmp_path / "model.pt"
+        save_checkpoint(path, net, step=7)
+        loaded = load_model(path)
+        assert loaded.config == net.config
+        for a, b in zip(net.state_dict().values(), loaded.state_dict().values(), strict=True):
+            torch.testing.assert_close(a, b)
+        assert load_checkpoint(path)["step"] == 7
+        assert not list(tmp_path.glob(".*tmp"))
+
+    def test_refuses_bad_files(self, tmp_path):
+        with pytest.raises(FileNotFoundError):
+            load_model(tmp_path / "missing.pt")
+        junk = tmp_path / "junk.pt"
+        junk.write_bytes(b"not a checkpoint")
+        with pytest.raises(ValueError, match="not a readable SSN checkpoint"):
+            load_model(junk)
+        other = tmp_path / "other.pt"
+        torch.save({"weights": torch.zeros(3)}, other)
+        with pytest.raises(ValueError, match="not an SSN checkpoint"):
+            load_model(other)
+        mismatched = tmp_path / "mismatch.pt"
+        torch.save({"model_args": SSNConfig(feature_net="deep").to_dict(), "model": {}}, mismatched)
+        with pytest.raises(ValueError, match="does not match"):
+            load_model(mismatched)
+
+    def test_pickled_code_is_refused(self, tmp_path):
+        # weights_only=True: a checkpoint that would run code on load is rejected.
+        evil = tmp_path / "evil.pt"
+        torch.save({"model_args": {}, "model": {}, "payload": SSNConfig()}, evil)
+        with pytest.raises(ValueError, match="not a readable SSN checkpoint"):
+            load_checkpoint(evil)
