@@ -92,7 +92,9 @@ def _handler(state: _State):
 def server():
     state = _State()
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread = threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    )
     thread.start()
     state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
     yield state
@@ -428,6 +430,17 @@ def test_fetch_from_extracted_folder_links_it(tmp_path, bsds_tgz):
     assert (tmp_path / "d/bsds500").is_symlink()
     assert result.source_kind == "folder" and result.root.name == "data"
     assert fetch(spec, tmp_path / "d", progress=False).skipped
+
+
+def test_fetch_never_deletes_a_user_folder(tmp_path, bsds_tgz):
+    safe_extract(bsds_tgz, tmp_path / "d" / "bsds500")  # the user's own copy, in dest
+    in_place = _spec(None, None, source=(str(tmp_path / "d" / "bsds500"),))
+    assert fetch(in_place, tmp_path / "d", progress=False).counts == EXPECT
+    safe_extract(bsds_tgz, tmp_path / "other")
+    elsewhere = _spec(None, None, source=(str(tmp_path / "other"),))
+    with pytest.raises(FileExistsError, match="is not a link to the configured source"):
+        fetch(elsewhere, tmp_path / "d", progress=False)
+    assert (tmp_path / "d/bsds500/BSR/BSDS500/data/images/train/100.jpg").is_file()
 
 
 def test_fetch_wrong_layout_folder_shows_expected_layout(tmp_path):

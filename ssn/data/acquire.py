@@ -203,8 +203,13 @@ def fetch(spec: DatasetSpec, dest, *, progress: bool = True, verify: bool = Fals
     digests: dict[str, str] = {}
     if kind == "folder":
         find_root(name, resolved)  # validate before linking
-        if target.is_symlink() and Path(os.readlink(target)) == resolved.resolve():
-            pass
+        if target.exists() and target.resolve() == resolved.resolve():
+            pass  # already linked, or the source is the destination folder itself
+        elif target.exists() and not target.is_symlink():
+            raise FileExistsError(
+                f"{name}: {target} already exists and is not a link to the configured source "
+                f"{resolved}; move or delete it (a folder source is linked, never copied)"
+            )
         else:
             _remove(target)
             target.symlink_to(resolved.resolve(), target_is_directory=True)
