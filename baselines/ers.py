@@ -25,7 +25,9 @@ Gains, in bits (the formulas of the reference code, derived from the entropy rat
     ΔB(a,b) = −(S_a + S_b)log(S_a + S_b) + S_a log S_a + S_b log S_b + 1,
               S = cluster size / N.
 
-The clusters are trees of selected edges, hence connected; the count is exactly ``K``.
+The clusters are trees of selected edges, hence connected; with the 4-connected graph
+the count is exactly ``K`` (8-connected clusters are split into 4-connected pieces and
+small pieces merged, so the count can move slightly).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import math
 import numba
 import numpy as np
 
+from ._common import enforce_connectivity
 from .registry import register
 from .slic import _check_positive
 
@@ -44,19 +47,21 @@ _LOG2 = math.log(2.0)
 
 
 @numba.njit(cache=True)
+def _xlogx(x):
+    # the limit 0 log 0 = 0; tiny negative round-off of a used-up self-loop counts as 0
+    return x * math.log(x) if x > 0.0 else 0.0
+
+
+@numba.njit(cache=True)
 def entropy_rate_gain(w, ci, cj):
     """Gain in entropy rate (bits) of selecting an edge of weight ``w`` whose endpoints
-    keep self-loop weights ``ci`` and ``cj`` after the move (0 where undefined)."""
-    er = (
-        (w + ci) * math.log(w + ci)
-        + (w + cj) * math.log(w + cj)
-        - ci * math.log(ci)
-        - cj * math.log(cj)
-        - 2.0 * w * math.log(w)
-    ) / _LOG2
-    if er != er:
-        return 0.0
-    return er
+    keep self-loop weights ``ci`` and ``cj`` after the move.
+
+    Uses ``0 log 0 = 0``. (The reference code instead returns 0 for the whole gain when
+    any term is NaN, i.e. when an endpoint's self-loop is used up; that edge is then
+    ranked by its balancing gain alone. Here its true entropy-rate gain is kept.)
+    """
+    return (_xlogx(w + ci) + _xlogx(w + cj) - _xlogx(ci) - _xlogx(cj) - 2.0 * _xlogx(w)) / _LOG2
 
 
 @numba.njit(cache=True)
@@ -254,4 +259,10 @@ def ers(rgb, n_segments, *, seed=0, lam=0.5, sigma=5.0, connectivity=4):
         raise ValueError(f"connectivity must be 4 or 8, got {connectivity!r}")
     # integer-valued for 8-bit input (exact ties, as in the C++ code on uint8 images)
     img = np.round(rgb.astype(np.float64) * 255.0, 4)
-    return ers_labels(img, n_segments, lam=lam, sigma=sigma, conn8=connectivity == 8)
+    labels = ers_labels(img, n_segments, lam=lam, sigma=sigma, conn8=connectivity == 8)
+    if connectivity == 8:
+        # clusters are 8-connected trees: split them into 4-connected pieces and merge
+        # the small pieces (below a quarter of the mean area) into a neighbour
+        h, w = labels.shape
+        labels = enforce_connectivity(labels, max(1, int(0.25 * h * w / n_segments)))
+    return labels

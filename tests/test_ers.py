@@ -1,0 +1,135 @@
+"""ERS core steps: the entropy-rate and balancing gains against hand computations."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from baselines.ers import balance_gain, entropy_rate_gain, ers_labels
+
+
+def grid_edges_3x3():
+    """The 12 edges of a 4-connected 3x3 grid (vertex = 3*row + col)."""
+    edges = []
+    for y in range(3):
+        for x in range(3):
+            v = 3 * y + x
+            if x < 2:
+                edges.append((v, v + 1))
+            if y < 2:
+                edges.append((v, v + 3))
+    return edges
+
+
+def entropy_rate_bits(weights, edges, selected):
+    """H = -sum_i mu_i sum_j p_ij log2 p_ij of the random walk of the ERS paper.
+
+    Every vertex i has total weight w_i = sum of *all* its incident edge weights; the
+    unselected part stays on its self-loop, so mu_i = w_i / w_T never changes, and
+    p_ij = w_ij / w_i for selected edges, p_ii = 1 - sum_j p_ij.
+    """
+    n = 9
+    wmat = np.zeros((n, n))
+    wi = np.zeros(n)
+    for (a, b), w in zip(edges, weights, strict=True):
+        wi[a] += w
+        wi[b] += w
+    for e in selected:
+        a, b = edges[e]
+        wmat[a, b] = wmat[b, a] = weights[e]
+    p = wmat / wi[:, None]
+    p[np.arange(n), np.arange(n)] = 1.0 - p.sum(axis=1)
+    mu = wi / wi.sum()
+    logp = np.where(p > 0, np.log2(np.where(p > 0, p, 1.0)), 0.0)
+    return float(-(mu[:, None] * p * logp).sum())
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_entropy_rate_gain_of_a_merge_matches_hand_computation(seed):
+    rng = np.random.default_rng(seed)
+    edges = grid_edges_3x3()
+    weights = rng.uniform(0.05, 1.0, len(edges))
+    # normalise as ERS does: the self-loops (total incident weights) sum to one
+    loops = np.zeros(9)
+    for (a, b), w in zip(edges, weights, strict=True):
+        loops[a] += w
+        loops[b] += w
+    weights = weights / loops.sum()
+    loops = loops / loops.sum()
+
+    selected = []
+    order = rng.permutation(len(edges))[:5]
+    for e in order:
+        a, b = edges[e]
+        w = weights[e]
+        expected = entropy_rate_bits(weights, edges, selected + [e]) - entropy_rate_bits(
+            weights, edges, selected
+        )
+        got = entropy_rate_gain(w, loops[a] - w, loops[b] - w)
+        assert got == pytest.approx(expected, rel=1e-10, abs=1e-12)
+        assert got > 0  # adding an edge raises the entropy rate
+        selected.append(e)
+        loops[a] -= w
+        loops[b] -= w
+
+
+def test_entropy_rate_gain_first_edge_by_hand():
+    """Two vertices joined by two parallel unit edges, normalised: total weights
+    w_i = w_j = 1/2, each edge 1/4. With nothing selected each vertex keeps its weight
+    on its self-loop (p_ii = 1, H = 0); selecting one edge leaves self-loops c' = 1/4
+    and the walk stays or crosses with probability 1/2 each: H = 1 bit."""
+    h_before = 0.0
+    p = np.array([0.5, 0.5])
+    h_after = float(-(0.5 * (p * np.log2(p)).sum()) * 2)  # mu = 1/2 for both vertices
+    assert h_after == pytest.approx(1.0)
+    assert entropy_rate_gain(0.25, 0.25, 0.25) == pytest.approx(h_after - h_before)
+    # a used-up self-loop (c' = 0): both vertices then always cross the edge, H = 0
+    assert entropy_rate_gain(0.5, 0.0, 0.0) == pytest.approx(0.0)
+
+
+def test_balance_gain_matches_hand_computation():
+    """B(A) = H(Z_A) - N_A with H the entropy (bits) of the cluster-size distribution.
+
+    On 9 vertices with clusters {2, 3, 4}, merging 2 and 3 gives clusters {5, 4}:
+    gain = B({5,4}) - B({2,3,4}).
+    """
+
+    def b_term(sizes):
+        p = np.asarray(sizes, float) / 9
+        return float(-(p * np.log2(p)).sum()) - len(sizes)
+
+    expected = b_term([5, 4]) - b_term([2, 3, 4])
+    assert balance_gain(9, 2.0, 3.0) == pytest.approx(expected, rel=1e-12)
+    # merging equal singletons costs exactly 2/N bits of entropy, plus 1 for N_A
+    assert balance_gain(9, 1.0, 1.0) == pytest.approx(1 - 2 / 9 * math.log2(2))
+
+
+def test_ers_separates_two_flat_regions():
+    img = np.zeros((10, 12, 3))
+    img[:, 7:] = 255.0
+    labels = ers_labels(img, 2)
+    left, right = labels[:, :7], labels[:, 7:]
+    assert np.unique(left).size == 1 and np.unique(right).size == 1
+    assert left[0, 0] != right[0, 0]
+
+
+@pytest.mark.parametrize("connectivity", [4, 8])
+def test_ers_hits_the_count_exactly_with_connected_clusters(connectivity):
+    from scipy.ndimage import label
+
+    import baselines
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:40, :50]
+    smooth = np.stack([xx * 5, yy * 6, (xx + yy) * 2], -1) + rng.normal(0, 4, (40, 50, 3))
+    img = np.clip(smooth, 0, 255).astype(np.uint8)
+    labels = baselines.segment(img, 37, method="ers", connectivity=connectivity)
+    n = labels.max() + 1
+    if connectivity == 4:
+        assert n == 37
+    else:  # 8-connected trees are split into 4-connected pieces, small ones merged
+        assert abs(n - 37) <= 0.15 * 37
+    for k in range(n):
+        assert label(labels == k)[1] == 1
