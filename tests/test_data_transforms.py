@@ -19,7 +19,7 @@ from ssn.data import (
     Sintel,
     segments_to_onehot,
 )
-from ssn.data.torch_datasets import FlowPatches, SegmentationPatches, sample_rng
+from ssn.data.torch_datasets import FlowPatches, SegmentationPatches, labels_to_onehot, sample_rng
 
 
 def _coded(h=240, w=330, seed=0, block=10):
@@ -197,7 +197,7 @@ def test_sample_rng_streams_are_independent_and_reproducible():
 
 @pytest.fixture(scope="module")
 def bsds_patches(bsds_root):
-    return SegmentationPatches(BSDS500(bsds_root, "train"), scale="official", seed=3)
+    return SegmentationPatches(BSDS500(bsds_root, "train"), scale="official", seed=3, onehot=True)
 
 
 @pytest.mark.realdata
@@ -212,6 +212,9 @@ def test_bsds_patches_shapes_and_labels(bsds_patches):
     assert torch.equal(item["onehot"].sum(0), kept.float())
     assert torch.equal(item["onehot"].argmax(0)[kept], item["labels"][kept])
     assert item["valid"].all()  # BSDS images are larger than 201 even at scale 0.75
+    assert torch.equal(labels_to_onehot(item["labels"]), item["onehot"])
+    batch = torch.stack([item["labels"], item["labels"]])
+    assert torch.equal(labels_to_onehot(batch)[1], item["onehot"])
 
 
 @pytest.mark.realdata

@@ -46,6 +46,7 @@ __all__ = [
     "fetch",
     "find_root",
     "label_ids_to_train_ids",
+    "labels_to_onehot",
     "load_config",
     "safe_extract",
     "segments_to_onehot",
@@ -57,7 +58,7 @@ __all__ = [
 
 
 def __getattr__(name):
-    if name in ("SegmentationPatches", "FlowPatches"):
+    if name in ("SegmentationPatches", "FlowPatches", "labels_to_onehot"):
         from . import torch_datasets
 
         return getattr(torch_datasets, name)

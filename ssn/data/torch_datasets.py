@@ -18,7 +18,7 @@ from torch.utils.data import Dataset
 
 from .transforms import OFFICIAL_SCALE, PatchSampler, ScaleDistribution, segments_to_onehot
 
-__all__ = ["FlowPatches", "SegmentationPatches", "sample_rng"]
+__all__ = ["FlowPatches", "SegmentationPatches", "labels_to_onehot", "sample_rng"]
 
 
 def sample_rng(seed: int, epoch: int, index: int) -> np.random.Generator:
@@ -26,10 +26,27 @@ def sample_rng(seed: int, epoch: int, index: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([int(seed), int(epoch), int(index)]))
 
 
+def labels_to_onehot(labels: torch.Tensor, max_segments: int = 50) -> torch.Tensor:
+    """One-hot encode segment indices on any device; index -1 gives an all-zero vector.
+
+    Args:
+        labels: (B, H, W) or (H, W) int64 segment indices in [-1, max_segments).
+
+    Returns:
+        (B, max_segments, H, W) or (max_segments, H, W) float32 tensor on ``labels.device``.
+    """
+    if labels.dtype != torch.int64:
+        raise ValueError(f"labels must be int64, got {labels.dtype}")
+    onehot = torch.nn.functional.one_hot(labels.clamp(min=0), max_segments).to(torch.float32)
+    onehot = onehot * (labels >= 0).unsqueeze(-1)
+    return onehot.movedim(-1, -3).contiguous()
+
+
 def _image_tensor(image: np.ndarray) -> torch.Tensor:
     if image.dtype != np.uint8:
         raise ValueError(f"expected uint8 images, got {image.dtype}")
-    return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))).float().div_(255.0)
+    # numpy, not torch ops: tiny torch CPU ops cost ~1-10 ms each in DataLoader workers
+    return torch.from_numpy(image.transpose(2, 0, 1).astype(np.float32) / np.float32(255))
 
 
 class _Seeded(Dataset):
@@ -60,12 +77,14 @@ class SegmentationPatches(_Seeded):
     policy : {"first", "largest"}, keyword-only
         Which segments keep a channel when there are more.
     onehot : bool, keyword-only
-        Include the (max_segments, P, P) one-hot tensor (8 MB per 201×201 sample); with
-        False the training code can one-hot ``labels`` on the device.
+        Include the (max_segments, P, P) float32 one-hot tensor. Off by default: it is 8 MB
+        per 201×201 sample, which halves DataLoader throughput with workers and can exhaust
+        a container's small ``/dev/shm``; expand ``labels`` with :func:`labels_to_onehot`
+        on the training device instead (same values).
     seed, epoch : int, keyword-only
 
     Items are dicts: ``image`` (3, P, P) float32, ``labels`` (P, P) int64 (segment index,
-    -1 = void / dropped / padding), ``onehot`` (max_segments, P, P) float32, ``valid``
+    -1 = void / dropped / padding), ``onehot`` (max_segments, P, P) float32 if requested, ``valid``
     (P, P) bool (False on padding), ``index`` int.
     """
 
@@ -78,7 +97,7 @@ class SegmentationPatches(_Seeded):
         scale: ScaleDistribution | str | None = None,
         max_segments: int = 50,
         policy: str = "first",
-        onehot: bool = True,
+        onehot: bool = False,
         seed: int = 0,
         epoch: int = 0,
     ):
