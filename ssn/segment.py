@@ -7,9 +7,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ssn._image import as_rgb_float, check_n_segments
-from ssn.checkpoint import load_model, pretrained_path
 from ssn import connectivity
+from ssn._image import as_rgb_float, check_n_segments
+from ssn._kernels import rgb_to_lab_features, slic_labels
+from ssn.checkpoint import load_model, pretrained_path
+from ssn.functional import grid_shape, position_scale
 from ssn.models import SSN, SSNConfig
 
 __all__ = ["default_device", "resolve_model", "segment"]
@@ -131,11 +133,28 @@ def segment(
         raise ValueError(f"n_iter must be a positive integer, got {n_iter!r}")
     device = torch.device(device) if device is not None else default_device()
     net = resolve_model(model, device)
-    tensor = torch.from_numpy(rgb).permute(2, 0, 1).unsqueeze(0).to(device)
+    grid = grid_shape(n_segments, height, width)
     with torch.no_grad():
-        result = net(tensor, n_segments, n_iter=int(n_iter))
-    labels = result.labels[0].cpu().numpy()
+        if device.type == "cpu":
+            labels = _labels_cpu(net, rgb, grid, int(n_iter))
+        else:
+            tensor = torch.from_numpy(rgb).permute(2, 0, 1).unsqueeze(0).to(device)
+            labels = net(tensor, n_segments, n_iter=int(n_iter)).labels[0].cpu().numpy()
     if enforce_connectivity:
-        n_h, n_w = result.grid
-        return connectivity.enforce_connectivity(labels, n_h * n_w, mode=enforce_connectivity)
+        return connectivity.enforce_connectivity(
+            labels, grid[0] * grid[1], mode=enforce_connectivity
+        )
     return labels.astype(np.int32)
+
+
+def _labels_cpu(net: SSN, rgb: np.ndarray, grid: tuple[int, int], n_iter: int) -> np.ndarray:
+    """Hard SLIC labels with the fused CPU kernel (same function as the torch path)."""
+    height, width = rgb.shape[:2]
+    config = net.config
+    if config.feature_net == "pix":
+        scale = position_scale(grid, height, width, config.eta)
+        features = rgb_to_lab_features(rgb, scale, config.color_scale)
+    else:
+        tensor = torch.from_numpy(rgb).permute(2, 0, 1).unsqueeze(0)
+        features = net.features(net.pixel_features(tensor, grid))[0].numpy()
+    return slic_labels(features, grid, n_iter)[0]

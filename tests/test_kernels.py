@@ -1,0 +1,74 @@
+"""The fused CPU kernels compute the same function as the PyTorch reference path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from scipy import ndimage as ndi
+
+from ssn._kernels import _exp_poly, rgb_to_lab_features, slic_labels
+from ssn.functional import differentiable_slic, grid_shape, position_scale, xylab_features
+
+SHAPES = [(13, 17, (3, 4)), (40, 31, (5, 4)), (9, 9, (1, 1)), (6, 50, (1, 7))]
+
+
+@pytest.mark.parametrize("height,width,grid", SHAPES)
+@pytest.mark.parametrize("n_iter", [1, 2, 6])
+def test_float64_kernel_equals_torch_path(height, width, grid, n_iter):
+    feats = np.random.default_rng(n_iter).random((5, height, width)) * 4
+    ref = differentiable_slic(torch.from_numpy(feats)[None], grid, n_iter=n_iter)
+    labels, centres = slic_labels(feats, grid, n_iter, fast_exp=False)
+    np.testing.assert_array_equal(labels, ref.labels[0].numpy())
+    np.testing.assert_allclose(centres, ref.centres[0].numpy().T, atol=1e-12)
+
+
+def _smooth_image(seed=0, shape=(90, 120)):
+    rgb = ndi.gaussian_filter(np.random.default_rng(seed).random(shape + (3,)), (3, 3, 0))
+    return ((rgb - rgb.min()) / (rgb.max() - rgb.min())).astype(np.float32)
+
+
+def test_float32_fast_kernel_close_to_float64_reference():
+    rgb = _smooth_image()
+    grid = grid_shape(60, *rgb.shape[:2])
+    feats = xylab_features(torch.from_numpy(rgb).permute(2, 0, 1)[None].double(), grid)
+    ref = differentiable_slic(feats, grid, n_iter=10)
+    labels, centres = slic_labels(feats[0].float().numpy(), grid, 10)
+    assert (labels != ref.labels[0].numpy()).mean() < 1e-3
+    np.testing.assert_allclose(centres, ref.centres[0].numpy().T, atol=1e-2)
+
+
+def test_polynomial_exp_accuracy():
+    x = np.linspace(-46, 0, 100001).astype(np.float32)
+    approx = np.array([_exp_poly(v) for v in x[::97]], np.float64)
+    exact = np.exp(x[::97].astype(np.float64))
+    assert np.max(np.abs(approx / exact - 1)) < 2e-5
+
+
+def test_lab_features_match_torch_features():
+    rgb = _smooth_image(1, (21, 34))
+    grid = (3, 5)
+    scale = position_scale(grid, 21, 34)
+    ours = rgb_to_lab_features(rgb, scale, 0.26)
+    ref = xylab_features(torch.from_numpy(rgb).permute(2, 0, 1)[None].double(), grid)[0]
+    np.testing.assert_allclose(ours, ref.numpy(), atol=1e-4)
+
+
+def test_rejects_integer_features():
+    with pytest.raises(TypeError, match="float32 or float64"):
+        slic_labels(np.zeros((5, 4, 4), np.int64), (2, 2))
+
+
+@pytest.mark.parametrize("feature_net", ["pix", "deep"])
+def test_segment_cpu_path_agrees_with_torch_module(feature_net):
+    from ssn.models import SSN, SSNConfig
+    from ssn.segment import _labels_cpu
+
+    torch.manual_seed(0)
+    net = SSN(SSNConfig(feature_net=feature_net)).eval()
+    rgb = _smooth_image(2, (64, 80))
+    grid = grid_shape(40, 64, 80)
+    with torch.no_grad():
+        fast = _labels_cpu(net, rgb, grid, 10)
+        ref = net(torch.from_numpy(rgb).permute(2, 0, 1)[None], 40, n_iter=10).labels[0]
+    assert (fast != ref.numpy()).mean() < 2e-3
