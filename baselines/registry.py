@@ -10,7 +10,7 @@ import numpy as np
 
 from ssn._image import as_rgb_float, check_n_segments
 
-from ._common import enforce_connectivity, relabel_consecutive
+from ._common import relabel_consecutive
 
 __all__ = ["Method", "available_methods", "get_method", "register", "segment"]
 
@@ -139,8 +139,3 @@ def segment(
         raise RuntimeError(f"method {method!r} returned shape {labels.shape}")
     labels, _ = relabel_consecutive(labels.astype(np.int64, copy=False))
     return labels
-
-
-def finalize(labels: np.ndarray, min_size: int = 0) -> np.ndarray:
-    """Connected, consecutive ``int32`` labels (see :func:`enforce_connectivity`)."""
-    return enforce_connectivity(labels, min_size)
