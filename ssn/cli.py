@@ -16,6 +16,7 @@ COMMANDS = {
     "segment": "segment",
     "data": "data",
     "evaluate": "evaluate",
+    "train": "train",
 }
 
 

@@ -1,0 +1,221 @@
+"""Speed and memory of differentiable SLIC and SSN, against their peers in the same run.
+
+Measures (2 threads by default):
+
+1. SSN_pix inference, image → connected labels (Lab, features, v = 10 iterations, hard
+   labels, connectivity) against ``skimage.segmentation.slic`` (same K,
+   ``max_num_iter=10``) and, if installed, fast-slic, on BSDS500 test images, for
+   K ∈ {100, 200, 400, 800, 1200}. Target: ratio to skimage ≤ 0.35.
+2. Training-sized differentiable SLIC, forward + backward (batch 8, 201×201, k = 20,
+   v = 5, K = 100): time (target ≤ 300 ms) and peak memory (target ≤ 600 MB).
+3. Full-resolution differentiable SLIC, forward + backward (1024×2048, K = 1000,
+   k = 20, v = 5): peak memory (target < 2.5 GB).
+4. SSN_deep full inference at 481×321.
+
+Peak memory on the CPU is the growth of the peak resident set size of a fresh child
+process over its level just before the measured call (inputs already allocated); on
+CUDA it is ``torch.cuda.max_memory_allocated``.
+
+    python benchmarks/bench_dslic.py [--images 20] [--threads 2] [--device cpu]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = Path(os.environ.get("SSN_DATA", REPO.parent / "shared" / "datasets"))
+KS = (100, 200, 400, 800, 1200)
+
+
+def _median_ms(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times)
+
+
+def _sync(device):
+    import torch
+
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def bench_inference(images, repeats: int, device) -> list[dict]:
+    from skimage.segmentation import slic
+
+    import ssn
+
+    try:
+        from fast_slic import Slic as FastSlic
+    except ImportError:
+        FastSlic = None
+    rows = []
+    for k in KS:
+        ssn_ms, sk_ms, fast_ms, counts = [], [], [], []
+        for image in images:
+            ssn.segment(image, k, device=device)  # warm-up (compilation, caches)
+            ssn_ms.append(_median_ms(lambda: ssn.segment(image, k, device=device), repeats))
+            counts.append(int(ssn.segment(image, k, device=device).max()) + 1)
+            sk_ms.append(
+                _median_ms(lambda: slic(image, n_segments=k, max_num_iter=10, start_label=0), repeats)
+            )
+            if FastSlic is not None:
+                contiguous = image.copy(order="C")
+                fast_ms.append(
+                    _median_ms(
+                        lambda: FastSlic(num_components=k, compactness=10).iterate(contiguous),
+                        repeats,
+                    )
+                )
+        row = {
+            "K": k,
+            "ssn_pix_ms": statistics.median(ssn_ms),
+            "skimage_slic_ms": statistics.median(sk_ms),
+            "ratio_vs_skimage": statistics.median(ssn_ms) / statistics.median(sk_ms),
+            "ssn_pix_mean_count": statistics.mean(counts),
+        }
+        if fast_ms:
+            row["fast_slic_ms"] = statistics.median(fast_ms)
+            row["ratio_vs_fast_slic"] = statistics.median(ssn_ms) / statistics.median(fast_ms)
+        rows.append(row)
+        print(
+            f"K={k:5d}  SSN_pix {row['ssn_pix_ms']:7.1f} ms (count {row['ssn_pix_mean_count']:.0f})"
+            f" | skimage slic {row['skimage_slic_ms']:7.1f} ms  ratio {row['ratio_vs_skimage']:.3f}"
+            + (
+                f" | fast-slic {row['fast_slic_ms']:6.1f} ms  ratio {row['ratio_vs_fast_slic']:.2f}"
+                if fast_ms
+                else " | fast-slic not installed"
+            ),
+            flush=True,
+        )
+    return rows
+
+
+def _train_step_child(batch, height, width, n_segments, n_iter, channels, device, repeats):
+    """Forward + backward of differentiable SLIC; prints a JSON line (run in a child)."""
+    import torch
+
+    from ssn.functional import differentiable_slic, grid_shape
+
+    device = torch.device(device)
+    torch.manual_seed(0)
+    grid = grid_shape(n_segments, height, width)
+    feats = (torch.randn(batch, channels, height, width, device=device) * 2).requires_grad_()
+    weights = torch.rand(batch, 9, height, width, device=device)
+
+    def step():
+        out = differentiable_slic(feats, grid, n_iter=n_iter)
+        ((out.association * weights).sum() + out.centres.sum()).backward()
+        feats.grad = None
+        _sync(device)
+
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        step()
+        peak_mb = (torch.cuda.max_memory_allocated() - base) / 2**20
+    else:
+        base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        step()
+        peak_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024
+    ms = _median_ms(step, repeats)
+    print(json.dumps({"ms": ms, "peak_mb": peak_mb}))
+
+
+def bench_train(args, batch, height, width, n_segments, repeats) -> dict:
+    cmd = [
+        sys.executable, __file__, "--child-train",
+        json.dumps([batch, height, width, n_segments, 5, 20, args.device, repeats]),
+        "--threads", str(args.threads),
+    ]  # fmt: skip
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def bench_deep(images, repeats, device) -> float:
+    import torch
+
+    import ssn
+    from ssn.models import SSN, SSNConfig
+
+    torch.manual_seed(0)
+    net = SSN(SSNConfig(feature_net="deep")).to(device).eval()
+    image = images[0]
+    ssn.segment(image, 400, model=net, device=device)
+    return _median_ms(lambda: ssn.segment(image, 400, model=net, device=device), repeats)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--images", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    parser.add_argument("--child-train", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    import numba
+    import torch
+
+    torch.set_num_threads(args.threads)
+    numba.set_num_threads(args.threads)
+    if args.child_train:
+        _train_step_child(*json.loads(args.child_train))
+        return
+
+    from ssn.io import read_image
+
+    device = torch.device(args.device)
+    paths = sorted((args.data / "BSDS500" / "data" / "images" / "test").glob("*.jpg"))
+    if not paths:
+        sys.exit(f"no BSDS500 test images under {args.data} (set --data or SSN_DATA)")
+    images = [read_image(p) for p in paths[: args.images]]
+    print(
+        f"{len(images)} BSDS500 test images, {args.threads} threads, device {device}, "
+        f"torch {torch.__version__}, numba {numba.__version__}"
+    )
+    results = {"threads": args.threads, "device": str(device), "images": len(images)}
+
+    print("\n1. SSN_pix inference (image -> connected labels), v = 10")
+    results["inference"] = bench_inference(images, args.repeats, device)
+
+    print("\n2. Differentiable SLIC forward + backward, batch 8, 201x201, k=20, v=5, K=100")
+    train = bench_train(args, 8, 201, 201, 100, repeats=5)
+    results["train_step"] = train
+    print(
+        f"   {train['ms']:.0f} ms (target <= 300 ms: {train['ms'] / 300:.2f}x), "
+        f"peak {train['peak_mb']:.0f} MB (target <= 600 MB: {train['peak_mb'] / 600:.2f}x)"
+    )
+
+    print("\n3. Differentiable SLIC forward + backward, 1024x2048, k=20, v=5, K=1000")
+    full = bench_train(args, 1, 1024, 2048, 1000, repeats=1)
+    results["full_resolution_step"] = full
+    print(
+        f"   {full['ms']:.0f} ms, peak {full['peak_mb']:.0f} MB "
+        f"(target < 2560 MB: {full['peak_mb'] / 2560:.2f}x)"
+    )
+
+    print("\n4. SSN_deep inference at 481x321, K = 400 (image -> connected labels)")
+    results["ssn_deep_ms"] = bench_deep(images, args.repeats, device)
+    print(f"   {results['ssn_deep_ms']:.0f} ms")
+
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

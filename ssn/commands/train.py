@@ -1,0 +1,39 @@
+"""Train SSN_linear / SSN_deep (paper defaults; YAML config; key=value overrides).
+
+Examples:
+  ssn train --config config/train/bsds500_deep.yaml
+  ssn train --config config/train/cpu_bsds500_deep.yaml out_dir=checkpoints/deep init_from=resume
+  torchrun --nproc-per-node 4 -m ssn.cli train --config config/train/bsds500_deep.yaml
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("--config", type=Path, default=None, help="YAML file of settings")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="output folder (same as out_dir=...)"
+    )
+    parser.add_argument(
+        "--resume", action="store_true", help="continue from OUT/last.pt (init_from=resume)"
+    )
+    parser.add_argument(
+        "overrides", nargs="*", metavar="KEY=VALUE", help="settings overriding the config file"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from ssn.train import load_config, train
+
+    overrides = list(args.overrides)
+    if args.out is not None:
+        overrides.append(f"out_dir={args.out}")
+    if args.resume:
+        overrides.append("init_from=resume")
+    summary = train(load_config(args.config, overrides))
+    print(f"done: iteration {summary['iter']}, best validation ASA {summary['best_val_asa']:.4f}")
+    return 0

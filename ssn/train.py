@@ -1,0 +1,487 @@
+"""Training SSN_linear / SSN_deep with the task-specific losses (``ssn train``).
+
+Defaults are the paper's (Adam, lr 1e-4, batch 8, 201×201 patches, 100 superpixels,
+v = 5 in training, k = 20, compactness weight 1e-5, 500K iterations on BSDS500). A YAML
+file overrides them, then ``key=value`` arguments override the file; unknown keys and
+values of the wrong type are errors. The final configuration is logged and stored in
+every checkpoint.
+
+Resume is exact: the batch of iteration ``i`` is a pure function of ``(seed, i)``
+(samples are seeded by ``(seed, epoch, index)``, see :mod:`ssn.data.torch_datasets`),
+and checkpoints hold the model, the optimiser, the iteration, the best validation score
+and the RNG states. Checkpoints are written to a temporary file and renamed, so a run
+killed at any moment loses at most the work since the last checkpoint.
+
+Multi-GPU: launch with ``torchrun --nproc-per-node N -m ssn.cli train ...``; each rank
+takes its share of the global batch under ``DistributedDataParallel``; rank 0 logs,
+validates and saves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import dataclasses
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+from ssn.checkpoint import load_checkpoint, save_checkpoint
+from ssn.functional import grid_shape, position_scale
+from ssn.losses import compactness_loss, reconstruction_loss
+from ssn.models import SSN, SSNConfig
+
+__all__ = ["TrainConfig", "load_config", "train"]
+
+
+@dataclass
+class TrainConfig:
+    """Every training setting, with the paper's values as defaults."""
+
+    # -- task and data
+    task: str = "bsds500"  # bsds500 | voc | cityscapes | sintel
+    data_root: str = "../shared/datasets/BSDS500"  # dataset folder (relative: to the cwd)
+    train_split: str = "train"
+    val_split: str = "val"
+    patch_size: int = 201
+    flip: bool = True
+    scale: str | None = "official"  # random scaling of BSDS500 patches; None = off
+    max_segments: int = 50  # one-hot channels, as in the official code
+    num_workers: int = 2
+    # -- model
+    feature_net: str = "deep"  # linear | deep (pix has nothing to train)
+    n_features: int = 20
+    train_eta: float = 2.5  # position scale factor in training (official script: 5)
+    eta: float = 2.5  # at test time
+    n_iter_train: int = 5
+    n_iter_test: int = 10
+    # -- optimisation
+    n_segments: int = 100
+    batch_size: int = 8
+    learning_rate: float = 1e-4
+    beta1: float = 0.9
+    beta2: float = 0.999
+    max_iters: int = 500_000
+    compactness_weight: float = 1e-5
+    compactness_reduction: str = "official"  # see ssn.losses.compactness_loss
+    grad_clip: float = 0.0  # 0 = off (the paper does not clip)
+    # -- evaluation, checkpoints, logging
+    eval_interval: int = 10_000
+    eval_images: int = 20  # fixed subset of the validation split (first N images)
+    eval_n_segments: int = 100
+    checkpoint_interval: int = 1_000
+    log_interval: int = 50
+    out_dir: str = "checkpoints/ssn_deep_bsds500"
+    init_from: str = "scratch"  # scratch | resume
+    # -- runtime
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    amp: bool = True  # bfloat16 autocast for the CNN on CUDA (SLIC stays float32)
+    threads: int = 0  # CPU threads for torch (0 = torch's default)
+    seed: int = 0
+    progress: bool = True
+    extra: dict = field(default_factory=dict)  # free-form notes stored with the config
+
+    def validate(self) -> None:
+        if self.task not in ("bsds500", "voc", "cityscapes", "sintel"):
+            raise ValueError(f"task must be bsds500, voc, cityscapes or sintel, got {self.task!r}")
+        if self.feature_net not in ("linear", "deep"):
+            raise ValueError(
+                f"feature_net must be 'linear' or 'deep' (SSN_pix has no parameters), "
+                f"got {self.feature_net!r}"
+            )
+        if self.init_from not in ("scratch", "resume"):
+            raise ValueError(f"init_from must be 'scratch' or 'resume', got {self.init_from!r}")
+        for name in ("batch_size", "max_iters", "patch_size", "n_segments", "eval_interval",
+                     "checkpoint_interval", "log_interval", "n_iter_train"):  # fmt: skip
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+
+
+def _coerce(name: str, value, default, nullable: bool = False):
+    """``value`` converted to the type of the default, or a clear error."""
+    if nullable and isinstance(value, str) and value.strip().lower() in ("null", "none", "~"):
+        return None
+    if isinstance(value, str) and not isinstance(default, str):
+        value = yaml.safe_load(value)  # "1e-4" -> float, "true" -> bool, "null" -> None
+    if default is None or value is None:
+        return value
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ValueError(f"config key {name!r} must be true/false, got {value!r}")
+        return value
+    if isinstance(default, int) and not isinstance(default, bool):
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            raise ValueError(f"config key {name!r} must be an integer, got {value!r}")
+        return value
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"config key {name!r} must be a number, got {value!r}")
+        return float(value)
+    if isinstance(default, str):
+        return str(value)
+    if isinstance(default, dict) and not isinstance(value, dict):
+        raise ValueError(f"config key {name!r} must be a mapping, got {value!r}")
+    return value
+
+
+def load_config(path=None, overrides: list[str] | dict | None = None) -> TrainConfig:
+    """Defaults, then the YAML file at ``path``, then ``key=value`` overrides.
+
+    Raises
+    ------
+    ValueError
+        For unknown keys, values of the wrong type, or invalid settings.
+    FileNotFoundError
+        If ``path`` does not exist.
+    """
+    config = TrainConfig()
+    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    values: dict = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"no such training config: {path}")
+        loaded = yaml.safe_load(path.read_text()) or {}
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{path}: a training config must be a YAML mapping")
+        values.update(loaded)
+    if isinstance(overrides, dict):
+        values.update(overrides)
+    else:
+        for item in overrides or []:
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise ValueError(f"override {item!r} must look like key=value")
+            values[key.strip().removeprefix("--")] = value
+    for key, value in values.items():
+        if key not in fields:
+            raise ValueError(f"unknown config key {key!r}; valid keys: {', '.join(sorted(fields))}")
+        nullable = "None" in str(fields[key].type)
+        setattr(config, key, _coerce(key, value, getattr(TrainConfig(), key), nullable))
+    config.validate()
+    return config
+
+
+# -- data -------------------------------------------------------------------------------
+
+
+class _GlobalSamples(torch.utils.data.Dataset):
+    """Sample number ``g`` of the run → item ``perm_e[g mod n]`` of epoch ``e = g // n``.
+
+    Makes the data order a pure function of ``(seed, g)``, which is what exact resume
+    and any number of DataLoader workers need.
+    """
+
+    def __init__(self, patches, seed: int):
+        self.patches = patches
+        self.seed = seed
+        self._perms: dict[int, np.ndarray] = {}
+
+    def _index(self, g: int) -> tuple[int, int]:
+        n = len(self.patches)
+        epoch = g // n
+        if epoch not in self._perms:
+            self._perms = {epoch: np.random.default_rng([self.seed, epoch]).permutation(n)}
+        return epoch, int(self._perms[epoch][g % n])
+
+    def __len__(self) -> int:  # effectively unbounded
+        return 2**62
+
+    def __getitem__(self, g: int) -> dict:
+        epoch, index = self._index(g)
+        self.patches.set_epoch(epoch)
+        return self.patches[index]
+
+
+class _BatchesFrom(torch.utils.data.Sampler):
+    """Batches of sample numbers for iterations ``start, start + 1, ...``."""
+
+    def __init__(self, start: int, batch_size: int, rank: int = 0, world: int = 1):
+        self.start, self.batch_size, self.rank, self.world = start, batch_size, rank, world
+
+    def __iter__(self):
+        per_rank = self.batch_size // self.world
+        it = self.start
+        while True:
+            base = it * self.batch_size + self.rank * per_rank
+            yield list(range(base, base + per_rank))
+            it += 1
+
+
+def _build_patches(config: TrainConfig):
+    from ssn.data import BSDS500, VOC2012, Cityscapes, Sintel
+    from ssn.data.torch_datasets import FlowPatches, SegmentationPatches
+
+    root = Path(config.data_root)
+    if config.task == "sintel":
+        return FlowPatches(
+            Sintel(root, split=config.train_split), patch_size=config.patch_size,
+            flip=config.flip, seed=config.seed,
+        )  # fmt: skip
+    sources = {"bsds500": BSDS500, "voc": VOC2012, "cityscapes": Cityscapes}
+    return SegmentationPatches(
+        sources[config.task](root, split=config.train_split),
+        patch_size=config.patch_size, flip=config.flip, scale=config.scale,
+        max_segments=config.max_segments, seed=config.seed,
+    )  # fmt: skip
+
+
+def _loader(config: TrainConfig, start: int, rank: int, world: int):
+    dataset = _GlobalSamples(_build_patches(config), config.seed)
+    return iter(
+        torch.utils.data.DataLoader(
+            dataset,
+            batch_sampler=_BatchesFrom(start, config.batch_size, rank, world),
+            num_workers=config.num_workers,
+            persistent_workers=config.num_workers > 0,
+            prefetch_factor=4 if config.num_workers > 0 else None,
+        )
+    )
+
+
+# -- one step ---------------------------------------------------------------------------
+
+
+def _positions(batch: int, height: int, width: int, grid, eta: float, like: torch.Tensor):
+    scale = position_scale(grid, height, width, eta)
+    ys = torch.arange(height, dtype=like.dtype, device=like.device) * scale
+    xs = torch.arange(width, dtype=like.dtype, device=like.device) * scale
+    return torch.stack(torch.broadcast_tensors(ys[:, None], xs[None, :])).expand(batch, 2, -1, -1)
+
+
+def compute_loss(model: SSN, batch: dict, config: TrainConfig, autocast) -> dict:
+    """The training loss of one batch: reconstruction + λ · compactness."""
+    module = getattr(model, "module", model)
+    if config.task == "sintel":
+        images = batch["image1"]
+        from ssn.color import rgb_to_lab
+
+        extra = rgb_to_lab(batch["image2"]) * module.config.color_scale
+    else:
+        images, extra = batch["image"], None
+    b, _, h, w = images.shape
+    with autocast:
+        out = model(images, config.n_segments, extra_inputs=extra)
+    if config.task == "sintel":
+        recon = reconstruction_loss(
+            batch["flow"], out.association, out.grid, kind="l1", valid=batch["valid"]
+        )
+    else:
+        from ssn.data.torch_datasets import labels_to_onehot
+
+        labels = batch["labels"]
+        onehot = labels_to_onehot(labels, config.max_segments).to(out.association.dtype)
+        recon = reconstruction_loss(
+            onehot, out.association, out.grid, valid=batch["valid"] & (labels >= 0)
+        )
+    positions = _positions(b, h, w, out.grid, module.config.train_eta, out.association)
+    compact = compactness_loss(
+        positions, out.association, out.labels, out.grid, reduction=config.compactness_reduction
+    )
+    total = recon + config.compactness_weight * compact
+    return {"loss": total, "reconstruction": recon.detach(), "compactness": compact.detach()}
+
+
+# -- validation -------------------------------------------------------------------------
+
+
+@torch.no_grad()
+def validate(model: SSN, config: TrainConfig, device) -> dict:
+    """Mean ASA and BR (Stutz protocol) over the first ``eval_images`` validation images."""
+    from ssn.data import BSDS500
+    from ssn.metrics import achievable_segmentation_accuracy, boundary_recall
+    from ssn.segment import segment
+
+    module = getattr(model, "module", model)
+    was_training = module.training
+    module.eval()
+    data = BSDS500(Path(config.data_root), split=config.val_split)
+    asa, br = [], []
+    for i in range(min(config.eval_images, len(data))):
+        sample = data.load(i)
+        labels = segment(sample["image"], config.eval_n_segments, model=module, device=device)
+        for gt in sample["segmentations"]:
+            asa.append(achievable_segmentation_accuracy(labels, gt))
+            br.append(boundary_recall(labels, gt))
+    module.train(was_training)
+    return {"val_asa": float(np.mean(asa)), "val_br": float(np.mean(br))}
+
+
+# -- the loop ---------------------------------------------------------------------------
+
+
+def _rng_state() -> dict:
+    state = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _device(config: TrainConfig, local_rank: int) -> torch.device:
+    if config.device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda", local_rank)
+        return torch.device("cpu")
+    return torch.device(config.device)
+
+
+def train(config: TrainConfig) -> dict:
+    """Run (or resume) training; returns the final state summary.
+
+    Writes ``out_dir/last.pt`` (every ``checkpoint_interval`` iterations and at the end),
+    ``out_dir/best.pt`` (best validation ASA), ``out_dir/log.csv`` and
+    ``out_dir/config.json``.
+    """
+    distributed = "RANK" in os.environ and "WORLD_SIZE" in os.environ
+    rank = int(os.environ.get("RANK", 0))
+    world = int(os.environ.get("WORLD_SIZE", 1))
+    local_rank = int(os.environ.get("LOCAL_RANK", 0))
+    device = _device(config, local_rank)
+    if distributed:
+        torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        if config.batch_size % world:
+            raise ValueError(f"batch_size {config.batch_size} must divide by {world} ranks")
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    master = rank == 0
+    out_dir = Path(config.out_dir)
+    last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
+
+    torch.manual_seed(config.seed)
+    model_config = SSNConfig(
+        feature_net=config.feature_net, n_features=config.n_features,
+        in_channels=8 if config.task == "sintel" else 5,
+        eta=config.eta, train_eta=config.train_eta,
+        n_iter_train=config.n_iter_train, n_iter_test=config.n_iter_test,
+    )  # fmt: skip
+    model = SSN(model_config)
+    optimizer = torch.optim.Adam(
+        model.parameters(), lr=config.learning_rate, betas=(config.beta1, config.beta2)
+    )
+    start, best = 0, -math.inf
+    if config.init_from == "resume":
+        if not last_path.is_file():
+            raise FileNotFoundError(f"cannot resume: no checkpoint at {last_path}")
+        state = load_checkpoint(last_path)
+        model = SSN(SSNConfig(**state["model_args"]))  # architecture from the checkpoint
+        model.load_state_dict(state["model"])
+        optimizer = torch.optim.Adam(
+            model.parameters(), lr=config.learning_rate, betas=(config.beta1, config.beta2)
+        )
+        optimizer.load_state_dict(state["optimizer"])
+        start, best = int(state["iter"]), float(state["best_metric"])
+        _set_rng_state(state["rng"])
+    model.to(device).train()
+    for group in optimizer.param_groups:  # optimizer state follows the model's device
+        for p in group["params"]:
+            for k, v in optimizer.state.get(p, {}).items():
+                if torch.is_tensor(v) and k != "step":
+                    optimizer.state[p][k] = v.to(device)
+    net = model
+    if distributed:
+        net = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None
+        )
+    autocast = (
+        torch.autocast("cuda", dtype=torch.bfloat16)
+        if device.type == "cuda" and config.amp
+        else contextlib.nullcontext()
+    )
+    # The CNN runs under autocast; differentiable SLIC must see float32 features.
+    if device.type == "cuda" and config.amp:
+        model.features.register_forward_hook(lambda m, i, o: o.float())
+
+    if master:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=2))
+        print(f"training config: {json.dumps(dataclasses.asdict(config))}", flush=True)
+    log_path = out_dir / "log.csv"
+    log_fields = ["iter", "loss", "reconstruction", "compactness", "val_asa", "val_br",
+                  "seconds", "samples_per_s"]  # fmt: skip
+
+    def log_row(row: dict) -> None:
+        new = not log_path.exists()
+        with open(log_path, "a", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=log_fields)
+            if new:
+                writer.writeheader()
+            writer.writerow({k: row.get(k, "") for k in log_fields})
+
+    def save(path: Path, it: int) -> None:
+        save_checkpoint(
+            path, model, optimizer=optimizer.state_dict(), iter=it, best_metric=best,
+            config=dataclasses.asdict(config), rng=_rng_state(),
+        )  # fmt: skip
+
+    batches = _loader(config, start, rank, world)
+    progress = None
+    if master and config.progress:
+        from tqdm import tqdm
+
+        progress = tqdm(total=config.max_iters, initial=start, desc="train", unit="it")
+    running, t_start, t_log = None, time.time(), time.time()
+    it = start
+    while it < config.max_iters:
+        batch = {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v
+                 for k, v in next(batches).items()}  # fmt: skip
+        losses = compute_loss(net, batch, config, autocast)
+        optimizer.zero_grad(set_to_none=True)
+        losses["loss"].backward()
+        if config.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        optimizer.step()
+        it += 1
+        values = {k: float(v.detach()) for k, v in losses.items()}
+        if not all(math.isfinite(v) for v in values.values()):
+            raise FloatingPointError(f"non-finite loss at iteration {it}: {values}")
+        running = values if running is None else {
+            k: 0.9 * running[k] + 0.1 * values[k] for k in values
+        }  # fmt: skip
+        if progress is not None:
+            progress.update(1)
+            progress.set_postfix(loss=f"{running['loss']:.4f}")
+        if not master:
+            continue
+        row = None
+        if it % config.log_interval == 0:
+            now = time.time()
+            row = {"iter": it, **{k: f"{v:.6g}" for k, v in running.items()},
+                   "seconds": f"{now - t_start:.1f}",
+                   "samples_per_s": f"{config.log_interval * config.batch_size / (now - t_log):.2f}"}  # fmt: skip
+            t_log = now
+        if it % config.eval_interval == 0 or it == config.max_iters:
+            scores = validate(model, config, device)
+            row = row or {"iter": it, **{k: f"{v:.6g}" for k, v in running.items()},
+                          "seconds": f"{time.time() - t_start:.1f}"}  # fmt: skip
+            row.update({k: f"{v:.5f}" for k, v in scores.items()})
+            if progress is not None:
+                progress.write(f"iter {it}: val ASA {scores['val_asa']:.4f} BR {scores['val_br']:.4f}")
+            if scores["val_asa"] > best:
+                best = scores["val_asa"]
+                save(best_path, it)
+        if row is not None:
+            log_row(row)
+        if it % config.checkpoint_interval == 0 or it == config.max_iters:
+            save(last_path, it)
+    if progress is not None:
+        progress.close()
+    if distributed:
+        torch.distributed.destroy_process_group()
+    return {"iter": it, "best_val_asa": best, "out_dir": str(out_dir)}
