@@ -133,3 +133,72 @@ def test_ers_hits_the_count_exactly_with_connected_clusters(connectivity):
         assert abs(n - 37) <= 0.15 * 37
     for k in range(n):
         assert label(labels == k)[1] == 1
+
+
+def _brute_force_ers(img, k, lam=0.5, sigma=5.0):
+    """Plain greedy (no heap, no laziness): at every step evaluate every edge between two
+    different clusters and add the best one. Same objective as ERS; for submodular gains
+    the lazy heap must pick the same edges (no ties with continuous colours)."""
+    h, w, c = img.shape
+    edges = []
+    for y in range(h):
+        for x in range(w):
+            p = y * w + x
+            if x < w - 1:
+                edges.append((p, p + 1, np.abs(img[y, x] - img[y, x + 1]).sum()))
+            if y < h - 1:
+                edges.append((p, p + w, np.abs(img[y, x] - img[y + 1, x]).sum()))
+    n = h * w
+    s = sigma * c
+    wts = np.array([math.exp(-(d * d) / (2 * s * s)) for _, _, d in edges])
+    loop = np.zeros(n)
+    for (a, b, _), wt in zip(edges, wts, strict=True):
+        loop[a] += wt
+        loop[b] += wt
+    wts /= loop.sum()
+    loop /= loop.sum()
+    er0 = [
+        entropy_rate_gain(wt, loop[a] - wt, loop[b] - wt)
+        for (a, b, _), wt in zip(edges, wts, strict=True)
+    ]
+    balancing = lam * k * max(er0) / balance_gain(n, 1.0, 1.0)
+    parent = list(range(n))
+    size = [1] * n
+
+    def find(i):
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    for _ in range(n - k):
+        best, best_gain = None, -np.inf
+        for e, ((a, b, _), wt) in enumerate(zip(edges, wts, strict=True)):
+            ra, rb = find(a), find(b)
+            if ra == rb:
+                continue
+            g = entropy_rate_gain(wt, loop[a] - wt, loop[b] - wt) + balancing * balance_gain(
+                n, float(size[ra]), float(size[rb])
+            )
+            if g > best_gain:
+                best, best_gain = e, g
+        a, b, _ = edges[best]
+        ra, rb = find(a), find(b)
+        parent[rb] = ra
+        size[ra] += size[rb]
+        loop[a] -= wts[best]
+        loop[b] -= wts[best]
+    return np.array([find(i) for i in range(n)]).reshape(h, w)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_lazy_heap_greedy_equals_plain_greedy(seed):
+    rng = np.random.default_rng(seed)
+    # colour steps comparable to sigma (weights well away from underflow, no ties)
+    img = rng.uniform(0, 40, (6, 7, 3)) + np.linspace(0, 60, 7)[None, :, None]
+    ours = ers_labels(img, 9)
+    ref = _brute_force_ers(img, 9)
+    # same partition (label ids may differ)
+    _, a = np.unique(ours, return_inverse=True)
+    _, b = np.unique(ref, return_inverse=True)
+    pairs = set(zip(a.ravel().tolist(), b.ravel().tolist(), strict=True))
+    assert len(pairs) == 9 == a.max() + 1 == b.max() + 1
