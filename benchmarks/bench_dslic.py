@@ -66,16 +66,23 @@ def bench_inference(images, repeats: int, device) -> list[dict]:
         ssn_ms, sk_ms, fast_ms, counts = [], [], [], []
         for image in images:
             ssn.segment(image, k, device=device)  # warm-up (compilation, caches)
-            ssn_ms.append(_median_ms(lambda: ssn.segment(image, k, device=device), repeats))
+            ssn_ms.append(
+                _median_ms(lambda im=image, k=k: ssn.segment(im, k, device=device), repeats)
+            )
             counts.append(int(ssn.segment(image, k, device=device).max()) + 1)
             sk_ms.append(
-                _median_ms(lambda: slic(image, n_segments=k, max_num_iter=10, start_label=0), repeats)
+                _median_ms(
+                    lambda im=image, k=k: slic(im, n_segments=k, max_num_iter=10, start_label=0),
+                    repeats,
+                )
             )
             if FastSlic is not None:
                 contiguous = image.copy(order="C")
                 fast_ms.append(
                     _median_ms(
-                        lambda: FastSlic(num_components=k, compactness=10).iterate(contiguous),
+                        lambda im=contiguous, k=k: FastSlic(
+                            num_components=k, compactness=10
+                        ).iterate(im),
                         repeats,
                     )
                 )

@@ -10,5 +10,12 @@ from ssn.functional import differentiable_slic, grid_shape
 from ssn.models import SSN, SSNConfig
 from ssn.segment import segment
 
-__all__ = ["SSN", "SSNConfig", "differentiable_slic", "enforce_connectivity", "grid_shape", "segment"]
+__all__ = [
+    "SSN",
+    "SSNConfig",
+    "differentiable_slic",
+    "enforce_connectivity",
+    "grid_shape",
+    "segment",
+]
 __version__ = "0.1.0"

@@ -40,9 +40,7 @@ def as_rgb_float(image, *, channel_axis: int | None = -1, dtype=np.float32) -> n
         If the dtype is not numeric.
     """
     arr = np.asarray(image)
-    if arr.dtype == object or not (
-        np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_
-    ):
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
         raise TypeError(f"image must be a numeric array, got dtype {arr.dtype}")
     if arr.ndim == 2 and channel_axis is not None and channel_axis not in (-1, 2):
         raise ValueError(
@@ -57,9 +55,7 @@ def as_rgb_float(image, *, channel_axis: int | None = -1, dtype=np.float32) -> n
         arr = arr[..., None]
     else:
         if arr.ndim != 3:
-            raise ValueError(
-                f"image must have shape (H, W) or (H, W, C), got shape {arr.shape}"
-            )
+            raise ValueError(f"image must have shape (H, W) or (H, W, C), got shape {arr.shape}")
         arr = np.moveaxis(arr, channel_axis, -1)
     height, width, channels = arr.shape
     if height == 0 or width == 0:

@@ -47,9 +47,7 @@ class SSNConfig:
 
     def __post_init__(self):
         if self.feature_net not in FEATURE_NETS:
-            raise ValueError(
-                f"feature_net must be one of {FEATURE_NETS}, got {self.feature_net!r}"
-            )
+            raise ValueError(f"feature_net must be one of {FEATURE_NETS}, got {self.feature_net!r}")
         if self.feature_net == "pix":
             self.n_features = self.in_channels
         elif self.n_features <= self.in_channels:

@@ -34,7 +34,7 @@ import torch
 import yaml
 
 from ssn.checkpoint import load_checkpoint, save_checkpoint
-from ssn.functional import grid_shape, position_scale
+from ssn.functional import position_scale
 from ssn.losses import compactness_loss, reconstruction_loss
 from ssn.models import SSN, SSNConfig
 
@@ -472,7 +472,9 @@ def train(config: TrainConfig) -> dict:
                           "seconds": f"{time.time() - t_start:.1f}"}  # fmt: skip
             row.update({k: f"{v:.5f}" for k, v in scores.items()})
             if progress is not None:
-                progress.write(f"iter {it}: val ASA {scores['val_asa']:.4f} BR {scores['val_br']:.4f}")
+                progress.write(
+                    f"iter {it}: val ASA {scores['val_asa']:.4f} BR {scores['val_br']:.4f}"
+                )
             if scores["val_asa"] > best:
                 best = scores["val_asa"]
                 save(best_path, it)

@@ -101,7 +101,9 @@ def test_arbitrary_ids_and_batches():
     rng = np.random.default_rng(3)
     labels = _random_blocky(rng)
     shifted = labels * 1000 - 5000  # negative, sparse ids
-    np.testing.assert_array_equal(enforce_connectivity(shifted, 20), enforce_connectivity(labels, 20))
+    np.testing.assert_array_equal(
+        enforce_connectivity(shifted, 20), enforce_connectivity(labels, 20)
+    )
     batch = np.stack([labels, labels[::-1]])
     out = enforce_connectivity(batch, 20)
     np.testing.assert_array_equal(out[1], enforce_connectivity(labels[::-1], 20))

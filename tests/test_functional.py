@@ -97,7 +97,9 @@ class TestDifferentiableSlic:
         feats = _features(2, 4, height, width, seed=n_iter)
         ours = differentiable_slic(feats, grid, n_iter=n_iter)
         q_ref, centres_ref = dense_slic(feats, grid, n_iter)
-        torch.testing.assert_close(sparse_to_dense(ours.association, grid), q_ref, atol=1e-6, rtol=0)
+        torch.testing.assert_close(
+            sparse_to_dense(ours.association, grid), q_ref, atol=1e-6, rtol=0
+        )
         torch.testing.assert_close(ours.centres, centres_ref, atol=1e-6, rtol=0)
 
     def test_float32_close_to_float64(self):

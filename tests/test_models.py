@@ -112,7 +112,9 @@ class TestLosses:
         target = torch.zeros(1, 2, 2, 2, dtype=torch.float64)
         target[0, 0, 0, :] = 1  # top row labelled 0, bottom row ignored (all-zero)
         # Reconstruction of class 0 is 2/4 = 0.5 on the two counted pixels.
-        assert reconstruction_loss(target, assoc, (1, 1)).item() == pytest.approx(-torch.log(torch.tensor(0.5)).item())
+        assert reconstruction_loss(target, assoc, (1, 1)).item() == pytest.approx(
+            -torch.log(torch.tensor(0.5)).item()
+        )
 
     def test_l1_zero_for_flow_constant_per_superpixel(self):
         assoc = self._hard_association(4, 4, (2, 2))
@@ -128,7 +130,9 @@ class TestLosses:
         pos = torch.tensor([[[0.0, 0.0], [1.0, 1.0]], [[0.0, 1.0], [0.0, 1.0]]]).double()[None]
         # Centre (0.5, 0.5); each pixel is 0.5² + 0.5² = 0.5 away: sum 2, /(2·B) = 1.
         assert compactness_loss(pos, assoc, labels, (1, 1)).item() == pytest.approx(1.0)
-        assert compactness_loss(pos, assoc, labels, (1, 1), reduction="mean").item() == pytest.approx(0.25)
+        assert compactness_loss(
+            pos, assoc, labels, (1, 1), reduction="mean"
+        ).item() == pytest.approx(0.25)
 
     def test_gradcheck_losses(self):
         feats = torch.rand(1, 3, 6, 7, dtype=torch.float64) * 3

@@ -51,7 +51,7 @@ def test_quadrants_give_clean_boundaries():
         lambda im: im,
         lambda im: im.astype(np.float32) / 255,
         lambda im: im.astype(np.float64) / 255,
-        lambda im: (im.astype(np.uint16) * 257),
+        lambda im: im.astype(np.uint16) * 257,
         lambda im: np.dstack([im, np.full(im.shape[:2], 255, np.uint8)]),  # RGBA
     ],
     ids=["uint8", "float32", "float64", "uint16", "rgba"],
@@ -75,7 +75,9 @@ def test_grayscale_and_channel_axis():
     )
 
 
-@pytest.mark.parametrize("shape,k", [((1, 1, 3), 1), ((2, 3, 3), 6), ((1, 50, 3), 10), ((3, 3, 3), 2)])
+@pytest.mark.parametrize(
+    "shape,k", [((1, 1, 3), 1), ((2, 3, 3), 6), ((1, 50, 3), 10), ((3, 3, 3), 2)]
+)
 def test_tiny_images(shape, k):
     image = np.random.default_rng(2).random(shape)
     labels = segment(image, k, device="cpu")
@@ -144,7 +146,23 @@ def test_cli_segment_writes_labels_and_overlay(tmp_path):
     Image.fromarray(_quadrants()).save(src)
     out = tmp_path / "labels.png"
     overlay = tmp_path / "overlay.png"
-    assert main(["segment", str(src), "-k", "4", "--out", str(out), "--overlay", str(overlay), "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "segment",
+                str(src),
+                "-k",
+                "4",
+                "--out",
+                str(out),
+                "--overlay",
+                str(overlay),
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     np.testing.assert_array_equal(read_label_image(out), segment(_quadrants(), 4, device="cpu"))
     assert read_image(overlay).shape == (32, 32, 3)
     npy = tmp_path / "labels.npy"
@@ -153,7 +171,10 @@ def test_cli_segment_writes_labels_and_overlay(tmp_path):
 
 
 def test_cli_reports_user_errors(tmp_path, capsys):
-    assert main(["segment", str(tmp_path / "none.png"), "-k", "4", "--out", str(tmp_path / "x.png")]) == 2
+    assert (
+        main(["segment", str(tmp_path / "none.png"), "-k", "4", "--out", str(tmp_path / "x.png")])
+        == 2
+    )
     assert "no such file" in capsys.readouterr().err
 
 

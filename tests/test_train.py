@@ -115,7 +115,12 @@ class TestConfig:
     def test_defaults_are_the_papers(self):
         c = TrainConfig()
         assert (c.learning_rate, c.batch_size, c.patch_size, c.n_segments) == (1e-4, 8, 201, 100)
-        assert (c.n_iter_train, c.n_iter_test, c.n_features, c.compactness_weight) == (5, 10, 20, 1e-5)
+        assert (c.n_iter_train, c.n_iter_test, c.n_features, c.compactness_weight) == (
+            5,
+            10,
+            20,
+            1e-5,
+        )
         assert c.max_iters == 500_000
 
     def test_file_then_overrides(self, tmp_path):
