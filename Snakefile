@@ -1,0 +1,29 @@
+# ssn-bench: the SSN paper's benchmark, from the datasets to the figures and tables.
+#   snakemake --cores all --resources gpu=1            # config/config.yaml (paper settings)
+#   snakemake --cores 2 --configfile config/quick.yaml  # CPU-sized run (< 45 min, 2 cores)
+#   snakemake --report results/report.html             # self-contained HTML report
+# The stages live in workflow/rules/*.smk; see config/README.md ("Workflow").
+
+from snakemake.utils import min_version
+
+min_version("8.0")
+
+
+configfile: "config/config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/segment.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        final_outputs(),

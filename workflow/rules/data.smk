@@ -1,0 +1,43 @@
+# Acquire the datasets with `ssn data` (download, or link the configured local copy),
+# then verify them. One job per dataset; re-running is a no-op once the stamp exists.
+
+
+rule fetch_dataset:
+    input:
+        configs=DATA_CONFIGS,
+    output:
+        stamp=f"{DATA_DEST}/{{dataset}}.json",
+    params:
+        configs=lambda wildcards, input: " ".join(f"--config {c}" for c in input.configs),
+        dest=DATA_DEST,
+    log:
+        "logs/data/fetch_{dataset}.log",
+    benchmark:
+        "benchmarks/data/fetch_{dataset}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    shell:
+        "ssn data fetch {wildcards.dataset} {params.configs} --dest {params.dest} "
+        "--no-progress > {log} 2>&1"
+
+
+rule check_dataset:
+    input:
+        stamp=rules.fetch_dataset.output.stamp,
+        configs=DATA_CONFIGS,
+    output:
+        checked=touch(f"{DATA_DEST}/{{dataset}}.checked"),
+    params:
+        configs=lambda wildcards, input: " ".join(f"--config {c}" for c in input.configs),
+        dest=DATA_DEST,
+    log:
+        "logs/data/check_{dataset}.log",
+    benchmark:
+        "benchmarks/data/check_{dataset}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+    shell:
+        "ssn data check {wildcards.dataset} {params.configs} --dest {params.dest} "
+        "--no-progress > {log} 2>&1"

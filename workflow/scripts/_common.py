@@ -1,0 +1,171 @@
+"""Helpers shared by the workflow scripts: logging, threads, datasets as item lists."""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+
+def setup_logging(log_path) -> logging.Logger:
+    """Send stderr (tracebacks included) and a logger to the rule's log file."""
+    handle = open(log_path, "w", buffering=1)  # noqa: SIM115 - lives as long as the job
+    sys.stderr = handle
+    logging.basicConfig(
+        stream=handle, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
+    )
+    return logging.getLogger("ssn-bench")
+
+
+def set_threads(n: int) -> None:
+    """Use exactly the job's threads in torch, numba and OpenCV."""
+    n = max(1, int(n))
+    import torch
+
+    torch.set_num_threads(n)
+    try:
+        import numba
+
+        numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    except ImportError:
+        pass
+    try:
+        import cv2
+
+        cv2.setNumThreads(n)
+    except ImportError:
+        pass
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def device_name(device: str) -> str:
+    if device == "cuda":
+        import torch
+
+        return torch.cuda.get_device_name(0)
+    return f"{cpu_model()} ({os.cpu_count()} logical CPUs)"
+
+
+@dataclass
+class Item:
+    """One evaluation image: a stable id and a loader of its sample."""
+
+    id: str
+    load: Callable[[], dict]
+
+
+def _stamp_root(stamp) -> Path:
+    import json
+
+    return Path(json.loads(Path(stamp).read_text())["root"])
+
+
+def dataset_items(name: str, stamp, options: dict) -> list[Item]:
+    """The evaluation images of a dataset, in a fixed order.
+
+    Every sample is a dict with ``image`` (H, W, 3) uint8 and either ``annotations`` (list
+    of (H, W) label images) with ``ignore`` (ground-truth ids left out of ASA), or
+    ``flow`` (H, W, 2) with ``valid`` (H, W) bool (Sintel).
+    """
+    from ssn import data
+    from ssn.metrics import VOC_IGNORE_LABELS
+
+    root = _stamp_root(stamp)
+    split = options["split"]
+    items: list[Item] = []
+    if name == "bsds500":
+        ds = data.BSDS500(root, split)
+
+        def load_bsds(i, ds=ds):
+            s = ds.load(i)
+            return {"image": s["image"], "annotations": s["segmentations"], "ignore": ()}
+
+        items = [Item(ds.items[i][1], lambda i=i: load_bsds(i)) for i in range(len(ds))]
+    elif name == "voc2012":
+        ds = data.VOC2012(root, split)
+
+        def load_voc(i, ds=ds):
+            s = ds.load(i)
+            return {"image": s["image"], "annotations": [s["labels"]], "ignore": VOC_IGNORE_LABELS}
+
+        items = [Item(ds.ids[i], lambda i=i: load_voc(i)) for i in range(len(ds))]
+    elif name == "cityscapes":
+        ds = data.Cityscapes(root, split, scale=options.get("scale", 1.0))
+
+        def load_city(i, ds=ds):
+            s = ds.load(i)
+            return {"image": s["image"], "annotations": [s["train_ids"]], "ignore": (255,)}
+
+        items = [
+            Item(p.name[: -len("_leftImg8bit.png")], lambda i=i: load_city(i))
+            for i, p in enumerate(ds.images)
+        ]
+    elif name == "sintel":
+        ds = data.Sintel(root, split, pass_=options.get("pass", "clean"), missing="skip")
+
+        def load_sintel(i, ds=ds):
+            s = ds.load(i)
+            return {"image": s["image1"], "flow": s["flow"], "valid": ~s["invalid"]}
+
+        items = [
+            Item(f"{p}_{scene}_{frame:04d}", lambda i=i: load_sintel(i))
+            for i, (p, scene, frame) in enumerate(ds.pairs)
+        ]
+    else:
+        raise ValueError(f"unknown dataset {name!r}")
+    if options.get("max_images"):
+        items = items[: int(options["max_images"])]
+    if not items:
+        raise ValueError(f"{name}: split {split!r} has no images under {root}")
+    return items
+
+
+def load_segmenter(spec: dict):
+    """A function image -> labels for a method spec (SSN model loaded once)."""
+    from ssn.commands.segment import segment_image
+
+    kwargs = dict(spec)
+    method = kwargs.pop("method")
+    device = kwargs.pop("device", "cpu")
+    if method == "ssn":
+        from ssn.segment import resolve_model
+
+        model = resolve_model(kwargs.pop("model"), device)
+        n_iter = kwargs.pop("n_iter", 10)
+        connectivity = kwargs.pop("connectivity", "largest")
+
+        def run(image, k):
+            return segment_image(
+                image, k, method="ssn", model=model, n_iter=n_iter,
+                connectivity=connectivity, device=device,
+            )  # fmt: skip
+    else:
+        seed = kwargs.pop("seed", 0)
+
+        def run(image, k):
+            return segment_image(image, k, method=method, seed=seed)
+
+    return run
+
+
+def synchronize(device: str) -> None:
+    if device == "cuda":
+        import torch
+
+        torch.cuda.synchronize()
+

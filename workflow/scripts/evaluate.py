@@ -1,0 +1,82 @@
+# ruff: noqa: F821  (`snakemake` is injected by the script directive)
+"""Metrics of one (dataset, method, K): one row per image x annotation x protocol."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, snakemake.scriptdir)
+from _common import dataset_items, set_threads, setup_logging  # noqa: E402
+
+log = setup_logging(snakemake.log[0])
+
+import pandas as pd  # noqa: E402
+
+from ssn.io import read_label_image  # noqa: E402
+from ssn.metrics import (  # noqa: E402
+    compactness,
+    evaluate_image,
+    flow_endpoint_error,
+    n_superpixels,
+)
+
+set_threads(snakemake.threads)
+dataset = snakemake.wildcards.dataset
+method = snakemake.wildcards.method
+k = int(snakemake.wildcards.k)
+options = snakemake.params.dataset
+items = dataset_items(dataset, snakemake.input.stamp, options)
+timing = pd.read_csv(snakemake.input.timing, sep="\t", dtype={"image": str}).set_index("image")
+labels_dir = Path(snakemake.input.labels)
+tolerances = options.get("tolerance", {}) or {}
+
+rows = []
+for item in items:
+    sample = item.load()
+    labels = read_label_image(labels_dir / f"{item.id}.png")
+    base = {
+        "dataset": dataset,
+        "method": method,
+        "k": k,
+        "image": item.id,
+        "time_ms": float(timing.loc[item.id, "time_ms"]),
+    }
+    if "flow" in sample:  # Sintel: flow EPE of the per-superpixel mean flow
+        rows.append(
+            {
+                **base,
+                "annotation": 0,
+                "protocol": "flow",
+                "tolerance": None,
+                "n_superpixels": n_superpixels(labels),
+                "epe": flow_endpoint_error(labels, sample["flow"], valid=sample["valid"]),
+                "co": compactness(labels),
+            }
+        )
+        continue
+    for protocol in options.get("protocols", ["stutz", "ssn"]):
+        result = evaluate_image(
+            labels,
+            sample["annotations"],
+            image=sample["image"],
+            protocol=protocol,
+            tolerance=tolerances.get(protocol),
+            ignore_labels=sample["ignore"],
+        )
+        for a, metrics in enumerate(result.per_annotation):
+            rows.append(
+                {
+                    **base,
+                    "annotation": a,
+                    "protocol": protocol,
+                    "tolerance": result.tolerance,
+                    "n_superpixels": result.n_superpixels,
+                    **metrics,
+                    "co": result.compactness,
+                    "ev": result.explained_variation,
+                }
+            )
+    log.info("%s done", item.id)
+
+table = pd.DataFrame(rows)
+table.to_csv(snakemake.output.metrics, index=False, float_format="%.6g")
+log.info("%d rows", len(table))

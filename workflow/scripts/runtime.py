@@ -1,0 +1,69 @@
+# ruff: noqa: F821  (`snakemake` is injected by the script directive)
+"""Time every method at several K on a few images of one size (exclusive job)."""
+
+import statistics
+import sys
+import time
+
+sys.path.insert(0, snakemake.scriptdir)
+from _common import (  # noqa: E402
+    dataset_items,
+    device_name,
+    load_segmenter,
+    set_threads,
+    setup_logging,
+    synchronize,
+)
+
+log = setup_logging(snakemake.log[0])
+
+import pandas as pd  # noqa: E402
+
+set_threads(snakemake.threads)
+size = snakemake.params.size
+options = dict(snakemake.params.dataset)
+options["split"] = size["split"]
+options["max_images"] = size.get("n_images", 3)
+if size["dataset"] == "cityscapes":
+    options["scale"] = size.get("scale", 0.5)
+items = dataset_items(size["dataset"], snakemake.input.stamp, options)
+images = [item.load()["image"] for item in items]
+repeats = int(snakemake.params.repeats)
+
+rows = []
+for method, spec in snakemake.params.methods.items():
+    device = spec.get("device", "cpu")
+    segment = load_segmenter(spec)
+    for k in snakemake.params.n_segments:
+        times, counts = [], []
+        for image in images:
+            segment(image, k)  # warm-up
+            per_image = []
+            for _ in range(repeats):
+                synchronize(device)
+                start = time.perf_counter()
+                labels = segment(image, k)
+                synchronize(device)
+                per_image.append(1000.0 * (time.perf_counter() - start))
+            times.append(statistics.median(per_image))
+            counts.append(int(labels.max()) + 1)
+        rows.append(
+            {
+                "size": snakemake.wildcards.size,
+                "height": images[0].shape[0],
+                "width": images[0].shape[1],
+                "method": method,
+                "k": k,
+                "ms_per_image": statistics.mean(times),
+                "ms_min_image": min(times),
+                "ms_max_image": max(times),
+                "n_superpixels": statistics.mean(counts),
+                "n_images": len(images),
+                "repeats": repeats,
+                "device": device_name(device),
+                "threads": snakemake.threads,
+            }
+        )
+        log.info("%s K=%d: %.1f ms", method, k, rows[-1]["ms_per_image"])
+
+pd.DataFrame(rows).to_csv(snakemake.output.times, index=False, float_format="%.6g")
