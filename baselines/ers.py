@@ -25,6 +25,12 @@ Gains, in bits (the formulas of the reference code, derived from the entropy rat
     ΔB(a,b) = −(S_a + S_b)log(S_a + S_b) + S_a log S_a + S_b log S_b + 1,
               S = cluster size / N.
 
+Checked against a transcription of the reference C++ (same graph, heap and lazy update,
+built locally, not shipped): identical labels on all 200 BSDS500 test images at K=400
+when both use ``0 log 0 = 0``; with the reference's NaN rule the C++ scores ASA 0.9543 /
+BR 0.8335 there (Stutz protocol, r=1, mean over annotations) against 0.9545 / 0.8348
+here, in ~0.4 s per image against ~0.25-0.3 s here.
+
 The clusters are trees of selected edges, hence connected; with the 4-connected graph
 the count is exactly ``K`` (8-connected clusters are split into 4-connected pieces and
 small pieces merged, so the count can move slightly).

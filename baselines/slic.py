@@ -1,5 +1,4 @@
-"""SLIC (Achanta et al., TPAMI 2012): scikit-image's ``slic`` and OpenCV ximgproc's
-SLIC/SLICO.
+"""SLIC (Achanta et al., TPAMI 2012): scikit-image's ``slic`` and OpenCV ximgproc's SLIC.
 
 The requested count sets the seed grid; connectivity enforcement then merges small
 fragments, which lowers the count. ``slic`` therefore picks the ``n_segments`` handed
