@@ -42,6 +42,12 @@ if not DATASETS:
 K_VALUES = sorted(config["n_segments"])
 
 
+def k_values(dataset):
+    """Requested counts K of a dataset (its own n_segments, else the global list)."""
+    return sorted(config["datasets"][dataset].get("n_segments") or K_VALUES)
+
+
+
 def _torch_sees_gpu():
     try:
         import torch
@@ -186,7 +192,10 @@ def segment_params(wildcards):
 def metrics_files(dataset=None):
     datasets = [dataset] if dataset else list(DATASETS)
     return [
-        f"{WORK}/metrics/{d}/{m}/k{k}.csv" for d in datasets for m in COMBOS[d] for k in K_VALUES
+        f"{WORK}/metrics/{d}/{m}/k{k}.csv"
+        for d in datasets
+        for m in COMBOS[d]
+        for k in k_values(d)
     ]
 
 
@@ -237,7 +246,11 @@ FIGURES = figure_specs()
 
 _QUAL = config["figures"]["qualitative"]
 QUAL_DATASET = _QUAL["dataset"] if _QUAL["dataset"] in DATASETS else None
-QUAL_K = min(K_VALUES, key=lambda k: abs(k - _QUAL["n_segments"]))
+QUAL_K = (
+    min(k_values(QUAL_DATASET), key=lambda k: abs(k - _QUAL["n_segments"]))
+    if QUAL_DATASET
+    else None
+)
 
 
 def qualitative_inputs(wildcards):

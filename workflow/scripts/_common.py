@@ -6,11 +6,9 @@ import logging
 import os
 import platform
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
-
-import numpy as np
 
 
 def setup_logging(log_path) -> logging.Logger:
@@ -168,4 +166,3 @@ def synchronize(device: str) -> None:
         import torch
 
         torch.cuda.synchronize()
-

@@ -25,7 +25,10 @@ lines = [
 ]
 try:
     commit = subprocess.run(
-        ["git", "-C", snakemake.params.repo, "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+        ["git", "-C", snakemake.params.repo, "rev-parse", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     dirty = subprocess.run(
         ["git", "-C", snakemake.params.repo, "status", "--porcelain", "--untracked-files=no"],

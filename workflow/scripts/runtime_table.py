@@ -11,7 +11,9 @@ log = setup_logging(snakemake.log[0])
 import pandas as pd  # noqa: E402
 
 table = pd.concat([pd.read_csv(f) for f in snakemake.input.times], ignore_index=True)
-table.insert(table.columns.get_loc("method") + 1, "label", table["method"].map(snakemake.params.labels))
+table.insert(
+    table.columns.get_loc("method") + 1, "label", table["method"].map(snakemake.params.labels)
+)
 table.to_csv(snakemake.output.csv, index=False, float_format="%.4g")
 
 md, tex = [], []
@@ -33,13 +35,17 @@ for size, part in table.groupby("size", sort=False):
     esc = devices.replace("_", r"\_").replace("%", r"\%").replace("&", r"\&")
     tex.append(r"\begin{table}[t]")
     tex.append(r"\centering")
-    tex.append(rf"\caption{{Runtime in ms per image at {h}$\times${w} ({esc}, {threads} threads).}}")
+    tex.append(
+        rf"\caption{{Runtime in ms per image at {h}$\times${w} ({esc}, {threads} threads).}}"
+    )
     tex.append(r"\begin{tabular}{l" + "r" * len(ks) + "}")
     tex.append(r"\toprule")
     tex.append("Method & " + " & ".join(f"K={k}" for k in ks) + r" \\")
     tex.append(r"\midrule")
     for label, row in wide.iterrows():
-        tex.append(label.replace("_", r"\_") + " & " + " & ".join(f"{row[k]:.1f}" for k in ks) + r" \\")
+        tex.append(
+            label.replace("_", r"\_") + " & " + " & ".join(f"{row[k]:.1f}" for k in ks) + r" \\"
+        )
     tex.append(r"\bottomrule")
     tex.append(r"\end{tabular}")
     tex.append(r"\end{table}")

@@ -1,0 +1,230 @@
+"""The Snakemake workflow: dry runs of the shipped configs, schema errors, a smoke run.
+
+The smoke run executes the real rules (fetch -> segment -> evaluate -> aggregate ->
+figures, runtime table, provenance, HTML report) on the tiny `.test` config: three
+BSDS500 test images, two K values, SSN_pix and SLIC, in a temporary working directory.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+SNAKEFILE = REPO_ROOT / "Snakefile"
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("snakemake") is None, reason="snakemake is not installed (extra `workflow`)"
+)
+
+
+def snakemake(*args, cwd=REPO_ROOT, timeout=600) -> subprocess.CompletedProcess:
+    """Run the snakemake CLI of this interpreter's environment."""
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(SNAKEFILE), *args]
+    return subprocess.run(
+        command, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """The 'Job stats' table of a dry run as {rule: count}."""
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Job stats"))
+    counts = {}
+    for line in lines[start + 3 :]:
+        parts = line.split()
+        if len(parts) != 2 or not parts[1].isdigit():
+            break
+        counts[parts[0]] = int(parts[1])
+    return counts
+
+
+def write_config(path: Path, config: dict) -> Path:
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def load_config(*names: str) -> dict:
+    """config/config.yaml merged with the given config files, as `--configfile` does."""
+
+    def merge(base, extra):
+        for key, value in extra.items():
+            if isinstance(value, dict) and isinstance(base.get(key), dict):
+                merge(base[key], value)
+            else:
+                base[key] = value
+
+    config = yaml.safe_load((REPO_ROOT / "config" / "config.yaml").read_text())
+    for name in names:
+        merge(config, yaml.safe_load((REPO_ROOT / name).read_text()))
+    return config
+
+
+def workdir_with(tmp_path: Path, config: dict) -> Path:
+    """A working directory whose config/config.yaml is ``config`` (dataset files absolute).
+
+    Running there keeps the dry runs independent of the checkout (no lock, no
+    .snakemake metadata, no outputs of a real run in progress).
+    """
+    config["data"]["configs"] = [str(REPO_ROOT / c) for c in config["data"]["configs"]]
+    (tmp_path / "config").mkdir(exist_ok=True)
+    write_config(tmp_path / "config" / "config.yaml", config)
+    return tmp_path
+
+
+# ------------------------------------------------------------------------ dry runs
+
+
+def test_dry_run_full_config(tmp_path):
+    """The paper configuration builds its DAG: training, every method, every dataset."""
+    config = load_config()
+    result = snakemake("-n", "--cores", "4", "--quiet", "rules",
+                       cwd=workdir_with(tmp_path, load_config()))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    counts = job_counts(result.stdout + result.stderr)
+    n_k = len(config["n_segments"])
+    n_methods = len(config["methods"])
+    # bsds500 and voc2012 use the bsds500 runs; cityscapes and sintel their own
+    assert counts["train"] == 6
+    assert counts["segment"] == 4 * n_methods * n_k
+    assert counts["evaluate"] == counts["segment"]
+    assert counts["figure"] >= 8
+    for rule in ("fetch_dataset", "aggregate", "runtime_table", "qualitative", "all"):
+        assert rule in counts
+
+
+def test_dry_run_quick_config(tmp_path):
+    """The quick configuration runs without training (SSN_pix + baselines only)."""
+    quick = load_config("config/quick.yaml")
+    result = snakemake("-n", "--cores", "2", "--quiet", "rules",
+                       cwd=workdir_with(tmp_path, load_config("config/quick.yaml")))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    counts = job_counts(result.stdout + result.stderr)
+    assert "train" not in counts
+    assert quick["training"]["activate"] is False
+    assert quick["datasets"]["bsds500"]["split"] == "test"
+    assert quick["datasets"]["bsds500"].get("max_images") is None  # the full test set
+    assert counts["segment"] == counts["evaluate"] > 0
+
+
+def test_training_off_drops_trained_methods(tmp_path):
+    """With training off, run:NAME methods are left out with a note; the DAG still builds."""
+    config = load_config()
+    config["training"]["activate"] = False
+    result = snakemake("-n", "--cores", "2", "--quiet", "rules",
+                       cwd=workdir_with(tmp_path, config))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "left out" in result.stderr and "ssn_deep" in result.stderr
+    counts = job_counts(result.stdout + result.stderr)
+    assert "train" not in counts
+    n_k = len(config["n_segments"])
+    assert counts["segment"] == 4 * (len(config["methods"]) - 2) * n_k
+
+
+# ------------------------------------------------------------------------ schema
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda c: c.update(n_segments=[0, 400]), "n_segments"),
+        (lambda c: c["datasets"]["bsds500"].update(protocols=["seal"]), "seal"),
+        (lambda c: c["methods"]["slic"].update(family="classic"), "classic"),
+        (lambda c: c["methods"]["ssn_pix"].update(model="resnet"), "resnet"),
+        (lambda c: c.update(unknown_key=1), "unknown_key"),
+        (lambda c: c.pop("methods"), "methods"),
+    ],
+)
+def test_schema_rejects_bad_config(tmp_path, change, expected):
+    """A bad config stops the workflow before any job, naming the offending value."""
+    config = load_config()
+    change(config)
+    result = snakemake("-n", "--cores", "1", cwd=workdir_with(tmp_path, config))
+    assert result.returncode != 0
+    message = result.stdout + result.stderr
+    assert "Error validating config file" in message
+    assert expected in message
+
+
+def test_schema_fills_defaults():
+    """validate() fills the documented defaults (e.g. protocols, tolerance, threads)."""
+    from snakemake.utils import validate
+
+    config = {
+        "n_segments": [100],
+        "datasets": {"bsds500": {"activate": True, "split": "test"}},
+        "methods": {"ssn_pix": {"family": "ssn", "label": "SSN_pix"}},
+    }
+    validate(config, str(REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"))
+    assert config["datasets"]["bsds500"]["protocols"] == ["stutz", "ssn"]
+    assert config["methods"]["ssn_pix"]["model"] == "pix"
+    assert config["methods"]["ssn_pix"]["n_iter"] == 10
+    assert config["threads"] == {"segment": 1, "evaluate": 1}
+    assert config["training"]["activate"] is False
+
+
+# ------------------------------------------------------------------------ smoke run
+
+
+@pytest.mark.realdata
+def test_smoke_run(tmp_path, bsds_root):
+    """The real rules on 3 images x 2 K x 2 methods: tables, figures, report."""
+    pd = pytest.importorskip("pandas")
+    local = write_config(
+        tmp_path / "datasets.local.yaml",
+        {"datasets": {"bsds500": {"source": str(bsds_root.parent)}}},
+    )
+    config = yaml.safe_load((REPO_ROOT / ".test" / "config" / "config.yaml").read_text())
+    config["data"]["configs"] = [str(REPO_ROOT / "config" / "datasets.yaml"), str(local)]
+    (tmp_path / "config").mkdir()
+    write_config(tmp_path / "config" / "config.yaml", config)
+
+    result = snakemake("--cores", "2", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-5000:]
+
+    results = tmp_path / "results"
+    summary = pd.read_csv(results / "tables" / "summary.csv")
+    assert set(summary["method"]) == {"ssn_pix", "slic"}
+    assert set(summary["k"]) == {100, 400}
+    assert set(summary["protocol"]) == {"stutz", "ssn"}
+    assert len(summary) == 2 * 2 * 2
+    assert (summary["n_images"] == 3).all()
+    assert summary["asa"].between(0.85, 1.0).all()
+    assert summary["br"].between(0.3, 1.0).all()
+    assert summary["ue"].between(0.0, 0.3).all()
+    assert ((summary["n_superpixels"] / summary["k"]).between(0.7, 1.3)).all()
+    for _, part in summary.groupby(["method", "protocol"]):  # more superpixels, better ASA/BR
+        part = part.sort_values("k")
+        assert part["asa"].is_monotonic_increasing and part["br"].is_monotonic_increasing
+
+    table = pd.read_csv(results / "tables" / "all_results.csv.gz")
+    # every (image, annotation) pair of 3 BSDS500 images x 2 protocols x 2 methods x 2 K
+    pairs = table[(table["method"] == "slic") & (table["k"] == 100)]
+    n_pairs = len(pairs) // 2
+    assert n_pairs >= 3 * 4 and set(pairs["image"].astype(str)).__len__() == 3
+    assert len(table) == 8 * n_pairs
+    assert table["time_ms"].gt(0).all()
+
+    runtime = pd.read_csv(results / "tables" / "runtime.csv")
+    assert list(runtime["method"]) == ["slic"] and runtime["ms_per_image"].gt(0).all()
+    assert runtime["device"].str.len().gt(0).all()
+    assert (results / "tables" / "runtime.md").read_text().count("|") > 4
+    assert r"\begin{tabular}" in (results / "tables" / "runtime.tex").read_text()
+
+    figures = ["bsds500_asa", "bsds500_br_stutz", "bsds500_br_ssn", "bsds500_br_bp_ssn",
+               "qualitative_bsds500"]  # fmt: skip
+    for name in figures:
+        png = results / "figures" / f"{name}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+        assert (results / "figures" / f"{name}.pdf").read_bytes()[:5] == b"%PDF-", name
+    assert "torch" in (results / "provenance" / "versions.txt").read_text()
+
+    report = snakemake("--report", "results/report.html", "--cores", "1", cwd=tmp_path)
+    assert report.returncode == 0, report.stderr[-3000:]
+    assert (results / "report.html").stat().st_size > 10_000
