@@ -228,3 +228,18 @@ def test_smoke_run(tmp_path, bsds_root):
     report = snakemake("--report", "results/report.html", "--cores", "1", cwd=tmp_path)
     assert report.returncode == 0, report.stderr[-3000:]
     assert (results / "report.html").stat().st_size > 10_000
+
+
+def test_slurm_profile_dry_run(tmp_path):
+    """The SLURM profile loads (executor plugin installed) and builds the GPU DAG."""
+    pytest.importorskip("snakemake_executor_plugin_slurm")
+    profile = yaml.safe_load((REPO_ROOT / "profiles" / "slurm" / "config.yaml").read_text())
+    assert profile["executor"] == "slurm"
+    config = load_config()
+    config["device"] = "cuda"
+    result = snakemake(
+        "-n", "--profile", str(REPO_ROOT / "profiles" / "slurm"), "--quiet", "rules",
+        cwd=workdir_with(tmp_path, config),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert job_counts(result.stdout + result.stderr)["train"] == 6
