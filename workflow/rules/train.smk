@@ -14,8 +14,16 @@ rule train:
         # the training config is a parameter, not an input: the configs live in
         # config/train/ next to the trainer and the DAG must build without them
         config=lambda wildcards: TRAIN_RUNS[wildcards.run]["config"],
-        overrides=lambda wildcards: " ".join(
-            f"'{o}'" for o in TRAIN_RUNS[wildcards.run].get("overrides", [])
+        # the dataset as fetched by rule fetch_dataset, the job's threads, no progress
+        # bars in the log; then the run's own overrides (which win)
+        overrides=lambda wildcards, threads: " ".join(
+            f"'{o}'"
+            for o in [
+                f"data_root={DATA_DEST}/{TRAIN_RUNS[wildcards.run]['dataset']}",
+                f"threads={threads}",
+                "progress=false",
+                *TRAIN_RUNS[wildcards.run].get("overrides", []),
+            ]
         ),
         out=lambda wildcards: f"{TRAIN_DIR}/{wildcards.run}",
     log:
