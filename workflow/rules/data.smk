@@ -9,7 +9,7 @@ rule fetch_dataset:
         stamp=f"{DATA_DEST}/{{dataset}}.json",
     params:
         configs=lambda wildcards, input: " ".join(f"--config {c}" for c in input.configs),
-        dest=DATA_DEST,
+        dest=lambda wildcards, output: os.path.dirname(output.stamp),
     log:
         "logs/data/fetch_{dataset}.log",
     benchmark:
@@ -30,7 +30,7 @@ rule check_dataset:
         checked=touch(f"{DATA_DEST}/{{dataset}}.checked"),
     params:
         configs=lambda wildcards, input: " ".join(f"--config {c}" for c in input.configs),
-        dest=DATA_DEST,
+        dest=lambda wildcards, input: os.path.dirname(input.stamp),
     log:
         "logs/data/check_{dataset}.log",
     benchmark:
