@@ -51,6 +51,7 @@ rule qualitative:
         styles=method_styles(),
         k=QUAL_K,
         n_images=config["figures"]["qualitative"]["n_images"],
+        crop=config["figures"]["qualitative"]["crop"],
     log:
         "logs/figures/qualitative_{dataset}.log",
     benchmark:

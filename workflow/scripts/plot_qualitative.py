@@ -10,7 +10,8 @@ from _common import dataset_items, setup_logging  # noqa: E402
 log = setup_logging(snakemake.log[0])
 
 import numpy as np  # noqa: E402
-from _style import RC, plt, save  # noqa: E402
+from _style import RC, plt  # noqa: E402
+from PIL import Image  # noqa: E402
 from skimage.segmentation import find_boundaries  # noqa: E402
 
 from ssn.io import read_label_image  # noqa: E402
@@ -19,9 +20,22 @@ methods = list(snakemake.params.methods)
 styles = snakemake.params.styles
 items = dataset_items(snakemake.wildcards.dataset, snakemake.input.stamp, snakemake.params.dataset)
 items = items[: snakemake.params.n_images]
+crop = getattr(snakemake.params, "crop", 200)  # centred square crop (px); None = whole image
+
+
+def window(shape):
+    """Slices of the centred crop (the whole image when crop is None or larger)."""
+    if not crop:
+        return slice(None), slice(None)
+    h, w = shape[:2]
+    top, left = max(0, (h - crop) // 2), max(0, (w - crop) // 2)
+    return slice(top, top + crop), slice(left, left + crop)
+
+
 plt.rcParams.update(RC)
+side = 1.9 if crop else 2.2
 fig, axes = plt.subplots(
-    len(items), len(methods), figsize=(1.9 * len(methods), 1.45 * len(items)), squeeze=False
+    len(items), len(methods), figsize=(side * len(methods), side * len(items)), squeeze=False
 )
 for r, item in enumerate(items):
     image = item.load()["image"]
@@ -30,7 +44,7 @@ for r, item in enumerate(items):
         drawn = image.copy()
         drawn[find_boundaries(labels, mode="inner")] = (255, 255, 0)
         ax = axes[r, c]
-        ax.imshow(drawn)
+        ax.imshow(drawn[window(drawn.shape)], interpolation="nearest")
         ax.set_xticks([])
         ax.set_yticks([])
         ax.grid(False)
@@ -38,7 +52,14 @@ for r, item in enumerate(items):
             spine.set_visible(False)
         title = f"{styles[method]['label']} ({int(np.unique(labels).size)})"
         ax.set_title(title, fontsize=7, color=styles[method]["color"])
-fig.suptitle(f"K = {snakemake.params.k} requested (realised count in brackets)", fontsize=8)
+what = f"centre {crop}x{crop} px crops; " if crop else ""
+fig.suptitle(f"K = {snakemake.params.k} requested ({what}realised count in brackets)", fontsize=8)
 fig.tight_layout()
-save(fig, snakemake.output.pdf, snakemake.output.png)
+fig.savefig(snakemake.output.pdf, bbox_inches="tight")
+fig.savefig(snakemake.output.png, bbox_inches="tight", dpi=100)
+plt.close(fig)
+# photographs compress poorly in PNG: a 256-colour palette keeps the file small
+Image.open(snakemake.output.png).convert("RGB").quantize(colors=256).save(
+    snakemake.output.png, optimize=True
+)
 log.info("%d images x %d methods", len(items), len(methods))
