@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numba
@@ -14,6 +15,23 @@ __all__ = [
     "rgb_to_lab",
     "to_uint8",
 ]
+
+
+@contextlib.contextmanager
+def opencv_single_thread():
+    """Run OpenCV single-threaded inside the block (restores the previous setting).
+
+    Some ximgproc code paths (LSC's connectivity enforcement) give different labels from
+    run to run when OpenCV uses several threads.
+    """
+    import cv2
+
+    previous = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(previous)
 
 
 def to_uint8(rgb: np.ndarray) -> np.ndarray:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ._common import enforce_connectivity, to_uint8
+from ._common import enforce_connectivity, opencv_single_thread, to_uint8
 from .registry import register
 from .slic import _check_int, _check_positive
 
@@ -20,10 +20,12 @@ def lsc(rgb, n_segments, *, seed=0, ratio=0.075, num_iterations=10, min_element_
     lab = cv2.cvtColor(cv2.GaussianBlur(to_uint8(rgb), (3, 3), 0), cv2.COLOR_RGB2Lab)
 
     def run(region_size):
-        sp = cv2.ximgproc.createSuperpixelLSC(lab, region_size=region_size, ratio=ratio)
-        sp.iterate(num_iterations)
-        if min_element_size > 0:
-            sp.enforceLabelConnectivity(min_element_size)
+        # single-threaded: with several threads OpenCV's LSC is not deterministic
+        with opencv_single_thread():
+            sp = cv2.ximgproc.createSuperpixelLSC(lab, region_size=region_size, ratio=ratio)
+            sp.iterate(num_iterations)
+            if min_element_size > 0:
+                sp.enforceLabelConnectivity(min_element_size)
         return enforce_connectivity(sp.getLabels(), max(1, int(0.25 * height * width / n_segments)))
 
     step = math.sqrt(height * width / n_segments)

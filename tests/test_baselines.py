@@ -217,6 +217,8 @@ def test_realistic_counts_on_bsds500(method, bsds_images):
             assert abs(n - k) <= 0.15 * k, (method, k, n)
             if k == 200:
                 assert is_connected_partition(labels)
+                # deterministic on real images too (OpenCV threading must not leak in)
+                np.testing.assert_array_equal(baselines.segment(img, k, method=method), labels)
 
 
 @pytest.mark.realdata
