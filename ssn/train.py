@@ -79,7 +79,9 @@ class TrainConfig:
     checkpoint_interval: int = 1_000
     log_interval: int = 50
     out_dir: str = "checkpoints/ssn_deep_bsds500"
-    init_from: str = "scratch"  # scratch | resume
+    # scratch | resume (out_dir/last.pt, exact) | path of a checkpoint to continue from
+    # (weights, and the optimiser, iteration and best score when it holds them)
+    init_from: str = "scratch"
     # -- runtime
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     amp: bool = True  # bfloat16 autocast for the CNN on CUDA (SLIC stays float32)
@@ -96,8 +98,11 @@ class TrainConfig:
                 f"feature_net must be 'linear' or 'deep' (SSN_pix has no parameters), "
                 f"got {self.feature_net!r}"
             )
-        if self.init_from not in ("scratch", "resume"):
-            raise ValueError(f"init_from must be 'scratch' or 'resume', got {self.init_from!r}")
+        if self.init_from not in ("scratch", "resume") and not Path(self.init_from).is_file():
+            raise ValueError(
+                f"init_from must be 'scratch', 'resume' or an existing checkpoint file, "
+                f"got {self.init_from!r}"
+            )
         for name in ("batch_size", "max_iters", "patch_size", "n_segments", "eval_interval",
                      "checkpoint_interval", "log_interval", "n_iter_train"):  # fmt: skip
             if getattr(self, name) < 1:
@@ -376,18 +381,24 @@ def train(config: TrainConfig) -> dict:
         model.parameters(), lr=config.learning_rate, betas=(config.beta1, config.beta2)
     )
     start, best = 0, -math.inf
-    if config.init_from == "resume":
-        if not last_path.is_file():
-            raise FileNotFoundError(f"cannot resume: no checkpoint at {last_path}")
-        state = load_checkpoint(last_path)
+    if config.init_from != "scratch":
+        source = last_path if config.init_from == "resume" else Path(config.init_from)
+        if not source.is_file():
+            raise FileNotFoundError(f"cannot resume: no checkpoint at {source}")
+        state = load_checkpoint(source)
         model = SSN(SSNConfig(**state["model_args"]))  # architecture from the checkpoint
         model.load_state_dict(state["model"])
         optimizer = torch.optim.Adam(
             model.parameters(), lr=config.learning_rate, betas=(config.beta1, config.beta2)
         )
-        optimizer.load_state_dict(state["optimizer"])
-        start, best = int(state["iter"]), float(state["best_metric"])
-        _set_rng_state(state["rng"])
+        # A weights-only checkpoint (e.g. the bundled one) continues with fresh Adam
+        # moments: a warm start rather than an exact resume.
+        if "optimizer" in state:
+            optimizer.load_state_dict(state["optimizer"])
+        start = int(state.get("iter", 0))
+        best = float(state.get("best_metric", -math.inf))
+        if "rng" in state:
+            _set_rng_state(state["rng"])
     model.to(device).train()
     for group in optimizer.param_groups:  # optimizer state follows the model's device
         for p in group["params"]:

@@ -97,6 +97,19 @@ def test_resume_gives_the_same_weights(tiny_bsds, tmp_path):
     assert best["config"]["feature_net"] == "linear"
 
 
+def test_continue_from_a_weights_only_checkpoint(tiny_bsds, tmp_path):
+    """init_from=<file>: weights and iteration from the file, fresh optimiser."""
+    train(_config(tiny_bsds, tmp_path / "a", max_iters=2))
+    full = load_checkpoint(tmp_path / "a" / "last.pt")
+    weights = tmp_path / "weights.pt"
+    torch.save({k: full[k] for k in ("model_args", "model", "iter", "best_metric")}, weights)
+    train(_config(tiny_bsds, tmp_path / "b", init_from=str(weights)))
+    continued = load_checkpoint(tmp_path / "b" / "last.pt")
+    assert continued["iter"] == 4
+    changed = [not torch.equal(full["model"][k], continued["model"][k]) for k in full["model"]]
+    assert any(changed)
+
+
 def test_resume_without_checkpoint_is_an_error(tiny_bsds, tmp_path):
     with pytest.raises(FileNotFoundError, match="cannot resume"):
         train(_config(tiny_bsds, tmp_path / "none", init_from="resume"))
@@ -141,6 +154,7 @@ class TestConfig:
             ("feature_net=pix", "SSN_pix has no parameters"),
             ("batch_size", "key=value"),
             ("max_iters=0", "at least 1"),
+            ("init_from=/no/such/file.pt", "init_from must be"),
         ],
     )
     def test_bad_settings(self, override, match):
