@@ -12,6 +12,10 @@ consecutive from 0.
     superpixels of their own, which inflates the count (on BSDS500 test images
     SSN_pix at K = 400 gives ~555 instead of 384 grid cells).
 
+``"split"`` (the baselines' post-processing)
+    Every 4-connected piece of at least ``min_size`` pixels becomes a superpixel of its
+    own; smaller pieces join the adjacent kept superpixel with the longest border.
+
 ``"largest"`` (the default of :func:`ssn.segment`)
     Each label keeps only its largest 4-connected piece (if it has at least
     ``min_size`` pixels); every other piece joins the adjacent kept superpixel with
@@ -111,25 +115,32 @@ def _components(labels, comp, order, starts, sizes):
 
 
 @numba.njit(cache=True, nogil=True)
-def _keep_largest_2d(labels, n_labels, min_size, out, comp, order, starts, sizes):
+def _merge_pieces_2d(labels, n_labels, min_size, keep_all, out, comp, order, starts, sizes):
+    """Modes 'largest' (``keep_all`` False) and 'split' (True): choose the pieces that
+    stay superpixels, then merge every other piece by longest border."""
     height, width = labels.shape
     n_comp = _components(labels, comp, order, starts, sizes)
-    # The largest piece of each label (first in raster order on ties).
-    best = np.full(n_labels, -1, np.int64)
-    for c in range(n_comp):
-        p = order[starts[c]]
-        lab = labels[p // width, p % width]
-        if best[lab] < 0 or sizes[c] > sizes[best[lab]]:
-            best[lab] = c
     target = np.full(n_comp, -1, np.int64)  # the kept component each one ends in
+    if keep_all:
+        for c in range(n_comp):
+            if sizes[c] >= min_size:
+                target[c] = c
+    else:
+        # The largest piece of each label (first in raster order on ties).
+        best = np.full(n_labels, -1, np.int64)
+        for c in range(n_comp):
+            p = order[starts[c]]
+            lab = labels[p // width, p % width]
+            if best[lab] < 0 or sizes[c] > sizes[best[lab]]:
+                best[lab] = c
+        for lab in range(n_labels):
+            c = best[lab]
+            if c >= 0 and sizes[c] >= min_size:
+                target[c] = c
     largest = 0
     for c in range(n_comp):
         if sizes[c] > sizes[largest]:
             largest = c
-    for lab in range(n_labels):
-        c = best[lab]
-        if c >= 0 and sizes[c] >= min_size:
-            target[c] = c
     target[largest] = largest  # something must survive even if all pieces are small
     dy = (0, 0, 1, -1)
     dx = (1, -1, 0, 0)
@@ -190,21 +201,24 @@ def _keep_largest_2d(labels, n_labels, min_size, out, comp, order, starts, sizes
 
 
 @numba.njit(cache=True, parallel=True)
-def _enforce_batch(labels, n_labels, min_size, max_size, largest, out):
+def _enforce_batch(labels, n_labels, min_size, max_size, strategy, out):
     batch, height, width = labels.shape
     counts = np.empty(batch, np.int64)
     for b in numba.prange(batch):
         order = np.empty(height * width, np.int64)
-        if largest:
+        if strategy == 0:
+            counts[b] = _enforce_2d(labels[b], min_size, max_size, out[b], order)
+        else:
             comp = np.empty((height, width), np.int64)
             starts = np.empty(height * width, np.int64)
             sizes = np.empty(height * width, np.int64)
-            counts[b] = _keep_largest_2d(
-                labels[b], n_labels, min_size, out[b], comp, order, starts, sizes
+            counts[b] = _merge_pieces_2d(
+                labels[b], n_labels, min_size, strategy == 2, out[b], comp, order, starts, sizes
             )
-        else:
-            counts[b] = _enforce_2d(labels[b], min_size, max_size, out[b], order)
     return counts
+
+
+_STRATEGIES = {"official": 0, "largest": 1, "split": 2}
 
 
 def enforce_connectivity(
@@ -214,6 +228,7 @@ def enforce_connectivity(
     mode: str = "largest",
     min_size_factor: float = 0.06,
     max_size_factor: float = 3.0,
+    min_size: int | None = None,
 ) -> np.ndarray:
     """Make every superpixel one 4-connected region, merging small fragments.
 
@@ -225,12 +240,16 @@ def enforce_connectivity(
         The superpixel count the labels were made for; sets the size thresholds
         ``min_size = min_size_factor·H·W/n_segments`` and
         ``max_size = max_size_factor·H·W/n_segments``.
-    mode : {'largest', 'official'}, optional
+    mode : {'largest', 'split', 'official'}, optional
         ``'largest'`` keeps each label's largest piece and merges the rest;
+        ``'split'`` keeps every piece of at least ``min_size`` pixels as a superpixel
+        of its own and merges the smaller ones (the baselines' post-processing);
         ``'official'`` is the SSN/scikit-image post-processing (see the module notes).
     min_size_factor, max_size_factor : float, optional
         The official SSN values are 0.06 and 3 (``max_size`` applies to ``'official'``
         only).
+    min_size : int, optional
+        An explicit minimum piece size in pixels, instead of ``min_size_factor``.
 
     Returns
     -------
@@ -261,8 +280,8 @@ def enforce_connectivity(
         raise ValueError(f"labels must be integers, got dtype {arr.dtype}")
     if n_segments < 1:
         raise ValueError(f"n_segments must be at least 1, got {n_segments}")
-    if mode not in ("largest", "official"):
-        raise ValueError(f"mode must be 'largest' or 'official', got {mode!r}")
+    if mode not in _STRATEGIES:
+        raise ValueError(f"mode must be one of {sorted(_STRATEGIES)}, got {mode!r}")
     batch = arr.reshape((-1,) + arr.shape[-2:])
     if batch.size == 0:
         raise ValueError(f"labels are empty (shape {arr.shape})")
@@ -278,11 +297,12 @@ def enforce_connectivity(
     else:
         n_labels = 0
     area = batch.shape[1] * batch.shape[2]
-    min_size = int(min_size_factor * area / n_segments)
+    if min_size is None:
+        min_size = int(min_size_factor * area / n_segments)
     max_size = max(int(max_size_factor * area / n_segments), 1)
     out = np.empty(batch.shape, np.int32)
     _enforce_batch(
         np.ascontiguousarray(batch, dtype=np.int64), n_labels, min_size, max_size,
-        mode == "largest", out,
+        _STRATEGIES[mode], out,
     )  # fmt: skip
     return out.reshape(arr.shape)

@@ -118,3 +118,19 @@ def test_errors():
         enforce_connectivity(np.zeros((3, 3), int), 3, mode="fast")
     with pytest.raises(ValueError, match="n_segments"):
         enforce_connectivity(np.zeros((3, 3), int), 0)
+
+
+def test_split_mode_keeps_every_large_piece():
+    # Label 1 has two large pieces (kept as two superpixels) and a 1-pixel stray piece
+    # inside label 0 (merged into label 0, its only neighbour).
+    lab = np.zeros((6, 9), int)
+    lab[:, :3] = 1
+    lab[:, 6:] = 1
+    lab[2, 4] = 1
+    out = enforce_connectivity(lab, 1, mode="split", min_size=4)
+    _assert_valid_partition(out)
+    assert out.max() + 1 == 3
+    assert out[2, 4] == out[0, 4]
+    assert out[0, 0] != out[0, 8]
+    # min_size 0 keeps every piece: the stray pixel becomes a fourth superpixel.
+    assert enforce_connectivity(lab, 1, mode="split", min_size=0).max() + 1 == 4
