@@ -15,7 +15,14 @@ import torch
 
 from ssn.models import SSN, SSNConfig
 
-__all__ = ["PRETRAINED_DIR", "load_checkpoint", "load_model", "pretrained_path", "save_checkpoint"]
+__all__ = [
+    "PRETRAINED_DIR",
+    "export_weights",
+    "load_checkpoint",
+    "load_model",
+    "pretrained_path",
+    "save_checkpoint",
+]
 
 PRETRAINED_DIR = Path(__file__).resolve().parent / "weights"
 
@@ -70,6 +77,28 @@ def load_model(path, device=None) -> SSN:
     except (TypeError, RuntimeError, ValueError) as err:
         raise ValueError(f"{path}: checkpoint does not match the SSN architecture: {err}") from err
     return model.to(device or "cpu").eval()
+
+
+def export_weights(source, destination, **extra) -> Path:
+    """Copy a training checkpoint without its optimiser and RNG state (a small file).
+
+    Keeps ``model_args``, ``model``, ``iter``, ``best_metric`` and ``config``; ``extra``
+    entries (e.g. test scores) are added. ``ssn train init_from=<destination>`` can
+    continue training from it (with fresh optimiser moments).
+    """
+    state = load_checkpoint(source)
+    kept = {
+        k: state[k] for k in ("model_args", "model", "iter", "best_metric", "config") if k in state
+    }
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    tmp = destination.with_name(f".{destination.name}.{os.getpid()}.tmp")
+    try:
+        torch.save({**kept, **extra}, tmp)
+        os.replace(tmp, destination)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return destination
 
 
 def pretrained_path(name: str) -> Path:

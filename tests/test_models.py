@@ -6,7 +6,7 @@ import pytest
 import torch
 from reference import dense_slic
 
-from ssn.checkpoint import load_checkpoint, load_model, save_checkpoint
+from ssn.checkpoint import export_weights, load_checkpoint, load_model, save_checkpoint
 from ssn.functional import differentiable_slic, initial_labels
 from ssn.losses import compactness_loss, reconstruction, reconstruction_loss
 from ssn.models import SSN, SSNConfig, SSNDeep, SSNLinear
@@ -169,6 +169,15 @@ class TestCheckpoint:
             torch.testing.assert_close(a, b)
         assert load_checkpoint(path)["step"] == 7
         assert not list(tmp_path.glob(".*tmp"))
+
+    def test_export_drops_training_state(self, tmp_path):
+        net = SSN(SSNConfig(feature_net="linear"))
+        full = tmp_path / "full.pt"
+        save_checkpoint(full, net, optimizer={"state": {}}, iter=3, rng={"x": torch.zeros(1)})
+        small = export_weights(full, tmp_path / "w" / "small.pt", test_asa=0.9)
+        state = load_checkpoint(small)
+        assert set(state) == {"model_args", "model", "iter", "test_asa"}
+        assert load_model(small).config == net.config
 
     def test_refuses_bad_files(self, tmp_path):
         with pytest.raises(FileNotFoundError):
