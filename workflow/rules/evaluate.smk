@@ -41,7 +41,7 @@ rule aggregate:
     log:
         "logs/aggregate.log",
     benchmark:
-        "benchmarks/aggregate.tsv"
+        "benchmarks/aggregate/aggregate.tsv"
     threads: 1
     resources:
         mem_mb=4000,

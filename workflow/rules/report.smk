@@ -125,7 +125,7 @@ rule provenance:
     log:
         "logs/provenance.log",
     benchmark:
-        "benchmarks/provenance.tsv"
+        "benchmarks/provenance/provenance.tsv"
     threads: 1
     script:
         "../scripts/provenance.py"
