@@ -298,6 +298,14 @@ def runtime_model_inputs(wildcards):
 # ------------------------------------------------------------------------ targets
 
 
+def figure_outputs():
+    """Every figure (PDF + PNG) the config asks for."""
+    out = [f"{RESULTS}/figures/{name}.{ext}" for name in FIGURES for ext in ("pdf", "png")]
+    if QUAL_DATASET:
+        out += [f"{RESULTS}/figures/qualitative_{QUAL_DATASET}.{e}" for e in ("pdf", "png")]
+    return out
+
+
 def final_outputs():
     """Everything `rule all` builds, from the config's activate flags."""
     out = [
@@ -307,9 +315,7 @@ def final_outputs():
         f"{RESULTS}/provenance/versions.txt",
         f"{RESULTS}/provenance/config.yaml",
     ]
-    out += [f"{RESULTS}/figures/{name}.{ext}" for name in FIGURES for ext in ("pdf", "png")]
-    if QUAL_DATASET:
-        out += [f"{RESULTS}/figures/qualitative_{QUAL_DATASET}.{e}" for e in ("pdf", "png")]
+    out += figure_outputs()
     if RUNTIME_SIZES:
         out += [f"{RESULTS}/tables/runtime.{e}" for e in ("csv", "md", "tex")]
     return out

@@ -3,6 +3,12 @@
 # (snakemake --report results/report.html).
 
 
+# `snakemake figures`: only the figures (and what they need)
+rule figures:
+    input:
+        figure_outputs(),
+
+
 rule figure:
     input:
         summary=rules.aggregate.output.summary,

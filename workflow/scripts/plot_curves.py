@@ -35,7 +35,8 @@ def curve(ax, metric, x="n_superpixels"):
 if spec["kind"] == "curve":
     fig, ax = plt.subplots(figsize=(4.2, 3.2))
     curve(ax, spec["metric"])
-    proto = "" if spec["protocol"] == "flow" else f" ({spec['protocol']} protocol)"
+    # ASA, UE and EPE do not depend on the boundary protocol
+    proto = f" ({spec['protocol']} protocol)" if spec["metric"] in ("br", "bp") else ""
     ax.set_title(f"{dataset}: {METRIC_NAMES[spec['metric']]}{proto}")
     ax.legend(loc="best", ncol=2 if len(methods) > 5 else 1)
 elif spec["kind"] == "br_bp":
