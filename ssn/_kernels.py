@@ -53,13 +53,8 @@ def _exp_poly(x):
     return p
 
 
-@numba.njit(cache=True, inline="always")
-def _exp_exact(x):
-    return math.exp(x)
-
-
 @numba.njit(cache=True, nogil=True, fastmath=True)
-def _cell_pass(blocked, count, centres, nb, m, partial, best, last, exp_fn, cutoff):
+def _cell_pass(blocked, count, centres, nb, m, partial, best, last, fast_exp, cutoff):
     """Association of the pixels of cell ``m`` (features ``blocked[m]``, ``count[m]``
     of them): partial sums of the centre update, or the final argmax."""
     channels = blocked.shape[1]
@@ -103,12 +98,22 @@ def _cell_pass(blocked, count, centres, nb, m, partial, best, last, exp_fn, cuto
         for i in range(n):
             peak[i] = max(peak[i], logits[j, i])
     total = np.zeros(n, blocked.dtype)
-    floor = exp_fn(cutoff * one)
-    for j in range(9):
-        for i in range(n):
-            w = max(exp_fn(max(logits[j, i] - peak[i], cutoff)) - floor, 0)
-            logits[j, i] = w
-            total[i] += w
+    # A flag rather than a function argument: numba's on-disk cache cannot key on a
+    # function-typed argument, and the branch is hoisted out of the loops.
+    if fast_exp:
+        floor = _exp_poly(cutoff * one)
+        for j in range(9):
+            for i in range(n):
+                w = max(_exp_poly(max(logits[j, i] - peak[i], cutoff)) - floor, 0)
+                logits[j, i] = w
+                total[i] += w
+    else:
+        floor = math.exp(cutoff * one)
+        for j in range(9):
+            for i in range(n):
+                w = max(math.exp(max(logits[j, i] - peak[i], cutoff)) - floor, 0)
+                logits[j, i] = w
+                total[i] += w
     for i in range(n):
         total[i] = 1 / total[i]
     for j in range(9):
@@ -125,7 +130,7 @@ def _cell_pass(blocked, count, centres, nb, m, partial, best, last, exp_fn, cuto
 
 
 @numba.njit(cache=True, parallel=True, fastmath=True)
-def _slic(feats, n_h, n_w, ystart, xstart, n_iter, exp_fn, cutoff):
+def _slic(feats, n_h, n_w, ystart, xstart, n_iter, fast_exp, cutoff):
     channels, height, width = feats.shape
     n_sp = n_h * n_w
     # Neighbour table: nb[m, j] = superpixel id of neighbour j of cell m, -1 off-grid.
@@ -162,7 +167,7 @@ def _slic(feats, n_h, n_w, ystart, xstart, n_iter, exp_fn, cutoff):
     for it in range(n_iter):
         last = it == n_iter - 1
         for m in numba.prange(n_sp):
-            _cell_pass(blocked, count, centres, nb, m, partial, best, last, exp_fn, cutoff)
+            _cell_pass(blocked, count, centres, nb, m, partial, best, last, fast_exp, cutoff)
         if last:
             break
         # Centre k gathers the partial sums that the 9 cells around it wrote for it:
@@ -226,10 +231,9 @@ def slic_labels(
     _, height, width = feats.shape
     n_h, n_w = grid
     cutoff = CUTOFF32 if feats.dtype == np.float32 else CUTOFF64
-    exp_fn = _exp_poly if (fast_exp and feats.dtype == np.float32) else _exp_exact
     return _slic(
         feats, n_h, n_w, _cell_starts(height, n_h), _cell_starts(width, n_w),
-        n_iter, exp_fn, cutoff,
+        n_iter, bool(fast_exp and feats.dtype == np.float32), cutoff,
     )  # fmt: skip
 
 
