@@ -114,7 +114,13 @@ def _coerce(name: str, value, default, nullable: bool = False):
     if nullable and isinstance(value, str) and value.strip().lower() in ("null", "none", "~"):
         return None
     if isinstance(value, str) and not isinstance(default, str):
-        value = yaml.safe_load(value)  # "1e-4" -> float, "true" -> bool, "null" -> None
+        text = value.strip()
+        if isinstance(default, float):  # YAML 1.1 reads "1e-4" (no dot) as a string
+            try:
+                return float(text)
+            except ValueError as err:
+                raise ValueError(f"config key {name!r} must be a number, got {value!r}") from err
+        value = yaml.safe_load(text)  # "8" -> int, "true" -> bool, "null" -> None
     if default is None or value is None:
         return value
     if isinstance(default, bool):
@@ -128,6 +134,8 @@ def _coerce(name: str, value, default, nullable: bool = False):
             raise ValueError(f"config key {name!r} must be an integer, got {value!r}")
         return value
     if isinstance(default, float):
+        if isinstance(value, str):  # from a YAML file: "1e-4" is a string in YAML 1.1
+            return _coerce(name, value, default, nullable)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"config key {name!r} must be a number, got {value!r}")
         return float(value)
@@ -497,4 +505,4 @@ def train(config: TrainConfig) -> dict:
         progress.close()
     if distributed:
         torch.distributed.destroy_process_group()
-    return {"iter": it, "best_val_asa": best, "out_dir": str(out_dir)}
+    return {"iter": it, "best_val_asa": best, "out_dir": str(out_dir), "rank": rank}

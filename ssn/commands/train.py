@@ -35,5 +35,8 @@ def run(args: argparse.Namespace) -> int:
     if args.resume:
         overrides.append("init_from=resume")
     summary = train(load_config(args.config, overrides))
-    print(f"done: iteration {summary['iter']}, best validation ASA {summary['best_val_asa']:.4f}")
+    if summary["rank"] == 0:  # one line per run, not per DistributedDataParallel rank
+        print(
+            f"done: iteration {summary['iter']}, best validation ASA {summary['best_val_asa']:.4f}"
+        )
     return 0
