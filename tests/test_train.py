@@ -194,3 +194,32 @@ def test_torchrun_ddp_matches_single_process(tiny_bsds, tmp_path):
     # few weights; everything else agrees to 1e-6.
     assert (diff > 1e-6).float().mean() < 0.05
     assert diff.max() <= 2 * 1e-4 * 4
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize(
+    "task,root,extra",
+    [
+        ("voc", "VOCdevkit", {"train_split": "trainval", "val_split": "trainval"}),
+        ("cityscapes", "Cityscapes", {"train_split": "train", "val_split": "train"}),
+        ("sintel", "MPI-Sintel", {"train_split": "all", "val_split": "all", "scale": None}),
+    ],
+)
+def test_other_tasks_train_and_validate_on_real_samples(samples_root, tmp_path, task, root, extra):
+    """VOC / Cityscapes (cross-entropy, void ignored) and Sintel (L1 on flow, frame-pair
+    input): two steps, validation and checkpoints on the real dataset samples."""
+    config = _config(
+        samples_root, tmp_path, task=task, data_root=str(samples_root / root),
+        eval_images=1, eval_interval=2, max_iters=2, n_segments=25, eval_n_segments=50,
+        **extra,
+    )  # fmt: skip
+    summary = train(config)
+    best = load_checkpoint(tmp_path / "best.pt")
+    assert summary["iter"] == 2 and best["iter"] == 2
+    header, *rows = (tmp_path / "log.csv").read_text().splitlines()
+    last = dict(zip(header.split(","), rows[-1].split(","), strict=False))
+    if task == "sintel":
+        assert best["model_args"]["in_channels"] == 8  # XYLab + Lab of the second frame
+        assert 0 <= float(last["val_epe"]) < 100
+    else:
+        assert 0 < float(last["val_asa"]) <= 1

@@ -37,6 +37,6 @@ def run(args: argparse.Namespace) -> int:
     summary = train(load_config(args.config, overrides))
     if summary["rank"] == 0:  # one line per run, not per DistributedDataParallel rank
         print(
-            f"done: iteration {summary['iter']}, best validation ASA {summary['best_val_asa']:.4f}"
+            f"done: iteration {summary['iter']}, best validation score {summary['best_score']:.4f}"
         )
     return 0
