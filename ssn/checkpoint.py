@@ -33,11 +33,15 @@ def save_checkpoint(path, model: SSN, **state) -> None:
     The file is written next to ``path`` and renamed over it, so an interrupted save
     never leaves a truncated checkpoint behind.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     module = getattr(model, "module", model)  # unwrap DistributedDataParallel
     module = getattr(module, "_orig_mod", module)  # and torch.compile
     payload = {"model_args": module.config.to_dict(), "model": module.state_dict(), **state}
+    _atomic_save(payload, Path(path))
+
+
+def _atomic_save(payload: dict, path: Path) -> None:
+    """``torch.save`` next to ``path`` and rename over it: never a truncated file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         torch.save(payload, tmp)
@@ -91,13 +95,7 @@ def export_weights(source, destination, **extra) -> Path:
         k: state[k] for k in ("model_args", "model", "iter", "best_metric", "config") if k in state
     }
     destination = Path(destination)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    tmp = destination.with_name(f".{destination.name}.{os.getpid()}.tmp")
-    try:
-        torch.save({**kept, **extra}, tmp)
-        os.replace(tmp, destination)
-    finally:
-        tmp.unlink(missing_ok=True)
+    _atomic_save({**kept, **extra}, destination)
     return destination
 
 
