@@ -33,6 +33,7 @@ __all__ = [
     "hard_superpixel_to_pixel",
     "initial_labels",
     "pixel_to_superpixel",
+    "position_features",
     "position_scale",
     "superpixel_to_pixel",
     "xylab_features",
@@ -86,13 +87,20 @@ def xylab_features(
     Returns:
         Features ``(B, 5, H, W)`` on the device and in the dtype of ``image``.
     """
-    batch, _, height, width = image.shape
+    positions = position_features(image, grid, eta=eta)
+    return torch.cat((positions, rgb_to_lab(image) * color_scale), dim=1)
+
+
+def position_features(like: Tensor, grid: tuple[int, int], *, eta: float = ETA) -> Tensor:
+    """The scaled ``(y, x)`` channels ``(B, 2, H, W)`` of XYLab features for ``like``
+    (any ``(B, C, H, W)`` tensor, whose batch, size, dtype and device they take)."""
+    batch, _, height, width = like.shape
     scale = position_scale(grid, height, width, eta)
-    ys = torch.arange(height, dtype=image.dtype, device=image.device) * scale
-    xs = torch.arange(width, dtype=image.dtype, device=image.device) * scale
+    ys = torch.arange(height, dtype=like.dtype, device=like.device) * scale
+    xs = torch.arange(width, dtype=like.dtype, device=like.device) * scale
     yy = ys.view(1, 1, height, 1).expand(batch, 1, height, width)
     xx = xs.view(1, 1, 1, width).expand(batch, 1, height, width)
-    return torch.cat((yy, xx, rgb_to_lab(image) * color_scale), dim=1)
+    return torch.cat((yy, xx), dim=1)
 
 
 @dataclass(frozen=True)

@@ -34,8 +34,8 @@ import torch
 import yaml
 
 from ssn.checkpoint import load_checkpoint, save_checkpoint
-from ssn.functional import position_scale
-from ssn.losses import compactness_loss, reconstruction_loss
+from ssn.functional import position_features
+from ssn.losses import compactness_loss, label_reconstruction_loss, reconstruction_loss
 from ssn.models import SSN, SSNConfig
 
 __all__ = ["TrainConfig", "load_config", "train"]
@@ -264,13 +264,6 @@ def _loader(config: TrainConfig, start: int, rank: int, world: int):
 # -- one step ---------------------------------------------------------------------------
 
 
-def _positions(batch: int, height: int, width: int, grid, eta: float, like: torch.Tensor):
-    scale = position_scale(grid, height, width, eta)
-    ys = torch.arange(height, dtype=like.dtype, device=like.device) * scale
-    xs = torch.arange(width, dtype=like.dtype, device=like.device) * scale
-    return torch.stack(torch.broadcast_tensors(ys[:, None], xs[None, :])).expand(batch, 2, -1, -1)
-
-
 def compute_loss(model: SSN, batch: dict, config: TrainConfig, autocast) -> dict:
     """The training loss of one batch: reconstruction + λ · compactness."""
     module = getattr(model, "module", model)
@@ -281,7 +274,6 @@ def compute_loss(model: SSN, batch: dict, config: TrainConfig, autocast) -> dict
         extra = rgb_to_lab(batch["image2"]) * module.config.color_scale
     else:
         images, extra = batch["image"], None
-    b, _, h, w = images.shape
     with autocast:
         out = model(images, config.n_segments, extra_inputs=extra)
     if config.task == "sintel":
@@ -289,14 +281,11 @@ def compute_loss(model: SSN, batch: dict, config: TrainConfig, autocast) -> dict
             batch["flow"], out.association, out.grid, kind="l1", valid=batch["valid"]
         )
     else:
-        from ssn.data.torch_datasets import labels_to_onehot
-
-        labels = batch["labels"]
-        onehot = labels_to_onehot(labels, config.max_segments).to(out.association.dtype)
-        recon = reconstruction_loss(
-            onehot, out.association, out.grid, valid=batch["valid"] & (labels >= 0)
+        # Cross-entropy against the one-hot segments, computed from the indices.
+        recon = label_reconstruction_loss(
+            batch["labels"], out.association, out.grid, config.max_segments, valid=batch["valid"]
         )
-    positions = _positions(b, h, w, out.grid, module.config.train_eta, out.association)
+    positions = position_features(out.association, out.grid, eta=module.config.train_eta)
     compact = compactness_loss(
         positions, out.association, out.labels, out.grid, reduction=config.compactness_reduction
     )

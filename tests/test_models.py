@@ -201,3 +201,50 @@ class TestCheckpoint:
         torch.save({"model_args": {}, "model": {}, "payload": SSNConfig()}, evil)
         with pytest.raises(ValueError, match="not a readable SSN checkpoint"):
             load_checkpoint(evil)
+
+
+class TestLabelReconstructionLoss:
+    @pytest.mark.parametrize(
+        "height,width,grid", [(13, 17, (3, 4)), (8, 8, (1, 1)), (11, 23, (2, 5))]
+    )
+    def test_equals_one_hot_cross_entropy_value_and_gradient(self, height, width, grid):
+        from ssn.losses import label_reconstruction_loss
+
+        torch.manual_seed(0)
+        feats = (torch.rand(2, 4, height, width, dtype=torch.float64) * 3).requires_grad_()
+        labels = torch.randint(-1, 5, (2, height, width))  # -1: ignored pixels
+        valid = torch.rand(2, height, width) > 0.2
+        onehot = torch.nn.functional.one_hot(labels.clamp(min=0), 5).permute(0, 3, 1, 2)
+        onehot = (onehot * (labels >= 0).unsqueeze(1)).double()
+
+        def losses(f):
+            out = differentiable_slic(f, grid, n_iter=3)
+            dense = reconstruction_loss(onehot, out.association, grid, valid=valid & (labels >= 0))
+            sparse = label_reconstruction_loss(labels, out.association, grid, 5, valid=valid)
+            return dense, sparse
+
+        dense, sparse = losses(feats)
+        torch.testing.assert_close(sparse, dense)
+        (g_dense,) = torch.autograd.grad(dense, feats)
+        (g_sparse,) = torch.autograd.grad(losses(feats)[1], feats)
+        torch.testing.assert_close(g_sparse, g_dense)
+
+    def test_gradcheck(self):
+        from ssn.losses import label_reconstruction_loss
+
+        feats = (torch.rand(1, 3, 6, 7, dtype=torch.float64) * 3).requires_grad_()
+        labels = torch.randint(0, 3, (1, 6, 7))
+
+        def loss(f):
+            out = differentiable_slic(f, (2, 2), n_iter=2)
+            return label_reconstruction_loss(labels, out.association, out.grid, 3)
+
+        assert torch.autograd.gradcheck(loss, (feats,))
+
+    def test_shape_error(self):
+        from ssn.losses import label_reconstruction_loss
+
+        with pytest.raises(ValueError, match=r"\(B, H, W\)"):
+            label_reconstruction_loss(
+                torch.zeros(1, 4, 4, dtype=torch.int64), torch.rand(1, 9, 5, 5), (1, 1), 2
+            )
