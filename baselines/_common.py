@@ -9,6 +9,7 @@ import numba
 import numpy as np
 
 __all__ = [
+    "closest_count",
     "enforce_connectivity",
     "grid_shape",
     "relabel_consecutive",
@@ -44,6 +45,24 @@ def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     from skimage.color import rgb2lab
 
     return np.ascontiguousarray(rgb2lab(rgb.astype(np.float64, copy=False)))
+
+
+def closest_count(run, candidates, n_segments: int, tolerance: float = 0.05) -> np.ndarray:
+    """Labels of ``run(c)`` for the candidate whose superpixel count is closest to
+    ``n_segments``; stops at the first within ``tolerance`` (relative) of it.
+
+    For methods with an integer seed pitch (OpenCV's ``region_size``), tried at the two
+    pitches around the ideal one.
+    """
+    best = None
+    for candidate in candidates:
+        labels = run(candidate)
+        count = int(labels.max()) + 1
+        if best is None or abs(count - n_segments) < abs(best[1] - n_segments):
+            best = (labels, count)
+        if abs(count - n_segments) <= tolerance * n_segments:
+            break
+    return best[0]
 
 
 def grid_shape(n_segments: int, height: int, width: int) -> tuple[int, int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ._common import enforce_connectivity, opencv_single_thread, to_uint8
+from ._common import closest_count, enforce_connectivity, opencv_single_thread, to_uint8
 from .registry import register
 from .slic import _check_int, _check_positive
 
@@ -29,12 +29,6 @@ def lsc(rgb, n_segments, *, seed=0, ratio=0.075, num_iterations=10, min_element_
         return enforce_connectivity(sp.getLabels(), max(1, int(0.25 * height * width / n_segments)))
 
     step = math.sqrt(height * width / n_segments)
-    best = None
-    for rs in sorted({max(2, math.floor(step)), max(2, math.ceil(step))}):
-        labels = run(rs)
-        count = int(labels.max()) + 1
-        if best is None or abs(count - n_segments) < abs(best[1] - n_segments):
-            best = (labels, count)
-        if abs(count - n_segments) <= 0.05 * n_segments:
-            break
-    return best[0]
+    return closest_count(
+        run, sorted({max(2, math.floor(step)), max(2, math.ceil(step))}), n_segments
+    )

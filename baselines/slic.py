@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from ._common import enforce_connectivity, to_uint8
+from ._common import closest_count, enforce_connectivity, to_uint8
 from .registry import register
 
 
@@ -122,20 +122,14 @@ def _opencv_slic(rgb, n_segments, algorithm, ruler, num_iterations, min_element_
         sp.iterate(num_iterations)
         if min_element_size > 0:
             sp.enforceLabelConnectivity(min_element_size)
-        return sp.getLabels()
+        return enforce_connectivity(sp.getLabels(), max(1, int(0.25 * height * width / n_segments)))
 
     step = math.sqrt(height * width / n_segments)
     # OpenCV places seeds on a grid of pitch `region_size` (an integer): try the two
     # nearest pitches and keep the count closer to the target.
-    best = None
-    for rs in sorted({max(1, math.floor(step)), max(1, math.ceil(step))}):
-        labels = enforce_connectivity(run(rs), max(1, int(0.25 * height * width / n_segments)))
-        count = int(labels.max()) + 1
-        if best is None or abs(count - n_segments) < abs(best[1] - n_segments):
-            best = (labels, count)
-        if abs(count - n_segments) <= 0.05 * n_segments:
-            break
-    return best[0]
+    return closest_count(
+        run, sorted({max(1, math.floor(step)), max(1, math.ceil(step))}), n_segments
+    )
 
 
 @register("slic-opencv", "SLIC, OpenCV ximgproc implementation")
