@@ -16,6 +16,7 @@ __all__ = [
     "read_flo",
     "read_image",
     "read_label_image",
+    "read_labelled_image",
     "write_flo",
     "write_label_image",
 ]
@@ -90,6 +91,28 @@ def read_label_image(path) -> np.ndarray:
     if not (np.issubdtype(arr.dtype, np.integer) or arr.dtype == np.bool_):
         raise ValueError(f"label image {path} must hold integers, got dtype {arr.dtype}")
     return arr.astype(np.int64)
+
+
+def read_labelled_image(image_path, label_path) -> tuple[np.ndarray, np.ndarray]:
+    """An RGB image and its label image, checked to belong together.
+
+    Raises
+    ------
+    FileNotFoundError
+        If either file does not exist.
+    ValueError
+        If the image is not RGB or the label image has another size (the message names
+        the file).
+    """
+    image = read_image(image_path)
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"{image_path}: expected an RGB image, got shape {image.shape}")
+    labels = read_label_image(label_path)
+    if labels.shape != image.shape[:2]:
+        raise ValueError(
+            f"{label_path}: labels {labels.shape} do not match image {image.shape[:2]}"
+        )
+    return image, labels
 
 
 def write_label_image(path, labels: np.ndarray) -> None:

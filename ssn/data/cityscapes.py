@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import read_image, read_label_image
+from ..io import read_labelled_image
 from .layout import find_root
 
 __all__ = [
@@ -148,14 +148,7 @@ class Cityscapes:
         """
         image_path = self.images[index]
         label_path = self.label_path_for(image_path)
-        image = read_image(image_path)
-        if image.ndim != 3 or image.shape[2] != 3:
-            raise ValueError(f"{image_path}: expected an RGB image, got shape {image.shape}")
-        label_ids = read_label_image(label_path)
-        if label_ids.shape != image.shape[:2]:
-            raise ValueError(
-                f"{label_path}: labels {label_ids.shape} do not match image {image.shape[:2]}"
-            )
+        image, label_ids = read_labelled_image(image_path, label_path)
         if label_ids.size and (label_ids.min() < 0 or label_ids.max() > 33):
             raise ValueError(
                 f"{label_path}: label ids outside 0-33 ({label_ids.min()}..{label_ids.max()})"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import read_image, read_label_image
+from ..io import read_labelled_image
 from .layout import find_root
 
 __all__ = ["CLASSES", "VOID", "VOC2012"]
@@ -79,14 +79,7 @@ class VOC2012:
             If a file is corrupt, sizes differ or labels are outside 0-20/255.
         """
         image_path, label_path = self.image_path(index), self.label_path(index)
-        image = read_image(image_path)
-        if image.ndim != 3 or image.shape[2] != 3:
-            raise ValueError(f"{image_path}: expected an RGB image, got shape {image.shape}")
-        labels = read_label_image(label_path)
-        if labels.shape != image.shape[:2]:
-            raise ValueError(
-                f"{label_path}: labels {labels.shape} do not match image {image.shape[:2]}"
-            )
+        image, labels = read_labelled_image(image_path, label_path)
         values = np.unique(labels)
         bad = values[(values > len(CLASSES) - 1) & (values != VOID)]
         if bad.size or (values < 0).any():
