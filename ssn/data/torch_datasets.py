@@ -58,6 +58,15 @@ class _Seeded(Dataset):
         """Use the patches of ``epoch`` from now on."""
         self.epoch = int(epoch)
 
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def _rng(self, index: int) -> np.random.Generator:
+        """The generator of item ``index`` in the current epoch (checks the index)."""
+        if not 0 <= index < len(self):
+            raise IndexError(f"index {index} out of range for {len(self)} samples")
+        return sample_rng(self.seed, self.epoch, index)
+
 
 class SegmentationPatches(_Seeded):
     """Random training patches with one-hot segment labels (BSDS500, VOC, Cityscapes).
@@ -114,13 +123,8 @@ class SegmentationPatches(_Seeded):
         self.policy = policy
         self.onehot = onehot
 
-    def __len__(self) -> int:
-        return len(self.source)
-
     def __getitem__(self, index: int) -> dict:
-        if not 0 <= index < len(self):
-            raise IndexError(f"index {index} out of range for {len(self)} samples")
-        rng = sample_rng(self.seed, self.epoch, index)
+        rng = self._rng(index)
         image, labels, void = self.source.segmentation_example(index, rng)
         out = self.sampler(rng, images=[image], labels=[labels])
         segments, onehot = segments_to_onehot(
@@ -165,13 +169,8 @@ class FlowPatches(_Seeded):
         self.source = source
         self.sampler = PatchSampler(patch_size=patch_size, flip=flip, scale=scale)
 
-    def __len__(self) -> int:
-        return len(self.source)
-
     def __getitem__(self, index: int) -> dict:
-        if not 0 <= index < len(self):
-            raise IndexError(f"index {index} out of range for {len(self)} samples")
-        rng = sample_rng(self.seed, self.epoch, index)
+        rng = self._rng(index)
         sample = self.source.load(index)
         out = self.sampler(
             rng,
