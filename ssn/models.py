@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ssn.color import rgb_to_lab
 from ssn.functional import SlicResult, differentiable_slic, grid_shape, xylab_features
 
 __all__ = ["SSN", "SSNConfig", "SSNDeep", "SSNLinear", "SSNPix", "build_feature_net"]
@@ -158,6 +159,14 @@ class SSN(nn.Module):
         """Scaled XYLab input features ``(B, 5, H, W)`` of an RGB image in [0, 1]."""
         eta = self.config.train_eta if self.training else self.config.eta
         return xylab_features(image, grid, color_scale=self.config.color_scale, eta=eta)
+
+    def frame_inputs(self, next_frame: Tensor) -> Tensor:
+        """The extra input of a flow model: the scaled Lab ``(B, 3, H, W)`` of the next frame.
+
+        A model with ``in_channels == 8`` (the Sintel task) sees the XYLab of the first
+        frame followed by these channels.
+        """
+        return rgb_to_lab(next_frame) * self.config.color_scale
 
     def forward(
         self,

@@ -64,6 +64,7 @@ def segment(
     enforce_connectivity: bool | str = True,
     channel_axis: int | None = -1,
     device=None,
+    next_frame=None,
 ) -> np.ndarray:
     """Segment an image into superpixels with a Superpixel Sampling Network.
 
@@ -93,6 +94,10 @@ def segment(
         Axis of the colour channels; ``None`` for a grayscale image.
     device : str or torch.device, optional
         Where to run; CUDA when available by default.
+    next_frame : (H, W[, C]) array_like, optional
+        The following video frame, for a flow model (one trained on Sintel, whose input
+        is a frame pair: ``model.config.in_channels == 8``); same format as ``image``.
+        Required by such a model and refused by any other.
 
     Returns
     -------
@@ -103,7 +108,8 @@ def segment(
     ------
     ValueError
         For a malformed image (see :func:`ssn._image.as_rgb_float`), ``n_segments``
-        outside ``[1, H·W]``, ``n_iter < 1``, or an unusable model.
+        outside ``[1, H·W]``, ``n_iter < 1``, an unusable model, or a ``next_frame``
+        missing for a flow model, given to another model or of another size.
     FileNotFoundError
         If the model's checkpoint does not exist.
 
@@ -133,13 +139,17 @@ def segment(
         raise ValueError(f"n_iter must be a positive integer, got {n_iter!r}")
     device = torch.device(device) if device is not None else default_device()
     net = resolve_model(model, device)
+    extra = _frame_inputs(net, next_frame, rgb.shape, channel_axis)
     grid = grid_shape(n_segments, height, width)
     with torch.no_grad():
         if device.type == "cpu":
-            labels = _labels_cpu(net, rgb, grid, int(n_iter))
+            labels = _labels_cpu(net, rgb, grid, int(n_iter), extra)
         else:
-            tensor = torch.from_numpy(rgb).permute(2, 0, 1).unsqueeze(0).to(device)
-            labels = net(tensor, n_segments, n_iter=int(n_iter)).labels[0].cpu().numpy()
+            tensor = _as_tensor(rgb).to(device)
+            if extra is not None:
+                extra = extra.to(device)
+            out = net(tensor, n_segments, n_iter=int(n_iter), extra_inputs=extra)
+            labels = out.labels[0].cpu().numpy()
     if enforce_connectivity:
         return connectivity.enforce_connectivity(
             labels, grid[0] * grid[1], mode=enforce_connectivity
@@ -147,7 +157,36 @@ def segment(
     return labels.astype(np.int32)
 
 
-def _labels_cpu(net: SSN, rgb: np.ndarray, grid: tuple[int, int], n_iter: int) -> np.ndarray:
+def _as_tensor(rgb: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(rgb).permute(2, 0, 1).unsqueeze(0)
+
+
+def _frame_inputs(net: SSN, next_frame, shape, channel_axis) -> torch.Tensor | None:
+    """The next frame's input channels for a flow model (None for an image model)."""
+    pair_model = net.config.in_channels > 5
+    if next_frame is None:
+        if pair_model:
+            raise ValueError(
+                f"this model takes a frame pair ({net.config.in_channels} input channels, "
+                "trained on Sintel): pass the following frame as next_frame="
+            )
+        return None
+    if not pair_model:
+        raise ValueError(
+            "next_frame is only for flow models (trained on frame pairs); this model "
+            f"takes one image ({net.config.in_channels} input channels)"
+        )
+    rgb2 = as_rgb_float(next_frame, channel_axis=channel_axis)
+    if rgb2.shape != shape:
+        raise ValueError(
+            f"next_frame is {rgb2.shape[1]}x{rgb2.shape[0]} but image is {shape[1]}x{shape[0]}"
+        )
+    return net.frame_inputs(_as_tensor(rgb2))
+
+
+def _labels_cpu(
+    net: SSN, rgb: np.ndarray, grid: tuple[int, int], n_iter: int, extra=None
+) -> np.ndarray:
     """Hard SLIC labels with the fused CPU kernel (same function as the torch path)."""
     height, width = rgb.shape[:2]
     config = net.config
@@ -155,6 +194,8 @@ def _labels_cpu(net: SSN, rgb: np.ndarray, grid: tuple[int, int], n_iter: int) -
         scale = position_scale(grid, height, width, config.eta)
         features = rgb_to_lab_features(rgb, scale, config.color_scale)
     else:
-        tensor = torch.from_numpy(rgb).permute(2, 0, 1).unsqueeze(0)
-        features = net.features(net.pixel_features(tensor, grid))[0].numpy()
+        x = net.pixel_features(_as_tensor(rgb), grid)
+        if extra is not None:
+            x = torch.cat((x, extra), dim=1)
+        features = net.features(x)[0].numpy()
     return slic_labels(features, grid, n_iter)[0]

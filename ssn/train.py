@@ -268,10 +268,7 @@ def compute_loss(model: SSN, batch: dict, config: TrainConfig, autocast) -> dict
     """The training loss of one batch: reconstruction + λ · compactness."""
     module = getattr(model, "module", model)
     if config.task == "sintel":
-        images = batch["image1"]
-        from ssn.color import rgb_to_lab
-
-        extra = rgb_to_lab(batch["image2"]) * module.config.color_scale
+        images, extra = batch["image1"], module.frame_inputs(batch["image2"])
     else:
         images, extra = batch["image"], None
     with autocast:
@@ -317,7 +314,6 @@ def validate(model: SSN, config: TrainConfig, device) -> dict:
     the end-point error of the superpixel-mean flow (``val_epe``); its negative selects
     the best model.
     """
-    from ssn.connectivity import enforce_connectivity
     from ssn.metrics import (
         achievable_segmentation_accuracy,
         boundary_recall,
@@ -336,15 +332,10 @@ def validate(model: SSN, config: TrainConfig, device) -> dict:
     for i in range(n_items):
         sample = data.load(i)
         if config.task == "sintel":
-            from ssn.color import rgb_to_lab
-
-            def as_tensor(image):
-                pixels = torch.from_numpy(np.array(image, dtype=np.float32) / 255)
-                return pixels.permute(2, 0, 1)[None].to(device)
-
-            extra = rgb_to_lab(as_tensor(sample["image2"])) * module.config.color_scale
-            out = module(as_tensor(sample["image1"]), config.eval_n_segments, extra_inputs=extra)
-            labels = enforce_connectivity(out.labels[0].cpu().numpy(), out.grid[0] * out.grid[1])
+            labels = segment(
+                sample["image1"], config.eval_n_segments, model=module, device=device,
+                next_frame=sample["image2"],
+            )  # fmt: skip
             valid = ~sample["invalid"] if "invalid" in sample else None
             epe = flow_endpoint_error(labels, sample["flow"], valid=valid)
             scores.setdefault("val_epe", []).append(epe)

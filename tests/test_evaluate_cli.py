@@ -102,6 +102,20 @@ def test_image_gives_ev_and_ignore_label(capsys, files):
     assert result["per_annotation"][0]["asa"] == pytest.approx(9 / 14)
 
 
+def test_void_boundaries_fill(capsys, files):
+    # the hand case of tests/test_metrics.py: a 2-pixel void band split by the superpixels
+    write_label_image(files / "band_sp.png", np.array([[0, 0, 0, 1, 1, 1]] * 4))
+    write_label_image(files / "band_gt.png", np.array([[3, 3, 255, 255, 7, 7]] * 4))
+    common = ["--pred", files / "band_sp.png", "--gt", files / "band_gt.png", "--protocol",
+              "ssn", "--tolerance", "0", "--ignore-label", "255", "--json"]  # fmt: skip
+    brs = {}
+    for mode in ("keep", "fill"):
+        code, out, _ = run_cli(capsys, *common, "--void-boundaries", mode)
+        assert code == 0
+        brs[mode] = json.loads(out)["per_annotation"][0]["br"]
+    assert brs == {"keep": 0.0, "fill": 1.0}
+
+
 def test_flo_ground_truth_gives_epe(capsys, files):
     flow = np.zeros((4, 4, 2), np.float32)
     flow[2:4, 0, 0] = 4  # S2: u = 4, 0, 4, 0 -> errors 2 each; EPE = 8 / 16

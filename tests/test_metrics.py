@@ -27,6 +27,7 @@ from ssn.metrics import (
     compactness,
     evaluate_image,
     explained_variation,
+    fill_ignored,
     flow_endpoint_error,
     get_protocol,
     n_superpixels,
@@ -799,3 +800,37 @@ def test_summary_errors():
         stutz_average([200, 300], [0.5, 0.6], method="simpson")
     with pytest.raises(ValueError, match="statistic"):
         stutz_averages([], statistic="median")
+
+
+# ------------------------------------------------------------- void bands (Pascal VOC)
+
+
+def test_fill_ignored_hand_computed():
+    # a 2-pixel void band between labels 3 and 7: each void pixel takes its nearer side
+    gt = np.array([[3, 3, 255, 255, 7, 7]] * 3)
+    filled = fill_ignored(gt, VOC_IGNORE_LABELS)
+    np.testing.assert_array_equal(filled, np.array([[3, 3, 3, 7, 7, 7]] * 3))
+    np.testing.assert_array_equal(gt[0], [3, 3, 255, 255, 7, 7])  # input untouched
+    # nothing to fill: an equal copy
+    np.testing.assert_array_equal(fill_ignored(filled, 255), filled)
+    # a void-only annotation has nothing to fill from
+    with pytest.raises(ValueError, match="every ground-truth pixel"):
+        fill_ignored(np.full((2, 2), 255), [255])
+
+
+def test_void_band_boundaries_hand_computed():
+    # superpixels split the band in its middle, where the object outline is
+    sp = np.array([[0, 0, 0, 1, 1, 1]] * 4)
+    gt = np.array([[3, 3, 255, 255, 7, 7]] * 4)
+    kw = dict(protocol="ssn", tolerance=0, ignore_labels=255)
+    kept = evaluate_image(sp, [gt], **kw).per_annotation[0]
+    filled = evaluate_image(sp, [gt], void_boundaries="fill", **kw).per_annotation[0]
+    # ssn protocol: a pixel is a boundary when its right neighbour differs.
+    # kept: gt boundaries in columns 1 and 3, superpixel boundary in column 2 -> BR 0, BP 0
+    assert kept["br"] == 0.0 and kept["bp"] == 0.0
+    # filled: gt [3 3 3 7 7 7] has its boundary in column 2, as the superpixels
+    assert filled["br"] == 1.0 and filled["bp"] == 1.0
+    # ASA ignores the void pixels either way: 8 of 8 labelled pixels are right
+    assert kept["asa"] == filled["asa"] == 1.0
+    with pytest.raises(ValueError, match="void_boundaries"):
+        evaluate_image(sp, [gt], void_boundaries="drop", **kw)

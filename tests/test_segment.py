@@ -217,3 +217,31 @@ def test_ssn_pix_asa_not_below_slic_at_matched_count(bsds_root):
     values = np.mean([[a for _, a in curve] for curve in slic_curves], axis=0)
     slic_at_ssn_count = np.interp(np.mean(ssn_count), counts, values)
     assert np.mean(ssn_asa) >= slic_at_ssn_count - 1e-3, (np.mean(ssn_asa), slic_at_ssn_count)
+
+
+def test_flow_model_takes_the_next_frame():
+    """A model trained on frame pairs (8 inputs) sees image + next frame, as in training."""
+    torch.manual_seed(0)
+    net = SSN(SSNConfig(feature_net="linear", in_channels=8)).eval()
+    rng = np.random.default_rng(5)
+    image = ndi.gaussian_filter(rng.random((48, 64, 3)), (3, 3, 0))
+    image = (image - image.min()) / (image.max() - image.min())
+    shifted = np.roll(image, 2, axis=1)
+    with torch.no_grad():
+        as_t = lambda a: torch.from_numpy(a.astype(np.float32)).permute(2, 0, 1)[None]  # noqa: E731
+        ref = net(as_t(image), 30, n_iter=10, extra_inputs=net.frame_inputs(as_t(shifted)))
+    labels = segment(image, 30, model=net, next_frame=shifted, enforce_connectivity=False,
+                     device="cpu")  # fmt: skip
+    # the fused CPU kernel against the torch module: float32 ties may flip a few pixels
+    assert (labels != ref.labels[0].numpy()).mean() < 2e-3
+    # the second frame matters: another next frame, other superpixels
+    other = segment(image, 30, model=net, next_frame=image[::-1], enforce_connectivity=False,
+                    device="cpu")  # fmt: skip
+    assert (other != labels).any()
+    _assert_partition(segment(image, 30, model=net, next_frame=shifted, device="cpu"))
+    with pytest.raises(ValueError, match="frame pair"):
+        segment(image, 30, model=net, device="cpu")
+    with pytest.raises(ValueError, match="next_frame is 64x40"):
+        segment(image, 30, model=net, next_frame=shifted[:40], device="cpu")
+    with pytest.raises(ValueError, match="only for flow models"):
+        segment(image, 30, model="pix", next_frame=shifted, device="cpu")

@@ -55,6 +55,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="ground-truth id left out of ASA (repeatable), e.g. 255 for Pascal VOC",
     )
     parser.add_argument(
+        "--void-boundaries",
+        choices=("keep", "fill"),
+        default="keep",
+        help="ground-truth boundaries next to ignored ids: as annotated (keep), or with the "
+        "ignored pixels filled from their nearest label first (fill; Pascal VOC's void band)",
+    )
+    parser.add_argument(
         "--invalid",
         type=Path,
         default=None,
@@ -118,6 +125,7 @@ def _segmentation_result(args, labels: np.ndarray) -> dict:
         protocol=args.protocol,
         tolerance=args.tolerance,
         ignore_labels=args.ignore_label,
+        void_boundaries=args.void_boundaries,
     )
     return {"pred": str(args.pred), "gt": str(args.gt), **result.to_dict()}
 

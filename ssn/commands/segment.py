@@ -38,6 +38,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="largest",
         help="connectivity post-processing of SSN labels (default: largest)",
     )
+    parser.add_argument(
+        "--next-frame",
+        type=Path,
+        default=None,
+        help="the following frame, for a flow model trained on Sintel frame pairs",
+    )
     parser.add_argument("--device", default=None, help="torch device (default: cuda if available)")
     parser.add_argument("--seed", type=int, default=0, help="seed for randomised baselines")
     parser.add_argument(
@@ -58,6 +64,7 @@ def segment_image(
     connectivity: str = "largest",
     device=None,
     seed: int = 0,
+    next_frame: np.ndarray | None = None,
 ) -> np.ndarray:
     """Labels of ``image`` by SSN (``method='ssn'``) or a registered baseline.
 
@@ -73,7 +80,10 @@ def segment_image(
             n_iter=n_iter,
             enforce_connectivity=False if connectivity == "none" else connectivity,
             device=device,
+            next_frame=next_frame,
         )
+    if next_frame is not None:
+        raise ValueError(f"next_frame is for SSN flow models, not the baseline {method!r}")
     import baselines
 
     return baselines.segment(image, n_segments, method=method, seed=seed)
@@ -101,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
         connectivity=args.connectivity,
         device=args.device,
         seed=args.seed,
+        next_frame=None if args.next_frame is None else read_image(args.next_frame),
     )
     write_label_image(args.out, labels)
     if args.overlay is not None:

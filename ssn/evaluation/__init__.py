@@ -30,6 +30,7 @@ from .regions import (
     CITYSCAPES_VOID_LABELS,
     VOC_IGNORE_LABELS,
     achievable_segmentation_accuracy,
+    fill_ignored,
     undersegmentation_error,
 )
 from .shape import compactness, n_superpixels
@@ -51,6 +52,7 @@ __all__ = [
     "compactness",
     "evaluate_image",
     "explained_variation",
+    "fill_ignored",
     "flow_endpoint_error",
     "get_protocol",
     "n_superpixels",

@@ -14,7 +14,7 @@ import numpy as np
 
 from ._labels import as_label_image, check_same_shape, dense_labels, overlap_table
 from .boundaries import Protocol, _boundary, _dilate, _precision, _recall, get_protocol
-from .regions import asa_from_overlap, ue_from_overlap
+from .regions import asa_from_overlap, fill_ignored, ue_from_overlap
 from .shape import _compactness_dense
 from .signals import explained_variation
 
@@ -110,6 +110,7 @@ def evaluate_image(
     protocol: str | Protocol = "stutz",
     tolerance: int | None = None,
     ignore_labels=(),
+    void_boundaries: str = "keep",
 ) -> ImageEvaluation:
     """Evaluate one superpixel image against every annotation of its ground truth.
 
@@ -127,6 +128,11 @@ def evaluate_image(
         Boundary tolerance r; default from the protocol.
     ignore_labels : int or iterable of int, optional
         Ground-truth ids left out of ASA (e.g. 255 for Pascal VOC).
+    void_boundaries : {"keep", "fill"}, optional
+        Ground-truth boundaries for BR and BP: "keep" takes the annotation as it is,
+        so the edges of an ignored region are boundaries; "fill" first gives ignored
+        pixels their nearest label (:func:`~ssn.evaluation.fill_ignored`), which puts
+        the boundary in the middle of a void band such as Pascal VOC's outlines.
 
     Returns
     -------
@@ -137,7 +143,8 @@ def evaluate_image(
     ------
     ValueError
         If no annotation is given, any shape differs, an image is empty or not
-        integer, the protocol is unknown or the tolerance negative.
+        integer, the protocol is unknown, the tolerance negative or
+        ``void_boundaries`` unknown.
 
     Examples
     --------
@@ -149,6 +156,8 @@ def evaluate_image(
     (0.875, 0.5)
     """
     proto = get_protocol(protocol)
+    if void_boundaries not in ("keep", "fill"):
+        raise ValueError(f"void_boundaries must be 'keep' or 'fill', got {void_boundaries!r}")
     labels = as_label_image(labels, "labels")
     ground_truths = _annotation_list(ground_truths)
     radius = proto.tolerance(labels.shape, tolerance)
@@ -164,7 +173,8 @@ def evaluate_image(
         check_same_shape(labels, gt, ("labels", f"ground_truths[{k}]"))
         gt_dense, gt_values = dense_labels(gt)
         overlap = overlap_table(sp_dense, n_sp, gt_dense, gt_values)
-        gt_boundary = _boundary(gt, proto.two_sided)
+        boundary_gt = fill_ignored(gt, ignore_labels) if void_boundaries == "fill" else gt
+        gt_boundary = _boundary(boundary_gt, proto.two_sided)
         rows.append(
             {
                 "asa": asa_from_overlap(overlap, ignore_labels),

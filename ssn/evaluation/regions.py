@@ -22,6 +22,7 @@ References
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
 
 from ._labels import Overlap, as_label_image, check_same_shape, dense_labels, overlap_table
 
@@ -29,6 +30,7 @@ __all__ = [
     "CITYSCAPES_VOID_LABELS",
     "VOC_IGNORE_LABELS",
     "achievable_segmentation_accuracy",
+    "fill_ignored",
     "undersegmentation_error",
 ]
 
@@ -62,6 +64,43 @@ def _ignore_values(ignore_labels) -> np.ndarray:
             f"ignore_labels must be an integer or a sequence of integers, got {ignore_labels!r}"
         )
     return values.astype(np.int64)
+
+
+def fill_ignored(ground_truth, ignore_labels) -> np.ndarray:
+    """Give every ignored ground-truth pixel the label of its nearest labelled pixel.
+
+    Pascal VOC draws a void band (255) about five pixels wide along every object
+    outline. Boundaries computed on the raw annotation would count both edges of the
+    band, i.e. two contours per object, neither of them the object's. Filling the band
+    from both sides moves the contour to the band's middle line, which is where the
+    annotators traced it.
+
+    Parameters
+    ----------
+    ground_truth : (H, W) array_like of int
+        Annotation.
+    ignore_labels : int or iterable of int
+        Ids to fill (e.g. :data:`VOC_IGNORE_LABELS`).
+
+    Returns
+    -------
+    (H, W) ndarray
+        A copy with no ignored id left (ties go to the first nearest pixel found by
+        :func:`scipy.ndimage.distance_transform_edt`).
+
+    Raises
+    ------
+    ValueError
+        If every pixel carries an ignore label.
+    """
+    ground_truth = as_label_image(ground_truth, "ground_truth")
+    ignored = np.isin(ground_truth, _ignore_values(ignore_labels))
+    if not ignored.any():
+        return ground_truth.copy()
+    if ignored.all():
+        raise ValueError("every ground-truth pixel carries an ignore label; nothing to fill from")
+    _, (rows, cols) = ndimage.distance_transform_edt(ignored, return_indices=True)
+    return ground_truth[rows, cols]
 
 
 def asa_from_overlap(overlap: Overlap, ignore_labels=()) -> float:

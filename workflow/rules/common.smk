@@ -65,6 +65,27 @@ else:
 TRAIN_RUNS = config["training"]["runs"] if config["training"]["activate"] else {}
 
 
+def train_config(run):
+    """The run's training config: its CPU-sized profile when SSN jobs use the CPU."""
+    spec = TRAIN_RUNS[run]
+    if DEVICE == "cpu" and spec.get("cpu_config"):
+        return spec["cpu_config"]
+    return spec["config"]
+
+
+def train_gpus(run):
+    gpu = TRAIN_RUNS[run].get("gpu")
+    return (1 if DEVICE == "cuda" else 0) if gpu is None else gpu
+
+
+_cpu_profiles = [r for r in TRAIN_RUNS if train_config(r) != TRAIN_RUNS[r]["config"]]
+if _cpu_profiles:
+    _note(
+        f"no GPU (device {DEVICE}): training runs {_cpu_profiles} use their CPU-sized "
+        "profile (cpu_config), not the paper's schedule"
+    )
+
+
 def _bundled_weights(name):
     try:
         from ssn.checkpoint import pretrained_path
@@ -87,7 +108,7 @@ def method_model(method, dataset):
         run = model.split(":", 1)[1]
         if run not in TRAIN_RUNS:
             return None
-        return f"{TRAIN_DIR}/{run}/best.pt"
+        return f"{TRAIN_DIR}/{run}/model.pt"
     return model
 
 

@@ -17,6 +17,8 @@ rule fetch_dataset:
     threads: 1
     resources:
         mem_mb=1000,
+    conda:
+        "../envs/ssn.yaml"
     shell:
         "ssn data fetch {wildcards.dataset} {params.configs} --dest {params.dest} "
         "--no-progress > {log} 2>&1"
@@ -38,6 +40,8 @@ rule check_dataset:
     threads: 1
     resources:
         mem_mb=2000,
+    conda:
+        "../envs/ssn.yaml"
     shell:
         "ssn data check {wildcards.dataset} {params.configs} --dest {params.dest} "
         "--no-progress > {log} 2>&1"

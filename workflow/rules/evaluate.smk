@@ -20,6 +20,8 @@ rule evaluate:
     resources:
         mem_mb=4000,
         runtime=60,
+    conda:
+        "../envs/ssn.yaml"
     script:
         "../scripts/evaluate.py"
 
@@ -45,5 +47,7 @@ rule aggregate:
     threads: 1
     resources:
         mem_mb=4000,
+    conda:
+        "../envs/ssn.yaml"
     script:
         "../scripts/aggregate.py"

@@ -34,6 +34,8 @@ rule figure:
     threads: 1
     resources:
         mem_mb=2000,
+    conda:
+        "../envs/ssn.yaml"
     script:
         "../scripts/plot_curves.py"
 
@@ -65,6 +67,8 @@ rule qualitative:
     threads: 1
     resources:
         mem_mb=2000,
+    conda:
+        "../envs/ssn.yaml"
     script:
         "../scripts/plot_qualitative.py"
 
@@ -91,6 +95,8 @@ rule runtime_measure:
     resources:
         gpu=lambda wildcards: 1 if DEVICE == "cuda" else 0,
         mem_mb=8000,
+    conda:
+        "../envs/ssn.yaml"
     script:
         "../scripts/runtime.py"
 
@@ -114,6 +120,8 @@ rule runtime_table:
     benchmark:
         "benchmarks/runtime/table.tsv"
     threads: 1
+    conda:
+        "../envs/ssn.yaml"
     script:
         "../scripts/runtime_table.py"
 
@@ -133,5 +141,7 @@ rule provenance:
     benchmark:
         "benchmarks/provenance/provenance.tsv"
     threads: 1
+    conda:
+        "../envs/ssn.yaml"
     script:
         "../scripts/provenance.py"

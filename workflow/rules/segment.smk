@@ -22,5 +22,7 @@ rule segment:
         gpu=lambda wildcards: 1 if is_gpu_job(wildcards.method) else 0,
         mem_mb=4000,
         runtime=60,
+    conda:
+        "../envs/ssn.yaml"
     script:
         "../scripts/segment.py"

@@ -10,6 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+# The rules use ssn/ and baselines/ of this checkout, installed or not (the conda
+# environment of workflow/envs/ holds only their dependencies).
+_REPOSITORY = str(Path(__file__).resolve().parents[2])
+if _REPOSITORY not in sys.path:
+    sys.path.insert(1, _REPOSITORY)
+
 
 def setup_logging(log_path) -> logging.Logger:
     """Send stderr (tracebacks included) and a logger to the rule's log file."""
@@ -118,7 +124,12 @@ def dataset_items(name: str, stamp, options: dict) -> list[Item]:
 
         def load_sintel(i, ds=ds):
             s = ds.load(i)
-            return {"image": s["image1"], "flow": s["flow"], "valid": ~s["invalid"]}
+            return {
+                "image": s["image1"],
+                "next_frame": s["image2"],  # input of the flow models trained on Sintel
+                "flow": s["flow"],
+                "valid": ~s["invalid"],
+            }
 
         items = [
             Item(f"{p}_{scene}_{frame:04d}", lambda i=i: load_sintel(i))
@@ -134,7 +145,11 @@ def dataset_items(name: str, stamp, options: dict) -> list[Item]:
 
 
 def load_segmenter(spec: dict):
-    """A function image -> labels for a method spec (SSN model loaded once)."""
+    """A function (image, k, next_frame=None) -> labels for a method spec.
+
+    The SSN model is loaded once. ``next_frame`` reaches only models trained on frame
+    pairs (Sintel); every other method segments ``image`` alone.
+    """
     from ssn.commands.segment import segment_image
 
     kwargs = dict(spec)
@@ -147,15 +162,18 @@ def load_segmenter(spec: dict):
         n_iter = kwargs.pop("n_iter", 10)
         connectivity = kwargs.pop("connectivity", "largest")
 
-        def run(image, k):
+        pair_model = model.config.in_channels > 5
+
+        def run(image, k, next_frame=None):
             return segment_image(
                 image, k, method="ssn", model=model, n_iter=n_iter,
                 connectivity=connectivity, device=device,
+                next_frame=next_frame if pair_model else None,
             )  # fmt: skip
     else:
         seed = kwargs.pop("seed", 0)
 
-        def run(image, k):
+        def run(image, k, next_frame=None):
             return segment_image(image, k, method=method, seed=seed)
 
     return run

@@ -61,6 +61,7 @@ for item in items:
             protocol=protocol,
             tolerance=tolerances.get(protocol),
             ignore_labels=sample["ignore"],
+            void_boundaries=options.get("void_boundaries", "keep"),
         )
         for a, metrics in enumerate(result.per_annotation):
             rows.append(

@@ -1,6 +1,7 @@
 # ruff: noqa: F821  (`snakemake` is injected by the script directive)
 """Time every method at several K on a few images of one size (exclusive job)."""
 
+import os
 import statistics
 import sys
 import time
@@ -35,6 +36,8 @@ for method, spec in snakemake.params.methods.items():
     device = spec.get("device", "cpu")
     segment = load_segmenter(spec)
     for k in snakemake.params.n_segments:
+        # other processes on the machine slow every method; the table shows the load
+        load_before = os.getloadavg()[0]
         times, counts = [], []
         for image in images:
             segment(image, k)  # warm-up
@@ -62,6 +65,7 @@ for method, spec in snakemake.params.methods.items():
                 "repeats": repeats,
                 "device": device_name(device),
                 "threads": snakemake.threads,
+                "load_avg": max(load_before, os.getloadavg()[0]),
             }
         )
         log.info("%s K=%d: %.1f ms", method, k, rows[-1]["ms_per_image"])

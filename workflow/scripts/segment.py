@@ -34,12 +34,13 @@ log.info("%s: %d images, method %s, K=%d on %s", dataset, len(items), spec, k, d
 
 rows = []
 for n, item in enumerate(items):
-    image = item.load()["image"]
+    sample = item.load()
+    image, next_frame = sample["image"], sample.get("next_frame")
     if n == 0:  # warm-up: JIT compilation, model transfer, allocator
-        segment(image, k)
+        segment(image, k, next_frame)
     synchronize(device)
     start = time.perf_counter()
-    labels = segment(image, k)
+    labels = segment(image, k, next_frame)
     synchronize(device)
     elapsed = time.perf_counter() - start
     write_label_image(out / f"{item.id}.png", labels)
