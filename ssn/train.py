@@ -360,6 +360,22 @@ def validate(model: SSN, config: TrainConfig, device) -> dict:
 # -- the loop ---------------------------------------------------------------------------
 
 
+def _truncate_log(log_path: Path, last_iter: int) -> None:
+    """Drop the log rows written after the checkpoint a run resumes from.
+
+    They belong to iterations that are about to run again; keeping them would list
+    those iterations twice.
+    """
+    with open(log_path, newline="") as fh:
+        rows = list(csv.reader(fh))
+    if not rows:
+        return
+    kept = [rows[0]] + [row for row in rows[1:] if row and int(row[0]) <= last_iter]
+    if len(kept) < len(rows):
+        with open(log_path, "w", newline="") as fh:
+            csv.writer(fh).writerows(kept)
+
+
 def _rng_state() -> dict:
     state = {"torch": torch.get_rng_state()}
     if torch.cuda.is_available():
@@ -462,6 +478,8 @@ def train(config: TrainConfig) -> dict:
     log_path = out_dir / "log.csv"
     log_fields = ["iter", "loss", "reconstruction", "compactness", "val_asa", "val_br",
                   "seconds", "samples_per_s", "val_epe"]  # fmt: skip
+    if master and start and log_path.exists():
+        _truncate_log(log_path, start)
 
     def log_row(row: dict) -> None:
         new = not log_path.exists()

@@ -97,6 +97,17 @@ def test_resume_gives_the_same_weights(tiny_bsds, tmp_path):
     assert best["config"]["feature_net"] == "linear"
 
 
+def test_resume_drops_log_rows_after_the_checkpoint(tiny_bsds, tmp_path):
+    """A crash between a log row and the next checkpoint must not list iterations twice."""
+    train(_config(tiny_bsds, tmp_path, max_iters=2))
+    with open(tmp_path / "log.csv", "a") as fh:  # iteration 3 logged, then the crash
+        fh.write("3,9.9,9.9,9.9,,,1.0,1.0,\n")
+    train(_config(tiny_bsds, tmp_path, init_from="resume"))
+    rows = (tmp_path / "log.csv").read_text().splitlines()
+    assert [r.split(",")[0] for r in rows[1:]] == ["1", "2", "3", "4"]
+    assert "9.9" not in rows[3]  # the rerun iteration 3, not the lost one
+
+
 def test_continue_from_a_weights_only_checkpoint(tiny_bsds, tmp_path):
     """init_from=<file>: weights and iteration from the file, fresh optimiser."""
     train(_config(tiny_bsds, tmp_path / "a", max_iters=2))

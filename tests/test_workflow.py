@@ -243,3 +243,70 @@ def test_slurm_profile_dry_run(tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     assert job_counts(result.stdout + result.stderr)["train"] == 6
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_full_dag_run(tmp_path, bsds_root, samples_root):
+    """config/config.yaml at smoke size runs every rule: training, 4 datasets, 9 methods.
+
+    Only sizes and splits change (.test/config/full_dag.yaml). Then an interrupted
+    training run is continued: without its model.pt and with more iterations, the train
+    job resumes from the run folder's last.pt instead of starting again.
+    """
+    pd = pytest.importorskip("pandas")
+    from ssn.checkpoint import load_checkpoint, load_model
+
+    datasets_local = (REPO_ROOT / "config" / "datasets.local.yaml").read_text()
+    local = tmp_path / "datasets.local.yaml"
+    local.write_text(datasets_local.replace("../../shared/datasets", str(bsds_root.parents[1])))
+    config = load_config(".test/config/full_dag.yaml")
+    config["data"]["configs"] = [str(REPO_ROOT / "config" / "datasets.yaml"), str(local)]
+    for run in config["training"]["runs"].values():
+        run["config"] = str(REPO_ROOT / run["config"])
+        run["cpu_config"] = str(REPO_ROOT / run["cpu_config"])
+    (tmp_path / "config").mkdir()
+    write_config(tmp_path / "config" / "config.yaml", config)
+
+    result = snakemake("--cores", "2", cwd=tmp_path, timeout=1800)
+    assert result.returncode == 0, result.stderr[-5000:]
+
+    runs = config["training"]["runs"]
+    for name in runs:
+        model = load_model(tmp_path / "resources" / "train" / name / "model.pt", "cpu")
+        assert model.config.in_channels == (8 if name.startswith("sintel") else 5)
+        assert model.config.feature_net == name.rsplit("_", 1)[1]
+
+    results = tmp_path / "results"
+    summary = pd.read_csv(results / "tables" / "summary.csv")
+    assert set(summary["dataset"]) == {"bsds500", "voc2012", "cityscapes", "sintel"}
+    for dataset, part in summary.groupby("dataset"):
+        assert set(part["method"]) == set(config["methods"]), dataset
+        assert set(part["k"]) == {100, 400}, dataset
+    regions = summary[summary["dataset"] != "sintel"]
+    assert regions["asa"].between(0.5, 1.0).all() and regions["br"].between(0.0, 1.0).all()
+    flow = summary[summary["dataset"] == "sintel"]
+    assert flow["epe"].gt(0).all() and flow["epe"].lt(50).all()
+
+    runtime = pd.read_csv(results / "tables" / "runtime.csv")
+    assert set(runtime["size"]) == {"bsds500", "cityscapes_half"}
+    assert set(runtime.loc[runtime["size"] == "cityscapes_half", "height"]) == {512}
+    assert set(runtime["method"]) == set(config["methods"])
+    figures = ["bsds500_asa", "bsds500_ablation", "voc2012_asa", "cityscapes_asa", "sintel_epe",
+               "qualitative_bsds500"]  # fmt: skip
+    for name in figures:
+        assert (results / "figures" / f"{name}.png").read_bytes()[:4] == b"\x89PNG", name
+
+    # resume: the run stopped at 2 iterations; ask for 4 and rebuild its model
+    run_dir = tmp_path / "resources" / "train" / "bsds500_linear"
+    assert load_checkpoint(run_dir / "last.pt")["iter"] == 2
+    (run_dir / "model.pt").unlink()
+    more = write_config(tmp_path / "more.yaml", {"training": {"overrides": [
+        *config["training"]["overrides"], "max_iters=4"]}})  # fmt: skip
+    result = snakemake("--cores", "2", "--configfile", str(more), "--",
+                       "resources/train/bsds500_linear/model.pt", cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "resuming from" in (tmp_path / "logs" / "train" / "bsds500_linear.log").read_text()
+    assert load_checkpoint(run_dir / "last.pt")["iter"] == 4
+    log = pd.read_csv(run_dir / "log.csv")
+    assert log["iter"].is_unique and log["iter"].max() == 4
