@@ -113,6 +113,19 @@ def test_dry_run_quick_config(tmp_path):
     assert counts["segment"] == counts["evaluate"] > 0
 
 
+@pytest.mark.parametrize("target", ["results/figures", "figures"])
+def test_figures_target(tmp_path, target):
+    """`snakemake results/figures` builds the figures and what they need, no more."""
+    result = snakemake(target, "-n", "--cores", "2", "--quiet", "rules",
+                       cwd=workdir_with(tmp_path, load_config("config/quick.yaml")))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    counts = job_counts(result.stdout + result.stderr)
+    assert counts["collect_figures"] == 1 and counts["figure"] >= 8
+    assert counts["segment"] == counts["evaluate"] > 0
+    for rule in ("runtime_measure", "runtime_table", "provenance"):
+        assert rule not in counts
+
+
 def test_training_off_drops_trained_methods(tmp_path):
     """With training off, run:NAME methods are left out with a note; the DAG still builds."""
     config = load_config()

@@ -320,10 +320,10 @@ def runtime_model_inputs(wildcards):
 
 
 def figure_outputs():
-    """Every figure (PDF + PNG) the config asks for."""
-    out = [f"{RESULTS}/figures/{name}.{ext}" for name in FIGURES for ext in ("pdf", "png")]
+    """Every figure (PDF + PNG) the config asks for, as drawn in the work folder."""
+    out = [f"{WORK}/figures/{name}.{ext}" for name in FIGURES for ext in ("pdf", "png")]
     if QUAL_DATASET:
-        out += [f"{RESULTS}/figures/qualitative_{QUAL_DATASET}.{e}" for e in ("pdf", "png")]
+        out += [f"{WORK}/figures/qualitative_{QUAL_DATASET}.{e}" for e in ("pdf", "png")]
     return out
 
 
@@ -336,7 +336,7 @@ def final_outputs():
         f"{RESULTS}/provenance/versions.txt",
         f"{RESULTS}/provenance/config.yaml",
     ]
-    out += figure_outputs()
+    out.append(f"{RESULTS}/figures")
     if RUNTIME_SIZES:
         out += [f"{RESULTS}/tables/runtime.{e}" for e in ("csv", "md", "tex")]
     return out

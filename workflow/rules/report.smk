@@ -3,19 +3,37 @@
 # (snakemake --report results/report.html).
 
 
-# `snakemake figures`: only the figures (and what they need)
+# `snakemake results/figures` (or `snakemake figures`): only the figures and what they
+# need. Each figure is drawn into the work folder (and the HTML report) and the set is
+# copied into results/figures as one directory output.
 rule figures:
     input:
+        f"{RESULTS}/figures",
+
+
+rule collect_figures:
+    input:
         figure_outputs(),
+    output:
+        directory(f"{RESULTS}/figures"),
+    log:
+        "logs/figures/collect.log",
+    benchmark:
+        "benchmarks/figures/collect.tsv"
+    threads: 1
+    conda:
+        "../envs/ssn.yaml"
+    script:
+        "../scripts/collect_figures.py"
 
 
 rule figure:
     input:
         summary=rules.aggregate.output.summary,
     output:
-        pdf=f"{RESULTS}/figures/{{figure}}.pdf",
+        pdf=f"{WORK}/figures/{{figure}}.pdf",
         png=report(
-            f"{RESULTS}/figures/{{figure}}.png",
+            f"{WORK}/figures/{{figure}}.png",
             caption="../report/figure.rst",
             category="Figures",
             subcategory=lambda wildcards: FIGURES[wildcards.figure]["dataset"],
@@ -45,9 +63,9 @@ rule qualitative:
         unpack(qualitative_inputs),
         stamp=lambda wildcards: dataset_stamp(wildcards.dataset),
     output:
-        pdf=f"{RESULTS}/figures/qualitative_{{dataset}}.pdf",
+        pdf=f"{WORK}/figures/qualitative_{{dataset}}.pdf",
         png=report(
-            f"{RESULTS}/figures/qualitative_{{dataset}}.png",
+            f"{WORK}/figures/qualitative_{{dataset}}.png",
             caption="../report/qualitative.rst",
             category="Figures",
             subcategory="{dataset}",
