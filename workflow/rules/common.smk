@@ -114,6 +114,8 @@ def method_model(method, dataset):
 
 def _method_available(method, dataset):
     spec = config["methods"][method]
+    if spec.get("datasets") is not None and dataset not in spec["datasets"]:
+        return False
     if spec["family"] == "baseline":
         return True
     return method_model(method, dataset) is not None
@@ -129,7 +131,9 @@ for _m in METHODS:
 COMBOS = {}
 for _d in DATASETS:
     COMBOS[_d] = [m for m in METHODS if _method_available(m, _d)]
-    _skipped = [m for m in METHODS if m not in COMBOS[_d]]
+    # a method restricted to other datasets is not missing anything: no note
+    _wanted = [m for m in METHODS if _d in (config["methods"][m].get("datasets") or [_d])]
+    _skipped = [m for m in _wanted if m not in COMBOS[_d]]
     if _skipped:
         _note(
             f"{_d}: methods {_skipped} left out (model not available: training off, "
