@@ -361,19 +361,22 @@ def validate(model: SSN, config: TrainConfig, device) -> dict:
 
 
 def _truncate_log(log_path: Path, last_iter: int) -> None:
-    """Drop the log rows written after the checkpoint a run resumes from.
+    """Keep only the complete log rows up to the checkpoint a run resumes from.
 
-    They belong to iterations that are about to run again; keeping them would list
-    those iterations twice.
+    Rows after it belong to iterations that are about to run again, and a row cut off
+    by the interruption is incomplete; keeping either would corrupt the log.
     """
     with open(log_path, newline="") as fh:
         rows = list(csv.reader(fh))
     if not rows:
         return
-    kept = [rows[0]] + [row for row in rows[1:] if row and int(row[0]) <= last_iter]
-    if len(kept) < len(rows):
-        with open(log_path, "w", newline="") as fh:
-            csv.writer(fh).writerows(kept)
+    header = rows[0]
+
+    def complete(row: list[str]) -> bool:
+        return len(row) == len(header) and row[0].isdigit() and int(row[0]) <= last_iter
+
+    with open(log_path, "w", newline="") as fh:
+        csv.writer(fh).writerows([header, *filter(complete, rows[1:])])
 
 
 def _rng_state() -> dict:

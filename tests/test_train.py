@@ -101,7 +101,7 @@ def test_resume_drops_log_rows_after_the_checkpoint(tiny_bsds, tmp_path):
     """A crash between a log row and the next checkpoint must not list iterations twice."""
     train(_config(tiny_bsds, tmp_path, max_iters=2))
     with open(tmp_path / "log.csv", "a") as fh:  # iteration 3 logged, then the crash
-        fh.write("3,9.9,9.9,9.9,,,1.0,1.0,\n")
+        fh.write("3,9.9,9.9,9.9,,,1.0,1.0,\n4,9.9,9")  # ... in the middle of row 4
     train(_config(tiny_bsds, tmp_path, init_from="resume"))
     rows = (tmp_path / "log.csv").read_text().splitlines()
     assert [r.split(",")[0] for r in rows[1:]] == ["1", "2", "3", "4"]

@@ -277,7 +277,7 @@ def test_slurm_profile_dry_run(tmp_path):
 @pytest.mark.slow
 @pytest.mark.realdata
 def test_full_dag_run(tmp_path, bsds_root, samples_root):
-    """config/config.yaml at smoke size runs every rule: training, 4 datasets, 9 methods.
+    """config/config.yaml at smoke size runs every rule: training, 4 datasets, 11 methods.
 
     Only sizes and splits change (.test/config/full_dag.yaml). Then an interrupted
     training run is continued: without its model.pt and with more iterations, the train
@@ -342,3 +342,17 @@ def test_full_dag_run(tmp_path, bsds_root, samples_root):
     assert load_checkpoint(run_dir / "last.pt")["iter"] == 4
     log = pd.read_csv(run_dir / "log.csv")
     assert log["iter"].is_unique and log["iter"].max() == 4
+
+    # other settings (k = 10 features): not resumed; the old run is kept aside
+    (run_dir / "model.pt").unlink()
+    other = write_config(tmp_path / "other.yaml", {"training": {"overrides": [
+        *config["training"]["overrides"], "max_iters=4", "n_features=10"]}})  # fmt: skip
+    result = snakemake("--cores", "2", "--configfile", str(other), "--",
+                       "resources/train/bsds500_linear/model.pt", cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "starting again" in (tmp_path / "logs" / "train" / "bsds500_linear.log").read_text()
+    (aside,) = run_dir.parent.glob("bsds500_linear.replaced-*")
+    assert load_checkpoint(aside / "last.pt")["model_args"]["n_features"] == 20
+    state = load_checkpoint(run_dir / "last.pt")
+    assert state["iter"] == 4 and state["model_args"]["n_features"] == 10
+    assert pd.read_csv(run_dir / "log.csv")["iter"].tolist() == [1, 2, 3, 4]

@@ -64,6 +64,11 @@ else:
 
 TRAIN_RUNS = config["training"]["runs"] if config["training"]["activate"] else {}
 
+# conda environments (--software-deployment-method conda; paths relative to the .smk files);
+# the jobs that run SSN on the workflow's device need the CUDA build of PyTorch there
+CONDA_ENV = "../envs/ssn.yaml"
+SSN_CONDA_ENV = "../envs/ssn-cuda.yaml" if DEVICE == "cuda" else CONDA_ENV
+
 
 def train_config(run):
     """The run's training config: its CPU-sized profile when SSN jobs use the CPU."""
@@ -181,9 +186,18 @@ def dataset_ready(dataset):
     return dataset_stamp(dataset)
 
 
-def dataset_options(dataset):
+# What reading and segmenting a dataset's images depends on. The other keys (protocols,
+# tolerance, void_boundaries) change only the evaluation: leaving them out of the
+# segmentation jobs' params keeps a change of them from re-running the segmentation.
+IMAGE_OPTIONS = ("split", "max_images", "scale", "pass")
+
+
+def dataset_options(dataset, keys=None):
+    """A dataset's config (without `activate`), or only ``keys`` of it."""
     spec = dict(config["datasets"][dataset])
     spec.pop("activate", None)
+    if keys is not None:
+        spec = {k: v for k, v in spec.items() if k in keys}
     return spec
 
 

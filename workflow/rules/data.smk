@@ -1,5 +1,7 @@
 # Acquire the datasets with `ssn data` (download, or link the configured local copy),
 # then verify them. One job per dataset; re-running is a no-op once the stamp exists.
+# The scripts run the command in-process (workflow/scripts/data.py), so they need no
+# installed `ssn` executable inside a conda environment.
 
 
 rule fetch_dataset:
@@ -8,7 +10,7 @@ rule fetch_dataset:
     output:
         stamp=f"{DATA_DEST}/{{dataset}}.json",
     params:
-        configs=lambda wildcards, input: " ".join(f"--config {c}" for c in input.configs),
+        action="fetch",
         dest=lambda wildcards, output: os.path.dirname(output.stamp),
     log:
         "logs/data/fetch_{dataset}.log",
@@ -18,10 +20,9 @@ rule fetch_dataset:
     resources:
         mem_mb=1000,
     conda:
-        "../envs/ssn.yaml"
-    shell:
-        "ssn data fetch {wildcards.dataset} {params.configs} --dest {params.dest} "
-        "--no-progress > {log} 2>&1"
+        CONDA_ENV
+    script:
+        "../scripts/data.py"
 
 
 rule check_dataset:
@@ -31,7 +32,7 @@ rule check_dataset:
     output:
         checked=touch(f"{DATA_DEST}/{{dataset}}.checked"),
     params:
-        configs=lambda wildcards, input: " ".join(f"--config {c}" for c in input.configs),
+        action="check",
         dest=lambda wildcards, input: os.path.dirname(input.stamp),
     log:
         "logs/data/check_{dataset}.log",
@@ -41,7 +42,6 @@ rule check_dataset:
     resources:
         mem_mb=2000,
     conda:
-        "../envs/ssn.yaml"
-    shell:
-        "ssn data check {wildcards.dataset} {params.configs} --dest {params.dest} "
-        "--no-progress > {log} 2>&1"
+        CONDA_ENV
+    script:
+        "../scripts/data.py"

@@ -21,7 +21,7 @@ rule evaluate:
         mem_mb=4000,
         runtime=60,
     conda:
-        "../envs/ssn.yaml"
+        CONDA_ENV
     script:
         "../scripts/evaluate.py"
 
@@ -48,6 +48,6 @@ rule aggregate:
     resources:
         mem_mb=4000,
     conda:
-        "../envs/ssn.yaml"
+        CONDA_ENV
     script:
         "../scripts/aggregate.py"

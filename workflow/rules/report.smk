@@ -22,7 +22,7 @@ rule collect_figures:
         "benchmarks/figures/collect.tsv"
     threads: 1
     conda:
-        "../envs/ssn.yaml"
+        CONDA_ENV
     script:
         "../scripts/collect_figures.py"
 
@@ -53,7 +53,7 @@ rule figure:
     resources:
         mem_mb=2000,
     conda:
-        "../envs/ssn.yaml"
+        CONDA_ENV
     script:
         "../scripts/plot_curves.py"
 
@@ -72,7 +72,7 @@ rule qualitative:
             labels={"figure": "qualitative_{dataset}", "protocol": "-"},
         ),
     params:
-        dataset=lambda wildcards: dataset_options(wildcards.dataset),
+        dataset=lambda wildcards: dataset_options(wildcards.dataset, IMAGE_OPTIONS),
         methods=lambda wildcards: COMBOS[wildcards.dataset],
         styles=method_styles(),
         k=QUAL_K,
@@ -86,7 +86,7 @@ rule qualitative:
     resources:
         mem_mb=2000,
     conda:
-        "../envs/ssn.yaml"
+        CONDA_ENV
     script:
         "../scripts/plot_qualitative.py"
 
@@ -100,7 +100,9 @@ rule runtime_measure:
         times=f"{WORK}/runtime/{{size}}.csv",
     params:
         size=lambda wildcards: RUNTIME_SIZES[wildcards.size],
-        dataset=lambda wildcards: dataset_options(RUNTIME_SIZES[wildcards.size]["dataset"]),
+        dataset=lambda wildcards: dataset_options(
+            RUNTIME_SIZES[wildcards.size]["dataset"], IMAGE_OPTIONS
+        ),
         methods=runtime_method_specs,
         n_segments=config["runtime"]["n_segments"],
         repeats=config["runtime"]["repeats"],
@@ -114,7 +116,7 @@ rule runtime_measure:
         gpu=lambda wildcards: 1 if DEVICE == "cuda" else 0,
         mem_mb=8000,
     conda:
-        "../envs/ssn.yaml"
+        SSN_CONDA_ENV
     script:
         "../scripts/runtime.py"
 
@@ -139,7 +141,7 @@ rule runtime_table:
         "benchmarks/runtime/table.tsv"
     threads: 1
     conda:
-        "../envs/ssn.yaml"
+        CONDA_ENV
     script:
         "../scripts/runtime_table.py"
 
@@ -160,6 +162,6 @@ rule provenance:
         "benchmarks/provenance/provenance.tsv"
     threads: 1
     conda:
-        "../envs/ssn.yaml"
+        CONDA_ENV
     script:
         "../scripts/provenance.py"

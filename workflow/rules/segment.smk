@@ -11,7 +11,7 @@ rule segment:
         labels=directory(f"{WORK}/labels/{{dataset}}/{{method}}/k{{k}}"),
         timing=f"{WORK}/timing/{{dataset}}/{{method}}/k{{k}}.tsv",
     params:
-        dataset=lambda wildcards: dataset_options(wildcards.dataset),
+        dataset=lambda wildcards: dataset_options(wildcards.dataset, IMAGE_OPTIONS),
         segment=segment_params,
     log:
         "logs/segment/{dataset}/{method}/k{k}.log",
@@ -23,6 +23,6 @@ rule segment:
         mem_mb=4000,
         runtime=60,
     conda:
-        "../envs/ssn.yaml"
+        SSN_CONDA_ENV
     script:
         "../scripts/segment.py"

@@ -1,7 +1,8 @@
 # Train SSN_linear / SSN_deep per task with ssn.train (only when training.activate).
 # Methods refer to a run with `model: run:NAME`; with training off they are left out
 # and the rest of the DAG (SSN_pix, bundled weights, baselines) runs without it.
-# The checkpoints in the run folder are not outputs, so an interrupted job resumes.
+# The checkpoints in the run folder are not outputs, so an interrupted job resumes; a
+# run whose settings changed starts again (workflow/scripts/train.py).
 
 
 rule train:
@@ -19,6 +20,7 @@ rule train:
             *TRAIN_RUNS[wildcards.run].get("overrides", []),
         ],
         out_dir=lambda wildcards: f"{TRAIN_DIR}/{wildcards.run}",
+        device="cuda" if DEVICE == "cuda" else "cpu",
     log:
         "logs/train/{run}.log",
     benchmark:
@@ -29,6 +31,6 @@ rule train:
         mem_mb=lambda wildcards: TRAIN_RUNS[wildcards.run].get("mem_mb", 16000),
         runtime=72 * 60,
     conda:
-        "../envs/ssn.yaml"
+        SSN_CONDA_ENV
     script:
         "../scripts/train.py"

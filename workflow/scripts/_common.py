@@ -47,6 +47,20 @@ def set_threads(n: int) -> None:
         pass
 
 
+def busy_cpu_seconds() -> float:
+    """CPU seconds the whole machine has spent busy since boot (Linux; NaN elsewhere).
+
+    With :func:`time.process_time` of the timing process, the difference over a
+    measurement is the CPU that other processes took meanwhile.
+    """
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    except OSError:
+        return float("nan")
+    ticks = [int(v) for v in fields]  # user nice system idle iowait irq softirq steal
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():

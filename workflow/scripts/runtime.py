@@ -8,6 +8,7 @@ import time
 
 sys.path.insert(0, snakemake.scriptdir)
 from _common import (  # noqa: E402
+    busy_cpu_seconds,
     dataset_items,
     device_name,
     load_segmenter,
@@ -28,7 +29,8 @@ options["max_images"] = size.get("n_images", 3)
 if size["dataset"] == "cityscapes":
     options["scale"] = size.get("scale", 0.5)
 items = dataset_items(size["dataset"], snakemake.input.stamp, options)
-images = [item.load()["image"] for item in items]
+samples = [item.load() for item in items]
+images = [(s["image"], s.get("next_frame")) for s in samples]  # frame pairs: Sintel
 repeats = int(snakemake.params.repeats)
 
 rows = []
@@ -36,25 +38,27 @@ for method, spec in snakemake.params.methods.items():
     device = spec.get("device", "cpu")
     segment = load_segmenter(spec)
     for k in snakemake.params.n_segments:
-        # other processes on the machine slow every method; the table shows the load
-        load_before = os.getloadavg()[0]
         times, counts = [], []
-        for image in images:
-            segment(image, k)  # warm-up
+        busy_start, own_start, wall_start = busy_cpu_seconds(), time.process_time(), time.time()
+        for image, next_frame in images:
+            segment(image, k, next_frame)  # warm-up
             per_image = []
             for _ in range(repeats):
                 synchronize(device)
                 start = time.perf_counter()
-                labels = segment(image, k)
+                labels = segment(image, k, next_frame)
                 synchronize(device)
                 per_image.append(1000.0 * (time.perf_counter() - start))
             times.append(statistics.median(per_image))
             counts.append(int(labels.max()) + 1)
+        # CPU that other processes took meanwhile, as a share of the whole machine
+        others = busy_cpu_seconds() - busy_start - (time.process_time() - own_start)
+        other_share = max(0.0, others) / ((time.time() - wall_start) * os.cpu_count())
         rows.append(
             {
                 "size": snakemake.wildcards.size,
-                "height": images[0].shape[0],
-                "width": images[0].shape[1],
+                "height": images[0][0].shape[0],
+                "width": images[0][0].shape[1],
                 "method": method,
                 "k": k,
                 "ms_per_image": statistics.mean(times),
@@ -65,7 +69,7 @@ for method, spec in snakemake.params.methods.items():
                 "repeats": repeats,
                 "device": device_name(device),
                 "threads": snakemake.threads,
-                "load_avg": max(load_before, os.getloadavg()[0]),
+                "other_cpu_share": other_share,
             }
         )
         log.info("%s K=%d: %.1f ms", method, k, rows[-1]["ms_per_image"])

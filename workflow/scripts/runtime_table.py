@@ -24,11 +24,11 @@ for size, part in table.groupby("size", sort=False):
     wide = part.pivot_table(index="label", columns="k", values="ms_per_image", sort=False)
     ks = list(wide.columns)
     md.append(f"### {size}: {h}×{w} px, ms per image\n")
-    load = part["load_avg"].max() if "load_avg" in part else float("nan")
+    others = part["other_cpu_share"].max() if "other_cpu_share" in part else float("nan")
     md.append(f"Device: {devices}; threads: {threads}; median of "
               f"{int(part['repeats'].iloc[0])} runs per image, mean over "
-              f"{int(part['n_images'].iloc[0])} images; highest 1-min load average "
-              f"during the timing: {load:.2f}.\n")  # fmt: skip
+              f"{int(part['n_images'].iloc[0])} images. Other processes took at most "
+              f"{100 * others:.0f}% of the machine's CPU while a cell was timed.\n")  # fmt: skip
     md.append("| method | " + " | ".join(f"K={k}" for k in ks) + " |")
     md.append("|---|" + "---:|" * len(ks))
     for label, row in wide.iterrows():

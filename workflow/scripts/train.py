@@ -4,10 +4,14 @@
 The run folder keeps ``last.pt``, ``best.pt``, ``log.csv`` and ``config.json`` as
 ``ssn train`` writes them. Only ``model.pt`` (the best weights, exported at the end) is
 the rule's output, so Snakemake never deletes the checkpoints of an interrupted job:
-rerunning it continues from ``last.pt`` exactly.
+rerunning it continues from ``last.pt`` exactly. A checkpoint made with other settings
+(another model, task, schedule or profile) is not continued: its folder is moved aside
+and the run starts again.
 """
 
+import dataclasses
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, snakemake.scriptdir)
@@ -15,25 +19,40 @@ from _common import setup_logging  # noqa: E402
 
 log = setup_logging(snakemake.log[0])
 
-from ssn.checkpoint import export_weights  # noqa: E402
+from ssn.checkpoint import export_weights, load_checkpoint  # noqa: E402
 from ssn.train import load_config, train  # noqa: E402
+
+# settings a run may change between its start and its resumption
+RESUMABLE = {"max_iters", "threads", "progress", "num_workers", "data_root", "out_dir",
+             "init_from", "device"}  # fmt: skip
 
 out_dir = Path(snakemake.params.out_dir)
 overrides = [
+    f"device={snakemake.params.device}",  # the device the job's resources were sized for
     f"data_root={snakemake.params.data_root}",
     f"out_dir={out_dir}",
     f"threads={snakemake.threads}",
     "progress=false",  # one line per log interval in the log file instead
     *snakemake.params.overrides,  # the config's, then the run's own: these win
 ]
-if (out_dir / "last.pt").is_file():
-    overrides.append("init_from=resume")
-    log.info("resuming from %s", out_dir / "last.pt")
-
-# the trainer prints its progress to stdout: keep it in the job's log
-sys.stdout = sys.stderr
 config = load_config(snakemake.params.config, overrides)
+
+last = out_dir / "last.pt"
+if last.is_file():
+    before = load_checkpoint(last).get("config", {})
+    now = dataclasses.asdict(config)
+    changed = sorted(k for k in now if k not in RESUMABLE and before.get(k) != now[k])
+    if changed:
+        aside = out_dir.with_name(f"{out_dir.name}.replaced-{time.strftime('%Y%m%dT%H%M%S')}")
+        out_dir.rename(aside)
+        log.info("settings changed (%s): previous run moved to %s; starting again",
+                 ", ".join(changed), aside)  # fmt: skip
+    else:
+        log.info("resuming from %s", last)
+        config = load_config(snakemake.params.config, [*overrides, "init_from=resume"])
+
+sys.stdout = sys.stderr  # the trainer prints its progress to stdout: keep it in the log
 summary = train(config)
 log.info("done: iteration %d, best validation score %.4f", summary["iter"], summary["best_score"])
 best = out_dir / "best.pt"
-export_weights(best if best.is_file() else out_dir / "last.pt", snakemake.output.model)
+export_weights(best if best.is_file() else last, snakemake.output.model)

@@ -1,0 +1,20 @@
+# ruff: noqa: F821  (`snakemake` is injected by the script directive)
+"""Fetch or check one dataset: `ssn data fetch|check` of this checkout, in-process."""
+
+import sys
+
+sys.path.insert(0, snakemake.scriptdir)
+from _common import setup_logging  # noqa: E402
+
+setup_logging(snakemake.log[0])
+sys.stdout = sys.stderr  # the command's report goes to the job's log
+
+from ssn.cli import main  # noqa: E402
+
+arguments = ["data", snakemake.params.action, snakemake.wildcards.dataset]
+for path in snakemake.input.configs:
+    arguments += ["--config", path]
+arguments += ["--dest", snakemake.params.dest, "--no-progress"]
+status = main(arguments)
+if status:
+    raise SystemExit(f"ssn {' '.join(arguments)} failed (exit status {status}); see above")
