@@ -1,6 +1,6 @@
 # ssn-bench: the SSN paper's benchmark, from the datasets to the figures and tables.
 #   snakemake --cores all --resources gpu=1            # config/config.yaml (paper settings)
-#   snakemake --cores 2 --configfile config/quick.yaml  # CPU-sized run (< 45 min, 2 cores)
+#   snakemake --cores 2 --configfile config/quick.yaml --forceall  # CPU-sized run (< 45 min)
 #   snakemake --report results/report.html             # self-contained HTML report
 # The stages live in workflow/rules/*.smk; see config/README.md ("Workflow").
 

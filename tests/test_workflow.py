@@ -124,17 +124,37 @@ def test_dry_run_quick_config(tmp_path):
     assert counts["segment"] == counts["evaluate"] > 0
 
 
-@pytest.mark.parametrize("target", ["results/figures", "figures"])
+@pytest.mark.parametrize("target", ["<results>/figures", "figures"])
 def test_figures_target(tmp_path, target):
     """`snakemake results/figures` builds the figures and what they need, no more."""
+    config = load_config("config/quick.yaml")
+    target = target.replace("<results>", config["results"])
     result = snakemake(target, "-n", "--cores", "2", "--quiet", "rules",
-                       cwd=workdir_with(tmp_path, load_config("config/quick.yaml")))  # fmt: skip
+                       cwd=workdir_with(tmp_path, config))  # fmt: skip
     assert result.returncode == 0, result.stderr
     counts = job_counts(result.stdout + result.stderr)
     assert counts["collect_figures"] == 1 and counts["figure"] >= 8
     assert counts["segment"] == counts["evaluate"] > 0
     for rule in ("runtime_measure", "runtime_table", "provenance"):
         assert rule not in counts
+
+
+def test_paper_config_writes_results_quick_config_its_reference():
+    """`snakemake results/figures` is the paper run's; the committed quick run lives apart.
+
+    A checkout holds results/quick/ (the reference of config/quick.yaml). Were it in
+    results/, the paper configuration would find its figures "present and up to date"
+    and draw nothing.
+    """
+    paper = load_config()["results"]
+    assert load_config("config/quick.yaml")["results"] == f"{paper}/quick"
+    if not (REPO_ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    tracked = subprocess.run(
+        ["git", "ls-files", f"{paper}/figures", f"{paper}/tables", f"{paper}/provenance"],
+        cwd=REPO_ROOT, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert tracked == "", f"committed files where the paper run writes:\n{tracked}"
 
 
 def test_training_off_drops_trained_methods(tmp_path):
