@@ -349,28 +349,27 @@ def test_full_dag_run(tmp_path, bsds_root, samples_root):
     for name in figures:
         assert (results / "figures" / f"{name}.png").read_bytes()[:4] == b"\x89PNG", name
 
-    # resume: the run stopped at 2 iterations; ask for 4 and rebuild its model
     run_dir = tmp_path / "resources" / "train" / "bsds500_linear"
+
+    def retrain(*settings: str) -> str:
+        """Rebuild the run's model.pt with more training settings; the job's log."""
+        (run_dir / "model.pt").unlink()
+        extra = write_config(tmp_path / "extra.yaml", {"training": {"overrides": [
+            *config["training"]["overrides"], *settings]}})  # fmt: skip
+        result = snakemake("--cores", "2", "--configfile", str(extra), "--",
+                           "resources/train/bsds500_linear/model.pt", cwd=tmp_path)  # fmt: skip
+        assert result.returncode == 0, result.stderr[-3000:]
+        return (tmp_path / "logs" / "train" / "bsds500_linear.log").read_text()
+
+    # resume: the run stopped at 2 iterations; ask for 4 and rebuild its model
     assert load_checkpoint(run_dir / "last.pt")["iter"] == 2
-    (run_dir / "model.pt").unlink()
-    more = write_config(tmp_path / "more.yaml", {"training": {"overrides": [
-        *config["training"]["overrides"], "max_iters=4"]}})  # fmt: skip
-    result = snakemake("--cores", "2", "--configfile", str(more), "--",
-                       "resources/train/bsds500_linear/model.pt", cwd=tmp_path)  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "resuming from" in (tmp_path / "logs" / "train" / "bsds500_linear.log").read_text()
+    assert "resuming from" in retrain("max_iters=4")
     assert load_checkpoint(run_dir / "last.pt")["iter"] == 4
     log = pd.read_csv(run_dir / "log.csv")
     assert log["iter"].is_unique and log["iter"].max() == 4
 
     # other settings (k = 10 features): not resumed; the old run is kept aside
-    (run_dir / "model.pt").unlink()
-    other = write_config(tmp_path / "other.yaml", {"training": {"overrides": [
-        *config["training"]["overrides"], "max_iters=4", "n_features=10"]}})  # fmt: skip
-    result = snakemake("--cores", "2", "--configfile", str(other), "--",
-                       "resources/train/bsds500_linear/model.pt", cwd=tmp_path)  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "starting again" in (tmp_path / "logs" / "train" / "bsds500_linear.log").read_text()
+    assert "starting again" in retrain("max_iters=4", "n_features=10")
     (aside,) = run_dir.parent.glob("bsds500_linear.replaced-*")
     assert load_checkpoint(aside / "last.pt")["model_args"]["n_features"] == 20
     state = load_checkpoint(run_dir / "last.pt")
