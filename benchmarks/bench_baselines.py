@@ -40,6 +40,7 @@ if str(REPO) not in sys.path:
 
 import baselines  # noqa: E402
 from ssn.io import read_bsds_ground_truth, read_image  # noqa: E402
+from ssn.metrics import evaluate_image  # noqa: E402
 
 RAW_SLIC = "skimage-slic-1call"
 
@@ -48,40 +49,10 @@ def data_root() -> Path:
     return Path(os.environ.get("SSN_DATA", REPO.parent / "shared" / "datasets"))
 
 
-def _boundary(labels):
-    b = np.zeros(labels.shape, bool)
-    dx = labels[:, 1:] != labels[:, :-1]
-    dy = labels[1:, :] != labels[:-1, :]
-    b[:, 1:] |= dx
-    b[:, :-1] |= dx
-    b[1:, :] |= dy
-    b[:-1, :] |= dy
-    return b
-
-
 def asa_br(labels, ground_truths):
     """Mean ASA and BR over the annotations (Stutz protocol)."""
-    try:
-        from ssn.metrics import evaluate_image
-    except ImportError:  # pragma: no cover - fallback while ssn.metrics is absent
-        evaluate_image = None
-    if evaluate_image is not None:
-        m = evaluate_image(labels, ground_truths, protocol="stutz").mean()
-        return m["asa"], m["br"]
-    from scipy.ndimage import binary_dilation
-
-    h, w = labels.shape
-    r = int(np.floor(0.0025 * np.hypot(h, w) + 0.5))
-    near = binary_dilation(_boundary(labels), structure=np.ones((2 * r + 1,) * 2, bool))
-    asas, brs = [], []
-    for gt in ground_truths:
-        _, gi = np.unique(gt, return_inverse=True)
-        table = np.zeros((labels.max() + 1, gi.max() + 1), np.int64)
-        np.add.at(table, (labels.ravel(), gi.ravel()), 1)
-        asas.append(table.max(axis=1).sum() / labels.size)
-        gb = _boundary(gt)
-        brs.append((gb & near).sum() / max(1, gb.sum()))
-    return float(np.mean(asas)), float(np.mean(brs))
+    m = evaluate_image(labels, ground_truths, protocol="stutz").mean()
+    return m["asa"], m["br"]
 
 
 def segment_fn(method):

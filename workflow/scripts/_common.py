@@ -193,8 +193,23 @@ def load_segmenter(spec: dict):
     return run
 
 
-def synchronize(device: str) -> None:
+def _synchronize(device: str) -> None:
     if device == "cuda":
         import torch
 
         torch.cuda.synchronize()
+
+
+def timed_segmentation(segment, image, k: int, next_frame, device: str):
+    """``(labels, ms)`` of one call of a :func:`load_segmenter` function.
+
+    CUDA work is waited for on both sides, so the time is the call's and not that of
+    kernels still queued before it or after it.
+    """
+    import time
+
+    _synchronize(device)
+    start = time.perf_counter()
+    labels = segment(image, k, next_frame)
+    _synchronize(device)
+    return labels, 1000.0 * (time.perf_counter() - start)

@@ -14,7 +14,7 @@ from _common import (  # noqa: E402
     load_segmenter,
     set_threads,
     setup_logging,
-    synchronize,
+    timed_segmentation,
 )
 
 log = setup_logging(snakemake.log[0])
@@ -44,11 +44,8 @@ for method, spec in snakemake.params.methods.items():
             segment(image, k, next_frame)  # warm-up
             per_image = []
             for _ in range(repeats):
-                synchronize(device)
-                start = time.perf_counter()
-                labels = segment(image, k, next_frame)
-                synchronize(device)
-                per_image.append(1000.0 * (time.perf_counter() - start))
+                labels, ms = timed_segmentation(segment, image, k, next_frame, device)
+                per_image.append(ms)
             times.append(statistics.median(per_image))
             counts.append(int(labels.max()) + 1)
         # CPU that other processes took meanwhile, as a share of the whole machine

@@ -2,7 +2,6 @@
 """Segment every image of a dataset with one method at one K: label PNGs + timing TSV."""
 
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, snakemake.scriptdir)
@@ -12,7 +11,7 @@ from _common import (  # noqa: E402
     load_segmenter,
     set_threads,
     setup_logging,
-    synchronize,
+    timed_segmentation,
 )
 
 log = setup_logging(snakemake.log[0])
@@ -38,11 +37,7 @@ for n, item in enumerate(items):
     image, next_frame = sample["image"], sample.get("next_frame")
     if n == 0:  # warm-up: JIT compilation, model transfer, allocator
         segment(image, k, next_frame)
-    synchronize(device)
-    start = time.perf_counter()
-    labels = segment(image, k, next_frame)
-    synchronize(device)
-    elapsed = time.perf_counter() - start
+    labels, ms = timed_segmentation(segment, image, k, next_frame, device)
     write_label_image(out / f"{item.id}.png", labels)
     rows.append(
         {
@@ -50,10 +45,10 @@ for n, item in enumerate(items):
             "height": image.shape[0],
             "width": image.shape[1],
             "n_superpixels": int(labels.max()) + 1,
-            "time_ms": 1000.0 * elapsed,
+            "time_ms": ms,
         }
     )
-    log.info("%s: %d superpixels, %.1f ms", item.id, rows[-1]["n_superpixels"], 1000 * elapsed)
+    log.info("%s: %d superpixels, %.1f ms", item.id, rows[-1]["n_superpixels"], ms)
 
 table = pd.DataFrame(rows)
 table["device"] = device_name(device)
