@@ -17,6 +17,7 @@ COMMANDS = {
     "data": "data",
     "evaluate": "evaluate",
     "train": "train",
+    "models": "models",
 }
 
 

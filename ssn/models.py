@@ -17,9 +17,12 @@ from torch import Tensor, nn
 from ssn.color import rgb_to_lab
 from ssn.functional import SlicResult, differentiable_slic, grid_shape, xylab_features
 
-__all__ = ["SSN", "SSNConfig", "SSNDeep", "SSNLinear", "SSNPix", "build_feature_net"]
+__all__ = ["SSN", "SSNConfig", "SSNDeep", "SSNLinear", "SSNPix", "build_feature_net", "caffe_interp_crop"]
 
 FEATURE_NETS = ("pix", "linear", "deep")
+UPSAMPLE_MODES = ("resize", "caffe")
+# Input channels of each frame-pair layout (None: a single image's XYLab).
+FRAME_PAIR_CHANNELS = {None: 5, "lab": 8, "official": 15}
 
 
 @dataclass
@@ -35,6 +38,21 @@ class SSNConfig:
         train_eta: position-scale factor when training (the official script's 0.25
             for 201×201 patches with a 10×10 grid is eta = 5; the paper uses 2.5).
         n_iter_train, n_iter_test: differentiable-SLIC iterations v (5 and 10).
+        upsample: how SSN_deep brings conv4 / conv6 back to the input size.
+            ``"resize"`` (default): floor-mode pooling, bilinear resize to the input
+            size (``align_corners=False``). ``"caffe"``: the official network's
+            semantics, needed by the paper's released weights: ceil-mode pooling, Caffe
+            ``Interp`` (zoom ×2 / ×4 to ``(n − 1)·z + 1`` samples, corner-aligned
+            bilinear), then ``Crop`` of the top-left ``H × W``.
+        carried_channels: input channels concatenated with the learned ones (and fed
+            into conv7 beside the CNN's maps); ``None`` carries all ``in_channels``.
+            The paper's Sintel model takes 15 input channels and carries the first 5.
+        frame_pair: the input of a flow model, which sees the frame and the next one.
+            ``None``: one image, XYLab (5 channels). ``"lab"``: XYLab of the frame and
+            the scaled Lab of the next frame (8 channels; this project's Sintel
+            training). ``"official"``: ``[XYLab₁, XYLab₂, XYLab₁ − XYLab₂]`` (15
+            channels), the layout of the paper's released Sintel model, read from the
+            network definition stored in its ``.caffemodel``.
     """
 
     feature_net: str = "deep"
@@ -45,17 +63,46 @@ class SSNConfig:
     train_eta: float = 2.5
     n_iter_train: int = 5
     n_iter_test: int = 10
+    upsample: str = "resize"
+    carried_channels: int | None = None
+    frame_pair: str | None = None
 
     def __post_init__(self):
+        if self.frame_pair is None and self.in_channels == FRAME_PAIR_CHANNELS["lab"]:
+            self.frame_pair = "lab"  # checkpoints written before the field existed
+        expected = FRAME_PAIR_CHANNELS.get(self.frame_pair)
+        if expected is None:
+            raise ValueError(
+                f"frame_pair must be one of {tuple(FRAME_PAIR_CHANNELS)}, got {self.frame_pair!r}"
+            )
+        if self.in_channels != expected:
+            raise ValueError(
+                f"frame_pair={self.frame_pair!r} needs in_channels={expected}, "
+                f"got {self.in_channels}"
+            )
         if self.feature_net not in FEATURE_NETS:
             raise ValueError(f"feature_net must be one of {FEATURE_NETS}, got {self.feature_net!r}")
+        if self.upsample not in UPSAMPLE_MODES:
+            raise ValueError(f"upsample must be one of {UPSAMPLE_MODES}, got {self.upsample!r}")
+        if self.carried_channels is not None and not (
+            1 <= self.carried_channels <= self.in_channels
+        ):
+            raise ValueError(
+                f"carried_channels must be in [1, in_channels={self.in_channels}], "
+                f"got {self.carried_channels}"
+            )
         if self.feature_net == "pix":
             self.n_features = self.in_channels
-        elif self.n_features <= self.in_channels:
+        elif self.n_features <= self.carried:
             raise ValueError(
-                f"n_features ({self.n_features}) must exceed in_channels ({self.in_channels}) "
-                f"for feature_net={self.feature_net!r}"
+                f"n_features ({self.n_features}) must exceed the carried input channels "
+                f"({self.carried}) for feature_net={self.feature_net!r}"
             )
+
+    @property
+    def carried(self) -> int:
+        """Input channels that are part of the output features."""
+        return self.in_channels if self.carried_channels is None else self.carried_channels
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -98,34 +145,84 @@ class SSNDeep(nn.Module):
 
     conv1–2, max-pool 3×3/2, conv3–4, max-pool, conv5–6 (3×3, 64 channels, BatchNorm,
     ReLU); conv4 and conv6 upsampled bilinearly to the input size; conv7 (3×3, ReLU) on
-    ``[input, conv2, up(conv4), up(conv6)]`` gives ``k - c_in`` channels, concatenated
-    with the input to ``k`` features.
+    ``[carried input, conv2, up(conv4), up(conv6)]`` gives ``k - carried`` channels,
+    concatenated with the carried input channels to ``k`` features.
+
+    Args:
+        in_channels: input channels (5 for XYLab).
+        n_features: k, the output features.
+        width: channels of conv1–conv6.
+        upsample: ``"resize"`` or ``"caffe"`` (see :class:`SSNConfig`).
+        carried_channels: leading input channels carried to the output (all by default).
 
     Shape:
         - Input: ``(B, c_in, H, W)``; Output: ``(B, k, H, W)``, any H, W ≥ 1.
     """
 
-    def __init__(self, in_channels: int = 5, n_features: int = 20, width: int = 64):
+    def __init__(
+        self,
+        in_channels: int = 5,
+        n_features: int = 20,
+        width: int = 64,
+        *,
+        upsample: str = "resize",
+        carried_channels: int | None = None,
+    ):
         super().__init__()
+        self.carried = in_channels if carried_channels is None else carried_channels
+        self.caffe = upsample == "caffe"
         self.conv1 = _conv_bn_relu(in_channels, width)
         self.conv2 = _conv_bn_relu(width, width)
         self.conv3 = _conv_bn_relu(width, width)
         self.conv4 = _conv_bn_relu(width, width)
         self.conv5 = _conv_bn_relu(width, width)
         self.conv6 = _conv_bn_relu(width, width)
-        self.conv7 = nn.Conv2d(in_channels + 3 * width, n_features - in_channels, 3, padding=1)
+        self.conv7 = nn.Conv2d(self.carried + 3 * width, n_features - self.carried, 3, padding=1)
         nn.init.normal_(self.conv7.weight, std=0.001)
         nn.init.zeros_(self.conv7.bias)
 
     def forward(self, x: Tensor) -> Tensor:
         size = x.shape[-2:]
         c2 = self.conv2(self.conv1(x))
-        c4 = self.conv4(self.conv3(F.max_pool2d(c2, 3, stride=2, padding=1)))
-        c6 = self.conv6(self.conv5(F.max_pool2d(c4, 3, stride=2, padding=1)))
-        up4 = F.interpolate(c4, size=size, mode="bilinear", align_corners=False)
-        up6 = F.interpolate(c6, size=size, mode="bilinear", align_corners=False)
-        out = F.relu(self.conv7(torch.cat((x, c2, up4, up6), dim=1)))
-        return torch.cat((x, out), dim=1)
+        c4 = self.conv4(self.conv3(self._pool(c2)))
+        c6 = self.conv6(self.conv5(self._pool(c4)))
+        if self.caffe:
+            up4 = caffe_interp_crop(c4, 2, size)
+            up6 = caffe_interp_crop(c6, 4, size)
+        else:
+            up4 = F.interpolate(c4, size=size, mode="bilinear", align_corners=False)
+            up6 = F.interpolate(c6, size=size, mode="bilinear", align_corners=False)
+        carried = x[:, : self.carried]
+        out = F.relu(self.conv7(torch.cat((carried, c2, up4, up6), dim=1)))
+        return torch.cat((carried, out), dim=1)
+
+    def _pool(self, x: Tensor) -> Tensor:
+        return F.max_pool2d(x, 3, stride=2, padding=1, ceil_mode=self.caffe)
+
+
+def caffe_interp_crop(x: Tensor, zoom: int, size) -> Tensor:
+    """Caffe ``Interp`` by ``zoom_factor`` followed by ``Crop`` to ``size`` (top-left).
+
+    ``Interp`` maps ``n`` samples to ``(n − 1)·zoom + 1`` with corner-aligned bilinear
+    sampling (output sample ``i`` reads input position ``i / zoom``), i.e. PyTorch's
+    ``align_corners=True`` at that size; ``Crop`` then keeps the first ``H`` rows and
+    ``W`` columns. After the official network's ceil-mode pooling the zoomed map is never
+    smaller than the input, and equal to it for sides of the form 8X + 1.
+
+    Args:
+        x: feature maps ``(B, C, h, w)``.
+        zoom: the ``zoom_factor`` (2 for conv4, 4 for conv6).
+        size: ``(H, W)`` to crop to.
+
+    Returns:
+        ``(B, C, H, W)``.
+    """
+    height, width = int(size[0]), int(size[1])
+    zoomed = ((x.shape[-2] - 1) * zoom + 1, (x.shape[-1] - 1) * zoom + 1)
+    if zoomed[0] < height or zoomed[1] < width:
+        raise ValueError(f"Interp output {zoomed} is smaller than the crop size {(height, width)}")
+    up = F.interpolate(x, size=zoomed, mode="bilinear", align_corners=True)
+    return up[..., :height, :width]
 
 
 def build_feature_net(config: SSNConfig) -> nn.Module:
@@ -134,7 +231,12 @@ def build_feature_net(config: SSNConfig) -> nn.Module:
         return SSNPix()
     if config.feature_net == "linear":
         return SSNLinear(config.in_channels, config.n_features)
-    return SSNDeep(config.in_channels, config.n_features)
+    return SSNDeep(
+        config.in_channels,
+        config.n_features,
+        upsample=config.upsample,
+        carried_channels=config.carried_channels,
+    )
 
 
 class SSN(nn.Module):
@@ -160,12 +262,43 @@ class SSN(nn.Module):
         eta = self.config.train_eta if self.training else self.config.eta
         return xylab_features(image, grid, color_scale=self.config.color_scale, eta=eta)
 
-    def frame_inputs(self, next_frame: Tensor) -> Tensor:
-        """The extra input of a flow model: the scaled Lab ``(B, 3, H, W)`` of the next frame.
+    def input_features(
+        self, image: Tensor, grid: tuple[int, int], next_frame: Tensor | None = None
+    ) -> Tensor:
+        """The network input ``(B, in_channels, H, W)`` for ``image`` (and the next frame).
 
-        A model with ``in_channels == 8`` (the Sintel task) sees the XYLab of the first
-        frame followed by these channels.
+        Args:
+            image: RGB ``(B, 3, H, W)`` in [0, 1].
+            grid: the superpixel grid, which sets the position scale.
+            next_frame: the following frame, same shape, for a flow model
+                (``config.frame_pair`` set); refused by an image model.
         """
+        x = self.pixel_features(image, grid)
+        layout = self.config.frame_pair
+        if layout is None:
+            if next_frame is not None:
+                raise ValueError(
+                    "next_frame is only for flow models (trained on frame pairs); this model "
+                    f"takes one image ({self.config.in_channels} input channels)"
+                )
+            return x
+        if next_frame is None:
+            raise ValueError(
+                f"this model takes a frame pair ({self.config.in_channels} input channels, "
+                "trained on Sintel): pass the following frame as next_frame="
+            )
+        if next_frame.shape != image.shape:
+            raise ValueError(
+                f"next_frame has shape {tuple(next_frame.shape)}, image {tuple(image.shape)}"
+            )
+        if layout == "lab":
+            return torch.cat((x, self.frame_inputs(next_frame)), dim=1)
+        x2 = self.pixel_features(next_frame, grid)
+        return torch.cat((x, x2, x - x2), dim=1)
+
+    def frame_inputs(self, next_frame: Tensor) -> Tensor:
+        """The extra input of a ``frame_pair="lab"`` flow model: the scaled Lab
+        ``(B, 3, H, W)`` of the next frame, appended to the frame's XYLab."""
         return rgb_to_lab(next_frame) * self.config.color_scale
 
     def forward(
@@ -174,6 +307,7 @@ class SSN(nn.Module):
         n_segments: int,
         *,
         n_iter: int | None = None,
+        next_frame: Tensor | None = None,
         extra_inputs: Tensor | None = None,
     ) -> SlicResult:
         """Superpixels of ``image`` ``(B, 3, H, W)`` (RGB in [0, 1]).
@@ -184,14 +318,16 @@ class SSN(nn.Module):
                 count, see :func:`ssn.functional.grid_shape`).
             n_iter: SLIC iterations; defaults to ``n_iter_train`` in training mode and
                 ``n_iter_test`` in eval mode.
-            extra_inputs: further input channels appended to XYLab (e.g. the second
-                frame's Lab for flow), ``in_channels - 5`` of them.
+            next_frame: the following frame(s), RGB like ``image``, for a flow model.
+            extra_inputs: further input channels appended to XYLab instead of
+                ``next_frame`` (e.g. :meth:`frame_inputs`), ``in_channels - 5`` of them.
         """
         height, width = image.shape[-2:]
         grid = grid_shape(n_segments, height, width)
-        x = self.pixel_features(image, grid)
         if extra_inputs is not None:
-            x = torch.cat((x, extra_inputs), dim=1)
+            x = torch.cat((self.pixel_features(image, grid), extra_inputs), dim=1)
+        else:
+            x = self.input_features(image, grid, next_frame)
         if x.shape[1] != self.config.in_channels:
             raise ValueError(
                 f"the model expects {self.config.in_channels} input channels, got {x.shape[1]}"

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ssn import connectivity
+from ssn import connectivity, official
 from ssn._image import as_rgb_float, check_n_segments
 from ssn._kernels import rgb_to_lab_features, slic_labels
 from ssn.checkpoint import load_model, pretrained_path
@@ -26,12 +26,15 @@ def resolve_model(model, device=None) -> SSN:
     """An :class:`~ssn.models.SSN` in eval mode from a name, a checkpoint path or a module.
 
     ``"pix"`` needs no weights; ``"linear"`` and ``"deep"`` load the bundled BSDS500
-    weights; anything else is read as a checkpoint path.
+    weights; ``"official-bsds500"``, ``"official-cityscapes"``, ``"official-voc2012"``
+    and ``"official-sintel"`` the paper's released models (see :mod:`ssn.official`);
+    anything else is read as a checkpoint path.
 
     Raises
     ------
     FileNotFoundError
-        If the checkpoint (or the bundled weights) is missing.
+        If the checkpoint (or the bundled weights) is missing, or a released model is
+        neither cached nor under ``$SSN_WEIGHTS`` (the message says how to fetch it).
     ValueError
         If the checkpoint is corrupt or not an SSN checkpoint.
     """
@@ -48,10 +51,13 @@ def resolve_model(model, device=None) -> SSN:
                 "`ssn train` or pass a checkpoint path as model="
             )
         return load_model(path, device)
+    if official.is_official(model):
+        return official.load(model, device).eval()
     if isinstance(model, (str, Path)):
         return load_model(model, device)
     raise ValueError(
-        f"model must be 'pix', 'linear', 'deep', a checkpoint path or an SSN, got {model!r}"
+        "model must be 'pix', 'linear', 'deep', an official-* name, a checkpoint path or an "
+        f"SSN, got {model!r}"
     )
 
 
@@ -78,9 +84,13 @@ def segment(
         ``floor(sqrt(K·W/H)) × floor(sqrt(K·H/W))`` (see
         :func:`ssn.functional.grid_shape`), and connectivity enforcement may add or
         remove a few, so ``labels.max() + 1`` is the realised count.
-    model : {'pix', 'linear', 'deep'}, path or SSN, optional
-        The feature network: ``'pix'`` (XYLab, no learning), bundled BSDS500 weights,
-        a checkpoint file (loaded with ``weights_only=True``) or a model instance.
+    model : str, path or SSN, optional
+        The feature network: ``'pix'`` (XYLab, no learning); ``'linear'`` / ``'deep'``,
+        the bundled CPU-trained BSDS500 weights; ``'official-bsds500'``,
+        ``'official-cityscapes'``, ``'official-voc2012'`` or ``'official-sintel'``, the
+        paper's released SSN_deep models (fetched with ``ssn models fetch``, or read
+        from ``$SSN_WEIGHTS``; CC BY-NC-SA 4.0, see :mod:`ssn.official`); a checkpoint
+        file (loaded with ``weights_only=True``) or a model instance.
     n_iter : int, optional
         Differentiable-SLIC iterations (10 at test time in the paper).
     enforce_connectivity : bool or {'largest', 'official'}, optional
@@ -96,7 +106,7 @@ def segment(
         Where to run; CUDA when available by default.
     next_frame : (H, W[, C]) array_like, optional
         The following video frame, for a flow model (one trained on Sintel, whose input
-        is a frame pair: ``model.config.in_channels == 8``); same format as ``image``.
+        is a frame pair: ``model.config.frame_pair`` set); same format as ``image``.
         Required by such a model and refused by any other.
 
     Returns
@@ -139,16 +149,16 @@ def segment(
         raise ValueError(f"n_iter must be a positive integer, got {n_iter!r}")
     device = torch.device(device) if device is not None else default_device()
     net = resolve_model(model, device)
-    extra = _frame_inputs(net, next_frame, rgb.shape, channel_axis)
+    frame2 = _next_frame_tensor(net, next_frame, rgb.shape, channel_axis)
     grid = grid_shape(n_segments, height, width)
     with torch.no_grad():
         if device.type == "cpu":
-            labels = _labels_cpu(net, rgb, grid, int(n_iter), extra)
+            labels = _labels_cpu(net, rgb, grid, int(n_iter), frame2)
         else:
             tensor = _as_tensor(rgb).to(device)
-            if extra is not None:
-                extra = extra.to(device)
-            out = net(tensor, n_segments, n_iter=int(n_iter), extra_inputs=extra)
+            if frame2 is not None:
+                frame2 = frame2.to(device)
+            out = net(tensor, n_segments, n_iter=int(n_iter), next_frame=frame2)
             labels = out.labels[0].cpu().numpy()
     if enforce_connectivity:
         return connectivity.enforce_connectivity(
@@ -161,17 +171,11 @@ def _as_tensor(rgb: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(rgb).permute(2, 0, 1).unsqueeze(0)
 
 
-def _frame_inputs(net: SSN, next_frame, shape, channel_axis) -> torch.Tensor | None:
-    """The next frame's input channels for a flow model (None for an image model)."""
-    pair_model = net.config.in_channels > 5
+def _next_frame_tensor(net: SSN, next_frame, shape, channel_axis) -> torch.Tensor | None:
+    """The next frame as a tensor for a flow model; None for an image model."""
     if next_frame is None:
-        if pair_model:
-            raise ValueError(
-                f"this model takes a frame pair ({net.config.in_channels} input channels, "
-                "trained on Sintel): pass the following frame as next_frame="
-            )
         return None
-    if not pair_model:
+    if net.config.frame_pair is None:
         raise ValueError(
             "next_frame is only for flow models (trained on frame pairs); this model "
             f"takes one image ({net.config.in_channels} input channels)"
@@ -181,11 +185,11 @@ def _frame_inputs(net: SSN, next_frame, shape, channel_axis) -> torch.Tensor | N
         raise ValueError(
             f"next_frame is {rgb2.shape[1]}x{rgb2.shape[0]} but image is {shape[1]}x{shape[0]}"
         )
-    return net.frame_inputs(_as_tensor(rgb2))
+    return _as_tensor(rgb2)
 
 
 def _labels_cpu(
-    net: SSN, rgb: np.ndarray, grid: tuple[int, int], n_iter: int, extra=None
+    net: SSN, rgb: np.ndarray, grid: tuple[int, int], n_iter: int, next_frame=None
 ) -> np.ndarray:
     """Hard SLIC labels with the fused CPU kernel (same function as the torch path)."""
     height, width = rgb.shape[:2]
@@ -194,8 +198,6 @@ def _labels_cpu(
         scale = position_scale(grid, height, width, config.eta)
         features = rgb_to_lab_features(rgb, scale, config.color_scale)
     else:
-        x = net.pixel_features(_as_tensor(rgb), grid)
-        if extra is not None:
-            x = torch.cat((x, extra), dim=1)
+        x = net.input_features(_as_tensor(rgb), grid, next_frame)
         features = net.features(x)[0].numpy()
     return slic_labels(features, grid, n_iter)[0]

@@ -268,11 +268,11 @@ def compute_loss(model: SSN, batch: dict, config: TrainConfig, autocast) -> dict
     """The training loss of one batch: reconstruction + λ · compactness."""
     module = getattr(model, "module", model)
     if config.task == "sintel":
-        images, extra = batch["image1"], module.frame_inputs(batch["image2"])
+        images, next_frame = batch["image1"], batch["image2"]
     else:
-        images, extra = batch["image"], None
+        images, next_frame = batch["image"], None
     with autocast:
-        out = model(images, config.n_segments, extra_inputs=extra)
+        out = model(images, config.n_segments, next_frame=next_frame)
     if config.task == "sintel":
         recon = reconstruction_loss(
             batch["flow"], out.association, out.grid, kind="l1", valid=batch["valid"]

@@ -29,7 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model",
         default="pix",
-        help="SSN feature network: pix, linear, deep or a checkpoint path (default: pix)",
+        help="SSN feature network: pix, linear, deep, a paper model (official-bsds500, "
+        "official-cityscapes, official-voc2012, official-sintel; see `ssn models`) or a "
+        "checkpoint path (default: pix)",
     )
     parser.add_argument("--n-iter", type=int, default=10, help="SLIC iterations (default 10)")
     parser.add_argument(

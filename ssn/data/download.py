@@ -167,6 +167,7 @@ def download(
     timeout: float = 60.0,
     chunk_size: int = 1 << 20,
     backoff: float = 1.0,
+    keep_mismatch: bool = False,
 ) -> str:
     """Download ``url`` to ``path`` (resuming ``<path>.part``) and verify it.
 
@@ -186,6 +187,9 @@ def download(
         Further attempts after a dropped connection or a 5xx answer; each resumes.
     timeout, chunk_size, backoff
         Socket timeout (s), read size (bytes) and the base of the linear retry delay (s).
+    keep_mismatch : bool
+        Keep a download whose digest differs from ``sha256`` aside, as
+        ``<path>.<first 12 hex digits of its digest>.rejected``, instead of deleting it.
 
     Returns
     -------
@@ -195,7 +199,8 @@ def download(
     Raises
     ------
     ChecksumError
-        If the digest (or size) is wrong; the downloaded file is deleted.
+        If the digest (or size) is wrong; the downloaded file is deleted (or kept aside,
+        see ``keep_mismatch``).
     DownloadError
         On a permanent HTTP error, or if the file is still incomplete after ``retries``.
     """
@@ -233,10 +238,16 @@ def download(
         expected = normalise_digest(sha256)
         digest = sha256_file(part)
         if digest != expected:
-            part.unlink()
+            if keep_mismatch:
+                aside = path.with_name(f"{path.name}.{digest[:12]}.rejected")
+                part.replace(aside)
+                fate = f"kept aside as {aside}"
+            else:
+                part.unlink()
+                fate = "the download was deleted"
             raise ChecksumError(
                 f"sha256 mismatch for {path.name} downloaded from {url}: expected {expected}, "
-                f"got {digest}; the download was deleted"
+                f"got {digest}; {fate}"
             )
         part.replace(path)
         return digest

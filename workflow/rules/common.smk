@@ -20,6 +20,10 @@ WORK = config["workdir"]
 RESULTS = config["results"]
 DATA_DEST = config["data"]["dest"]
 TRAIN_DIR = config["training"]["outdir"]
+MODELS_DEST = config["models"]["dest"]
+# Models configs (a local `source:` folder of the paper's .caffemodel files); absent
+# files are left out, so a machine-specific models.local.yaml is optional.
+MODEL_CONFIGS = [c for c in config["models"]["configs"] if os.path.exists(c)]
 
 # Dataset source files: later ones override earlier ones; absent files are left out so
 # a machine-specific datasets.local.yaml is optional.
@@ -109,12 +113,19 @@ def method_model(method, dataset):
     if model.startswith("bundled:"):
         name = model.split(":", 1)[1]
         return name if _bundled_weights(name).is_file() else None
+    if model.startswith("official:"):
+        return official_model_path(model.split(":", 1)[1])
     if model.startswith("run:"):
         run = model.split(":", 1)[1]
         if run not in TRAIN_RUNS:
             return None
         return f"{TRAIN_DIR}/{run}/model.pt"
     return model
+
+
+def official_model_path(task):
+    """The checkpoint rule fetch_model writes for the paper's model of ``task``."""
+    return f"{MODELS_DEST}/official-{task}.pt"
 
 
 def _method_available(method, dataset):
@@ -367,3 +378,4 @@ wildcard_constraints:
     figure="|".join(FIGURES) if FIGURES else "none",
     size="|".join(RUNTIME_SIZES) if RUNTIME_SIZES else "none",
     run=r"[A-Za-z0-9_]+",
+    task="|".join(DATASET_NAMES),

@@ -45,3 +45,26 @@ rule check_dataset:
         CONDA_ENV
     script:
         "../scripts/data.py"
+
+
+# The paper's released SSN models (CC BY-NC-SA 4.0, never committed): `ssn models fetch`
+# finds them ($SSN_WEIGHTS, the models config's source folder, the user cache) or downloads
+# them pinned to their sha256, and writes each as an ssn checkpoint.
+
+
+rule fetch_model:
+    input:
+        configs=MODEL_CONFIGS,
+    output:
+        checkpoint=f"{MODELS_DEST}/official-{{task}}.pt",
+    log:
+        "logs/models/fetch_official-{task}.log",
+    benchmark:
+        "benchmarks/models/fetch_official-{task}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/fetch_model.py"

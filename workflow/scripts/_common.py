@@ -176,7 +176,7 @@ def load_segmenter(spec: dict):
         n_iter = kwargs.pop("n_iter", 10)
         connectivity = kwargs.pop("connectivity", "largest")
 
-        pair_model = model.config.in_channels > 5
+        pair_model = model.config.frame_pair is not None
 
         def run(image, k, next_frame=None):
             return segment_image(

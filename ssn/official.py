@@ -1,0 +1,273 @@
+"""The paper's released SSN models: names, where to find them, fetching and loading.
+
+The authors released one SSN_deep model per task as Caffe files (NVlabs/ssn_superpixels,
+``models/get_models.sh``). They are licensed CC BY-NC-SA 4.0 (NVIDIA), unlike this
+project's MIT code, so they are never bundled: ``ssn models fetch`` downloads them at run
+time into a per-user cache, pinned to their sha256 digests, and :func:`load` converts a
+``.caffemodel`` into an :class:`~ssn.models.SSN` in memory (:mod:`ssn.caffe`).
+
+Where a model is looked for, in order:
+
+1. ``$SSN_WEIGHTS``, a folder holding the ``.caffemodel`` files, when set;
+2. the ``source`` folder of a models config (``config/models.local.yaml``), when given;
+3. the cache, ``$SSN_HOME/models`` (default: the platform's user cache folder, e.g.
+   ``~/.cache/ssn`` on Linux).
+
+Every file is checked against its pinned digest before use.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "LICENCE",
+    "OFFICIAL_MODELS",
+    "OfficialModel",
+    "cache_dir",
+    "fetch",
+    "is_official",
+    "load",
+    "locate",
+    "read_models_config",
+]
+
+log = logging.getLogger("ssn")
+
+LICENCE = (
+    "The SSN models released by the paper's authors are (c) NVIDIA, licensed CC BY-NC-SA 4.0 "
+    "(non-commercial, share-alike: https://creativecommons.org/licenses/by-nc-sa/4.0/). "
+    "They are downloaded for your own use and are not part of ssn-bench."
+)
+
+
+@dataclass(frozen=True)
+class OfficialModel:
+    """One released model: its file, download link, digest and training task."""
+
+    name: str
+    file: str
+    url: str
+    sha256: str
+    task: str
+    description: str
+
+
+def _dropbox(key: str, file: str) -> str:
+    # The authors' script appends ?dl=0, which serves an HTML preview; ?dl=1 is the file.
+    return f"https://www.dropbox.com/s/{key}/{file}?dl=1"
+
+
+OFFICIAL_MODELS = {
+    m.name: m
+    for m in (
+        OfficialModel(
+            "official-bsds500",
+            "ssn_bsds_model.caffemodel",
+            _dropbox("kjugte52o6pqhsk", "ssn_bsds_model.caffemodel"),
+            "0424f3b45a3d660dfc159b4c49888bdb5afa4c4682a862f69ec23cac9c6355d7",
+            "bsds500",
+            "BSDS500 segments (reconstruction of 50 one-hot labels)",
+        ),
+        OfficialModel(
+            "official-cityscapes",
+            "ssn_cityscapes_model.caffemodel",
+            _dropbox("g12e0e71z5bclf9", "ssn_cityscapes_model.caffemodel"),
+            "606c66810b6bb1222d4ee1f9265b1e132c24e2eab547da36cf8f2fe7fd4f3400",
+            "cityscapes",
+            "Cityscapes semantic labels (19 classes)",
+        ),
+        OfficialModel(
+            "official-voc2012",
+            "ssn_voc_model.caffemodel",
+            _dropbox("f7r15b7yom5f57o", "ssn_voc_model.caffemodel"),
+            "807725afed73e247350586b04939fafc1076cfb70093f388efde127ceb3ddc7c",
+            "voc2012",
+            "Pascal VOC 2012 semantic labels (21 classes)",
+        ),
+        OfficialModel(
+            "official-sintel",
+            "ssn_sintel_model.caffemodel",
+            _dropbox("qbck66abf7ek9gv", "ssn_sintel_model.caffemodel"),
+            "ac1a73b019cc748f27de46930c9dc1c3a270d42f11fc43754fceae2aff7417bc",
+            "sintel",
+            "MPI-Sintel optical flow (input: a frame pair)",
+        ),
+    )
+}
+
+
+def is_official(name) -> bool:
+    """True for the name of a released model (``official-bsds500``, …)."""
+    return isinstance(name, str) and name in OFFICIAL_MODELS
+
+
+def _model(name: str) -> OfficialModel:
+    try:
+        return OFFICIAL_MODELS[name]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"unknown official model {name!r}; known: {', '.join(OFFICIAL_MODELS)}"
+        ) from None
+
+
+def cache_dir() -> Path:
+    """``$SSN_HOME/models``; by default in the platform's per-user cache folder."""
+    home = os.environ.get("SSN_HOME")
+    if home:
+        return Path(home).expanduser() / "models"
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Caches"
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "ssn" / "models"
+
+
+def read_models_config(path) -> Path | None:
+    """The local ``source`` folder named by a models config (``config/models.local.yaml``).
+
+    The file holds ``source: <folder>``, relative to the file's own folder (``${VARS}``
+    are expanded). Returns None when the file sets no source.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the config file does not exist.
+    ValueError
+        If it is not a mapping with at most a ``source`` string.
+    """
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such models config: {path}")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ValueError(f"cannot parse {path}: {err}") from None
+    if not isinstance(data, dict) or set(data) - {"source"}:
+        raise ValueError(f"{path}: expected a mapping with only a 'source' folder")
+    source = data.get("source")
+    if source is None:
+        return None
+    if not isinstance(source, str):
+        raise ValueError(f"{path}: 'source' must be a folder path, got {source!r}")
+    source = Path(os.path.expandvars(os.path.expanduser(source)))
+    return source if source.is_absolute() else (path.resolve().parent / source).resolve()
+
+
+def _local_folders(config) -> list[tuple[str, Path]]:
+    folders = []
+    env = os.environ.get("SSN_WEIGHTS")
+    if env:
+        folders.append(("SSN_WEIGHTS", Path(env).expanduser()))
+    if config is not None:
+        source = read_models_config(config)
+        if source is not None:
+            folders.append((str(config), source))
+    return folders
+
+
+def _verified(path: Path, model: OfficialModel, origin: str) -> Path:
+    from ssn.data.checksum import ChecksumError, verify_file
+
+    try:
+        verify_file(path, model.sha256)
+    except ChecksumError as err:
+        raise ChecksumError(f"{model.name} from {origin}: {err}") from None
+    return path
+
+
+def _offline_message(model: OfficialModel) -> str:
+    return (
+        f"{model.name} is not available offline: run `ssn models fetch {model.name}` "
+        f"(downloads {model.file} from the authors' link, CC BY-NC-SA 4.0) or set "
+        f"SSN_WEIGHTS to a folder holding {model.file}"
+    )
+
+
+def locate(name: str, *, config=None) -> Path:
+    """The verified ``.caffemodel`` of a released model, without downloading.
+
+    Parameters
+    ----------
+    name : str
+        ``official-bsds500``, ``official-cityscapes``, ``official-voc2012`` or
+        ``official-sintel``.
+    config : path-like, optional
+        A models config whose ``source`` folder is searched after ``$SSN_WEIGHTS``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the model is in none of the places searched (one line saying how to fetch it
+        or where to point ``SSN_WEIGHTS``), or ``$SSN_WEIGHTS`` lacks it.
+    ssn.data.checksum.ChecksumError
+        If the file found differs from the pinned digest.
+    """
+    model = _model(name)
+    for origin, folder in _local_folders(config):
+        path = folder / model.file
+        if path.is_file():
+            return _verified(path, model, origin)
+        if origin == "SSN_WEIGHTS":
+            raise FileNotFoundError(
+                f"SSN_WEIGHTS={folder} holds no {model.file} (the {model.name} model); "
+                "unset it to use the cache, or put the file there"
+            )
+    path = cache_dir() / model.file
+    if path.is_file():
+        return _verified(path, model, "the cache")
+    raise FileNotFoundError(_offline_message(model))
+
+
+def fetch(name: str, *, config=None, progress: bool = True) -> Path:
+    """Make a released model available and return its verified ``.caffemodel``.
+
+    A local copy (``$SSN_WEIGHTS`` or the config's ``source``) is used in place; otherwise
+    the file is downloaded (resumably, with a progress bar) into :func:`cache_dir`. The
+    licence is printed before each download. A download whose digest differs from the
+    pinned one is kept aside as ``<file>.<digest prefix>.rejected`` and is an error
+    naming both digests.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is unknown.
+    ssn.data.checksum.ChecksumError
+        If a file differs from the pinned digest.
+    ssn.data.download.DownloadError
+        If the download fails.
+    """
+    from ssn.data.download import download
+
+    model = _model(name)
+    try:
+        return locate(name, config=config)
+    except FileNotFoundError:
+        if os.environ.get("SSN_WEIGHTS"):
+            raise
+    destination = cache_dir() / model.file
+    print(f"{model.name}: {LICENCE}", file=sys.stderr)
+    download(model.url, destination, sha256=model.sha256, progress=progress, keep_mismatch=True)
+    log.info("%s: %s", model.name, destination)
+    return destination
+
+
+def load(name: str, device=None, *, config=None):
+    """The released model ``name`` as an :class:`~ssn.models.SSN` in eval mode.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the model is not available offline (see :func:`locate`).
+    """
+    from ssn.caffe import convert
+
+    return convert(locate(name, config=config)).to(device or "cpu")

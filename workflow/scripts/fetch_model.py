@@ -1,0 +1,22 @@
+# ruff: noqa: F821  (`snakemake` is injected by the script directive)
+"""Fetch one of the paper's released models and write it as an ssn checkpoint:
+`ssn models fetch official-<task> --convert DIR` of this checkout, in-process."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, snakemake.scriptdir)
+from _common import setup_logging  # noqa: E402
+
+setup_logging(snakemake.log[0])
+sys.stdout = sys.stderr  # the command's report goes to the job's log
+
+from ssn.cli import main  # noqa: E402
+
+arguments = ["models", "fetch", f"official-{snakemake.wildcards.task}", "--no-progress"]
+for path in snakemake.input.configs:
+    arguments += ["--config", path]
+arguments += ["--convert", str(Path(snakemake.output.checkpoint).parent)]
+status = main(arguments)
+if status:
+    raise SystemExit(f"ssn {' '.join(arguments)} failed (exit status {status}); see above")
