@@ -4,14 +4,10 @@ server on 127.0.0.1, safe extraction, and fetch (no-op re-runs, sources, errors)
 from __future__ import annotations
 
 import hashlib
-import http.server
 import io
 import json
 import logging
-import re
-import socket
 import tarfile
-import threading
 import zipfile
 from pathlib import Path
 
@@ -34,72 +30,6 @@ from ssn.data import (
 )
 from ssn.data.config import ArchiveSpec, DatasetSpec
 from ssn.data.download import verify_or_record
-
-
-# --------------------------------------------------------------------------- server
-class _State:
-    def __init__(self):
-        self.files: dict[str, bytes] = {}
-        self.ranges = True  # honour Range requests
-        self.drop = 0  # number of responses to cut short
-        self.cut_fraction = 0.4
-        self.requests: list[tuple[str, str | None]] = []
-
-
-def _handler(state: _State):
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args):  # keep pytest output clean
-            pass
-
-        def do_GET(self):
-            rng = self.headers.get("Range")
-            state.requests.append((self.path, rng))
-            data = state.files.get(self.path)
-            if data is None:
-                self.send_error(404)
-                return
-            start = 0
-            if rng and state.ranges:
-                start = int(re.match(r"bytes=(\d+)-", rng).group(1))
-                if start >= len(data):
-                    self.send_response(416)
-                    self.send_header("Content-Range", f"bytes */{len(data)}")
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                self.send_response(206)
-                self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-            else:
-                self.send_response(200)
-            body = data[start:]
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if state.drop > 0:  # send part of the body, then cut the connection
-                state.drop -= 1
-                self.wfile.write(body[: int(len(body) * state.cut_fraction)])
-                self.wfile.flush()
-                self.connection.shutdown(socket.SHUT_RDWR)
-                self.close_connection = True
-                return
-            self.wfile.write(body)
-
-    return Handler
-
-
-@pytest.fixture
-def server():
-    state = _State()
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    thread = threading.Thread(
-        target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-    )
-    thread.start()
-    state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    yield state
-    httpd.shutdown()
-    httpd.server_close()
 
 
 def _sha(data: bytes) -> str:

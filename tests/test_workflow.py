@@ -81,6 +81,7 @@ def workdir_with(tmp_path: Path, config: dict) -> Path:
     .snakemake metadata, no outputs of a real run in progress).
     """
     config["data"]["configs"] = [str(REPO_ROOT / c) for c in config["data"]["configs"]]
+    config["models"]["configs"] = [str(REPO_ROOT / c) for c in config["models"]["configs"]]
     (tmp_path / "config").mkdir(exist_ok=True)
     write_config(tmp_path / "config" / "config.yaml", config)
     return tmp_path
@@ -99,10 +100,13 @@ def test_dry_run_full_config(tmp_path):
     n_k = len(config["n_segments"])
     # bsds500 and voc2012 use the bsds500 runs; cityscapes and sintel their own
     assert counts["train"] == len(config["training"]["runs"]) == 7
-    # every method on the 4 datasets, the ablation variants on BSDS500 only
+    # every method on the 4 datasets, the ablation variants on BSDS500 only, the paper's
+    # VOC weights on VOC only
     per_dataset = {d: methods_on(config, d) for d in config["datasets"]}
-    assert len(per_dataset["bsds500"]) == len(config["methods"])
-    assert len(per_dataset["sintel"]) == len(config["methods"]) - 2
+    assert len(per_dataset["bsds500"]) == len(config["methods"]) - 1
+    assert len(per_dataset["sintel"]) == len(config["methods"]) - 3
+    assert "ssn_deep_paper" in per_dataset["sintel"]
+    assert counts["fetch_model"] == 4  # the paper's model of each task
     assert counts["segment"] == sum(map(len, per_dataset.values())) * n_k
     assert counts["evaluate"] == counts["segment"]
     assert counts["figure"] >= 8
@@ -297,7 +301,7 @@ def test_slurm_profile_dry_run(tmp_path):
 @pytest.mark.slow
 @pytest.mark.realdata
 def test_full_dag_run(tmp_path, bsds_root, samples_root):
-    """config/config.yaml at smoke size runs every rule: training, 4 datasets, 11 methods.
+    """config/config.yaml at smoke size runs every rule: training, 4 datasets, 13 methods.
 
     Only sizes and splits change (.test/config/full_dag.yaml). Then an interrupted
     training run is continued: without its model.pt and with more iterations, the train
@@ -311,6 +315,7 @@ def test_full_dag_run(tmp_path, bsds_root, samples_root):
     local.write_text(datasets_local.replace("../../shared/datasets", str(bsds_root.parents[1])))
     config = load_config(".test/config/full_dag.yaml")
     config["data"]["configs"] = [str(REPO_ROOT / "config" / "datasets.yaml"), str(local)]
+    config["models"]["configs"] = [str(REPO_ROOT / c) for c in config["models"]["configs"]]
     for run in config["training"]["runs"].values():
         run["config"] = str(REPO_ROOT / run["config"])
         run["cpu_config"] = str(REPO_ROOT / run["cpu_config"])

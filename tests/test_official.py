@@ -1,0 +1,501 @@
+"""The paper's released models: the Caffe reader, the official network semantics
+(ceil-mode pooling, Interp + Crop), the frame-pair input of the Sintel model, and how a
+user gets the models (SSN_WEIGHTS, models config, cache, download, names)."""
+
+from __future__ import annotations
+
+import math
+import struct
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+import ssn
+from ssn import official
+from ssn.caffe import CaffeFormatError, caffe_to_state_dict, convert, read_caffemodel
+from ssn.checkpoint import load_model
+from ssn.data import ChecksumError
+from ssn.models import SSN, SSNConfig, SSNDeep, caffe_interp_crop
+
+
+# ------------------------------------------------- a protobuf writer, independent of the reader
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def _blob(array: np.ndarray, *, packed=True, legacy=False) -> bytes:
+    array = np.asarray(array, dtype="<f4")
+    if legacy:  # num / channels / height / width varints, as written before BlobShape
+        dims = (list(array.shape) + [1, 1, 1, 1])[:4] if array.ndim < 4 else array.shape
+        head = b"".join(_varint(f << 3) + _varint(d) for f, d in zip((1, 2, 3, 4), dims))
+    else:
+        dims = b"".join(_varint(d) for d in array.shape)
+        head = _field(7, _field(1, dims))
+    if packed:
+        data = _field(5, array.tobytes())
+    else:
+        data = b"".join(_varint(5 << 3 | 5) + struct.pack("<f", v) for v in array.ravel())
+    return head + data
+
+
+def _layer(name: str, type_: str, blobs=(), **blob_kw) -> bytes:
+    body = _field(1, name.encode()) + _field(2, type_.encode())
+    body += _varint(10 << 3) + _varint(0)  # a varint field the reader skips (phase)
+    for b in blobs:
+        body += _field(7, _blob(b, **blob_kw))
+    return _field(100, body)
+
+
+def _fake_ssn(rng, in_channels=5, factor=999.98, **blob_kw):
+    """An SSN_deep .caffemodel with random weights, and the state dict it must give."""
+    net, state = _field(1, b"fake-ssn"), {}
+    cin = in_channels
+    for i in range(1, 7):
+        w = rng.normal(size=(64, cin, 3, 3)).astype(np.float32)
+        b = rng.normal(size=64).astype(np.float32)
+        mean = rng.normal(size=64).astype(np.float32)
+        var = rng.uniform(0.5, 2, size=64).astype(np.float32)
+        f = np.array([factor], np.float32)
+        net += _layer(f"Convolution{i}", "Convolution", (w, b), **blob_kw)
+        net += _layer(f"BatchNorm{i}", "BatchNorm", (mean, var, f), **blob_kw)
+        net += _layer(f"ReLU{i}", "ReLU")
+        k = f"features.conv{i}"
+        state.update({f"{k}.0.weight": w, f"{k}.0.bias": b})
+        scale = 0 if factor == 0 else 1
+        state[f"{k}.1.running_mean"] = mean / f[0] * scale if factor else mean * 0
+        state[f"{k}.1.running_var"] = var / f[0] * scale if factor else var * 0
+        cin = 64
+    w7 = rng.normal(size=(15, 5 + 3 * 64, 3, 3)).astype(np.float32)
+    b7 = rng.normal(size=15).astype(np.float32)
+    net += _layer("Convolution7", "Convolution", (w7, b7), **blob_kw)
+    net += _layer("recon_feat_50", "Convolution", (rng.normal(size=(50, 9, 1, 1)),), **blob_kw)
+    state.update({"features.conv7.weight": w7, "features.conv7.bias": b7})
+    return net, state
+
+
+# --------------------------------------------------------------------------- reader
+class TestCaffeReader:
+    @pytest.mark.parametrize(
+        "blob_kw", [{}, {"packed": False}, {"legacy": True}], ids=["packed", "unpacked", "legacy"]
+    )
+    def test_reads_every_blob_exactly(self, tmp_path, blob_kw):
+        data, expected = _fake_ssn(np.random.default_rng(1), **blob_kw)
+        path = tmp_path / "fake.caffemodel"
+        path.write_bytes(data)
+        state, in_channels, n_features = caffe_to_state_dict(read_caffemodel(path))
+        assert (in_channels, n_features) == (5, 20)
+        assert state.keys() == expected.keys()
+        for key, value in expected.items():
+            np.testing.assert_array_equal(state[key].reshape(value.shape), value, err_msg=key)
+
+    def test_batchnorm_factor_zero_gives_zero_statistics(self, tmp_path):
+        data, _ = _fake_ssn(np.random.default_rng(2), factor=0.0)
+        path = tmp_path / "zero.caffemodel"
+        path.write_bytes(data)
+        state, _, _ = caffe_to_state_dict(read_caffemodel(path))
+        assert not state["features.conv3.1.running_mean"].any()
+        assert not state["features.conv3.1.running_var"].any()
+
+    def test_converted_bsds500_equals_the_caffe_made_npz(self, official_weights):
+        """Every conv weight and bias, every BatchNorm mean and variance, bit for bit."""
+        layers = read_caffemodel(official_weights / "ssn_bsds_model.caffemodel")
+        state, _, _ = caffe_to_state_dict(layers)
+        npz = np.load(
+            official_weights / "ssn_bsds_model.caffemodel.npz",
+            allow_pickle=True,
+            encoding="latin1",
+        )
+        convs, bns = list(npz["arr_0"]), list(npz["arr_1"])
+        assert len(convs) == 14 and len(bns) == 12
+        for i in range(7):
+            prefix = f"features.conv{i + 1}" + (".0" if i < 6 else "")
+            np.testing.assert_array_equal(state[f"{prefix}.weight"], convs[2 * i])
+            np.testing.assert_array_equal(state[f"{prefix}.bias"], convs[2 * i + 1].ravel())
+        for i in range(6):
+            prefix = f"features.conv{i + 1}.1"
+            np.testing.assert_array_equal(state[f"{prefix}.running_mean"], bns[2 * i])
+            np.testing.assert_array_equal(state[f"{prefix}.running_var"], bns[2 * i + 1])
+
+    def test_truncated_file_is_one_clear_error(self, tmp_path, official_weights):
+        data = (official_weights / "ssn_bsds_model.caffemodel").read_bytes()
+        path = tmp_path / "cut.caffemodel"
+        path.write_bytes(data[: len(data) // 2])
+        with pytest.raises(CaffeFormatError, match=r"not a readable Caffe model: .*truncated"):
+            read_caffemodel(path)
+
+    def test_random_bytes_are_one_clear_error(self, tmp_path):
+        path = tmp_path / "noise.caffemodel"
+        path.write_bytes(np.random.default_rng(3).integers(0, 256, 5000, np.uint8).tobytes())
+        with pytest.raises(CaffeFormatError, match=r"noise.caffemodel is not a .*Caffe model"):
+            read_caffemodel(path)
+
+    def test_another_network_is_one_clear_error(self, tmp_path):
+        rng = np.random.default_rng(4)
+        net = _layer("conv1_1", "Convolution", (rng.normal(size=(8, 3, 3, 3)), np.zeros(8)))
+        net += _layer("fc8", "InnerProduct", (rng.normal(size=(10, 8)), np.zeros(10)))
+        path = tmp_path / "vgg.caffemodel"
+        path.write_bytes(net)
+        with pytest.raises(CaffeFormatError, match=r"not an SSN_deep Caffe model.*conv1_1, fc8"):
+            convert(path)
+
+    def test_empty_protobuf_is_one_clear_error(self, tmp_path):
+        path = tmp_path / "empty.caffemodel"
+        path.write_bytes(b"")
+        with pytest.raises(CaffeFormatError, match="holds no layers"):
+            read_caffemodel(path)
+
+    def test_cli_convert_writes_a_weights_only_checkpoint(self, tmp_path, official_weights):
+        out = tmp_path / "bsds.pt"
+        result = subprocess.run(
+            [sys.executable, "-m", "ssn.cli", "models", "convert",
+             str(official_weights / "ssn_bsds_model.caffemodel"), str(out)],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        payload = torch.load(out, weights_only=True)
+        assert payload["model_args"]["upsample"] == "caffe"
+        assert payload["model_args"]["feature_net"] == "deep"
+        assert payload["source_sha256"] == official.OFFICIAL_MODELS["official-bsds500"].sha256
+        model = load_model(out)
+        assert model.config.in_channels == 5 and model.config.frame_pair is None
+
+    def test_cli_convert_of_random_bytes_is_one_line(self, tmp_path):
+        path = tmp_path / "noise.caffemodel"
+        path.write_bytes(bytes(range(256)) * 10)
+        result = subprocess.run(
+            [sys.executable, "-m", "ssn.cli", "models", "convert", str(path), str(tmp_path / "o.pt")],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert result.returncode == 2
+        assert result.stderr.count("\n") == 1 and "not a readable Caffe model" in result.stderr
+
+
+# ----------------------------------------------------------- official network semantics
+def _interp_reference(x: np.ndarray, zoom: int) -> np.ndarray:
+    """Caffe Interp by zoom_factor, written out: out = (n-1)·zoom + 1 samples, output
+    sample i reads input position i·(n_in-1)/(n_out-1), bilinear, upper index clamped."""
+    channels, h, w = x.shape
+    ho, wo = (h - 1) * zoom + 1, (w - 1) * zoom + 1
+    rh = (h - 1) / (ho - 1) if ho > 1 else 0.0
+    rw = (w - 1) / (wo - 1) if wo > 1 else 0.0
+    out = np.zeros((channels, ho, wo))
+    for i in range(ho):
+        y = rh * i
+        y0 = int(math.floor(y))
+        y1 = min(y0 + 1, h - 1)
+        fy = y - y0
+        for j in range(wo):
+            xx = rw * j
+            x0 = int(math.floor(xx))
+            x1 = min(x0 + 1, w - 1)
+            fx = xx - x0
+            out[:, i, j] = (
+                (1 - fy) * (1 - fx) * x[:, y0, x0]
+                + (1 - fy) * fx * x[:, y0, x1]
+                + fy * (1 - fx) * x[:, y1, x0]
+                + fy * fx * x[:, y1, x1]
+            )
+    return out
+
+
+def _caffe_pool_size(n: int) -> int:
+    """Caffe's MAX pooling 3x3 / 2 / pad 1 output size: ceil, minus a window in the pad."""
+    out = math.ceil((n + 2 - 3) / 2) + 1
+    if (out - 1) * 2 >= n + 1:
+        out -= 1
+    return out
+
+
+class TestOfficialSemantics:
+    @pytest.mark.parametrize("side", [9, 17, 41, 481, 321])
+    def test_sizes_meet_exactly_for_8x_plus_1(self, side):
+        p1 = _caffe_pool_size(side)
+        p2 = _caffe_pool_size(p1)
+        assert (p1 - 1) * 2 + 1 == side and (p2 - 1) * 4 + 1 == side
+        x = torch.zeros(1, 1, side, 3)
+        pooled = F.max_pool2d(x, 3, stride=2, padding=1, ceil_mode=True)
+        assert pooled.shape[-2] == p1
+        assert caffe_interp_crop(pooled, 2, (side, 3)).shape[-2:] == (side, 3)
+
+    @pytest.mark.parametrize("h,w", [(9, 17), (5, 5), (4, 6), (12, 7), (436, 11)])
+    @pytest.mark.parametrize("zoom", [2, 4])
+    def test_interp_crop_equals_the_written_out_reference(self, h, w, zoom):
+        x = torch.rand(2, h, w, dtype=torch.float64)
+        ref = _interp_reference(x.numpy(), zoom)
+        size = ((h - 1) * zoom + 1 - (1 if h > 2 else 0), (w - 1) * zoom + 1 - (2 if w > 3 else 0))
+        got = caffe_interp_crop(x[None], zoom, size)[0]
+        np.testing.assert_allclose(got.numpy(), ref[:, : size[0], : size[1]], atol=1e-12)
+
+    def test_interp_refuses_a_crop_larger_than_its_output(self):
+        with pytest.raises(ValueError, match="smaller than the crop size"):
+            caffe_interp_crop(torch.zeros(1, 1, 3, 3), 2, (6, 5))
+
+    @pytest.mark.parametrize("h,w", [(481, 321), (436, 1024), (375, 500), (512, 1024), (8, 8)])
+    def test_caffe_network_any_size(self, h, w):
+        """The official net is built at the image's own size: Interp always covers the
+        input (ceil-mode pooling), Crop takes the top-left part."""
+        net = SSNDeep(upsample="caffe").eval()
+        with torch.no_grad():
+            out = net(torch.rand(1, 5, h, w))
+        assert out.shape == (1, 20, h, w)
+
+    def test_caffe_network_equals_a_layer_by_layer_reference(self):
+        torch.manual_seed(0)
+        net = SSNDeep(upsample="caffe").eval()
+        for m in net.modules():  # non-trivial statistics so BatchNorm matters
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.1, 0.1)
+                m.running_var.uniform_(0.5, 2.0)
+            if isinstance(m, torch.nn.Conv2d):
+                torch.nn.init.normal_(m.weight, std=0.1)
+        x = torch.rand(1, 5, 20, 13, dtype=torch.float64)
+        net = net.double().requires_grad_(False)
+
+        def block(seq, t):
+            conv, bn, _ = seq
+            t = F.conv2d(t, conv.weight, conv.bias, padding=1)
+            t = (t - bn.running_mean[:, None, None]) / torch.sqrt(bn.running_var[:, None, None] + 1e-5)
+            return t.clamp_min(0)
+
+        c2 = block(net.conv2, block(net.conv1, x))
+        p1 = F.max_pool2d(c2, 3, 2, 1, ceil_mode=True)
+        c4 = block(net.conv4, block(net.conv3, p1))
+        c6 = block(net.conv6, block(net.conv5, F.max_pool2d(c4, 3, 2, 1, ceil_mode=True)))
+        assert p1.shape[-2:] == (_caffe_pool_size(20), _caffe_pool_size(13))
+        up4 = torch.from_numpy(_interp_reference(c4[0].numpy(), 2))[None, :, :20, :13]
+        up6 = torch.from_numpy(_interp_reference(c6[0].numpy(), 4))[None, :, :20, :13]
+        c7 = F.conv2d(torch.cat((x, c2, up4, up6), 1), net.conv7.weight, net.conv7.bias, padding=1)
+        expected = torch.cat((x, c7.clamp_min(0)), 1)
+        torch.testing.assert_close(net(x), expected)
+
+    def test_resize_mode_is_unchanged_by_default(self):
+        assert SSNConfig().upsample == "resize"
+        with pytest.raises(ValueError, match="upsample must be one of"):
+            SSNConfig(upsample="nearest")
+
+
+# --------------------------------------------------------------------------- frame pairs
+class TestFramePairs:
+    def test_official_layout_is_xylab1_xylab2_difference(self):
+        net = SSN(SSNConfig(in_channels=15, carried_channels=5, frame_pair="official")).eval()
+        a, b = torch.rand(1, 3, 17, 25), torch.rand(1, 3, 17, 25)
+        x = net.input_features(a, (3, 4), b)
+        xa, xb = net.pixel_features(a, (3, 4)), net.pixel_features(b, (3, 4))
+        torch.testing.assert_close(x, torch.cat((xa, xb, xa - xb), 1))
+        assert not x[:, 10:12].any()  # the position channels of the difference are zero
+
+    def test_only_the_first_frame_is_carried(self):
+        net = SSN(SSNConfig(in_channels=15, carried_channels=5, frame_pair="official")).eval()
+        a, b = torch.rand(1, 3, 17, 25), torch.rand(1, 3, 17, 25)
+        features = net.features(net.input_features(a, (3, 4), b))
+        assert features.shape[1] == 20
+        torch.testing.assert_close(features[:, :5], net.pixel_features(a, (3, 4)))
+        assert net.features.conv7.in_channels == 5 + 3 * 64
+
+    def test_frame_pair_and_channels_must_agree(self):
+        with pytest.raises(ValueError, match="needs in_channels=15"):
+            SSNConfig(in_channels=5, frame_pair="official")
+        assert SSNConfig(in_channels=8).frame_pair == "lab"  # checkpoints of before
+
+    def test_sintel_weights_show_the_layout(self, official_weights):
+        """Evidence from the weights: conv1's inputs 10 and 11 (y, x of XYLab₁ − XYLab₂,
+        always 0) never received a gradient, so they are still the Gaussian init (std
+        0.001); inputs 0/5 and 1/6 (y, x of both frames, always equal) received equal
+        gradients, so their difference is the init's difference (norm √(2·576)·0.001)."""
+        w = read_caffemodel(official_weights / "ssn_sintel_model.caffemodel")
+        w = {layer.name: layer for layer in w}["Convolution1"].blobs[0]
+        assert w.shape == (64, 15, 3, 3)
+        init = 0.001
+        for c in (10, 11):
+            assert abs(w[:, c].std() - init) < 0.1 * init
+        for c in [2, 3, 4, 7, 8, 9, 12, 13, 14]:  # colour inputs: trained
+            assert w[:, c].std() > 20 * init
+        for a, b in ((0, 5), (1, 6)):
+            diff = np.linalg.norm(w[:, a] - w[:, b])
+            assert abs(diff - math.sqrt(2 * 576) * init) < 0.15 * math.sqrt(2 * 576) * init
+            assert np.linalg.norm(w[:, a]) > 5 * diff
+
+    def test_sintel_model_converts_to_the_official_pair_layout(self, official_weights):
+        model = convert(official_weights / "ssn_sintel_model.caffemodel")
+        assert (model.config.in_channels, model.config.frame_pair) == (15, "official")
+        assert model.config.carried_channels == 5
+
+
+# --------------------------------------------------------------------- getting the models
+@pytest.fixture
+def no_local_models(monkeypatch, tmp_path):
+    """No $SSN_WEIGHTS, an empty cache in tmp_path."""
+    monkeypatch.delenv("SSN_WEIGHTS", raising=False)
+    monkeypatch.setenv("SSN_HOME", str(tmp_path / "home"))
+    return tmp_path / "home" / "models"
+
+
+class TestGettingTheModels:
+    def test_ssn_weights_folder_is_used_and_verified(self, monkeypatch, official_weights):
+        monkeypatch.setenv("SSN_WEIGHTS", str(official_weights))
+        for name, model in official.OFFICIAL_MODELS.items():
+            assert official.locate(name) == official_weights / model.file
+
+    def test_models_config_source_relative_to_the_file(self, no_local_models, tmp_path, official_weights):
+        config = tmp_path / "conf" / "models.local.yaml"
+        config.parent.mkdir()
+        rel = __import__("os").path.relpath(official_weights, config.parent)
+        config.write_text(f"source: {rel}\n")
+        path = official.locate("official-voc2012", config=config)
+        assert path.resolve() == (official_weights / "ssn_voc_model.caffemodel").resolve()
+
+    def test_models_config_rejects_other_keys(self, tmp_path):
+        config = tmp_path / "m.yaml"
+        config.write_text("source: x\nsha256: 0\n")
+        with pytest.raises(ValueError, match="only a 'source' folder"):
+            official.read_models_config(config)
+
+    def test_offline_and_not_cached_is_one_line_saying_how(self, no_local_models):
+        with pytest.raises(FileNotFoundError, match=r"ssn models fetch official-bsds500.*SSN_WEIGHTS"):
+            ssn.segment(np.zeros((20, 20, 3)), 4, model="official-bsds500")
+
+    def test_cli_segment_offline_is_one_line(self, no_local_models, tmp_path, monkeypatch):
+        image = tmp_path / "img.png"
+        from PIL import Image
+
+        Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(image)
+        env = dict(__import__("os").environ)
+        result = subprocess.run(
+            [sys.executable, "-m", "ssn.cli", "segment", str(image), "-k", "6",
+             "--model", "official-cityscapes", "--out", str(tmp_path / "l.png")],
+            capture_output=True, text=True, check=False, env=env,
+        )  # fmt: skip
+        assert result.returncode == 2
+        assert result.stderr.count("\n") == 1
+        assert "ssn models fetch official-cityscapes" in result.stderr
+
+    def test_ssn_weights_without_the_file_says_so(self, monkeypatch, tmp_path):
+        monkeypatch.setenv("SSN_WEIGHTS", str(tmp_path))
+        with pytest.raises(FileNotFoundError, match="holds no ssn_sintel_model.caffemodel"):
+            official.locate("official-sintel")
+
+    def test_a_modified_local_file_is_refused(self, monkeypatch, tmp_path, official_weights):
+        data = bytearray((official_weights / "ssn_bsds_model.caffemodel").read_bytes())
+        data[-1] ^= 1
+        (tmp_path / "ssn_bsds_model.caffemodel").write_bytes(bytes(data))
+        monkeypatch.setenv("SSN_WEIGHTS", str(tmp_path))
+        with pytest.raises(ChecksumError, match="official-bsds500 from SSN_WEIGHTS"):
+            official.locate("official-bsds500")
+
+    def test_unknown_name(self):
+        with pytest.raises(ValueError, match="unknown official model 'official-kitti'"):
+            official.locate("official-kitti")
+
+    def test_cache_dir_follows_ssn_home(self, monkeypatch, tmp_path):
+        monkeypatch.setenv("SSN_HOME", str(tmp_path))
+        assert official.cache_dir() == tmp_path / "models"
+        monkeypatch.delenv("SSN_HOME")
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+        if sys.platform.startswith("linux"):
+            assert official.cache_dir() == tmp_path / "xdg" / "ssn" / "models"
+
+
+@pytest.fixture
+def served_model(server, monkeypatch):
+    """official-bsds500 served by the local HTTP server (a small fake model file)."""
+    data, _ = _fake_ssn(np.random.default_rng(5))
+    server.files["/ssn_bsds_model.caffemodel"] = data
+    import hashlib
+
+    digest = hashlib.sha256(data).hexdigest()
+    model = official.OFFICIAL_MODELS["official-bsds500"]
+    fake = type(model)(model.name, model.file, f"{server.url}/{model.file}", digest,
+                       model.task, model.description)  # fmt: skip
+    monkeypatch.setitem(official.OFFICIAL_MODELS, model.name, fake)
+    return server, data, digest
+
+
+class TestFetch:
+    def test_download_into_the_cache_with_licence(self, no_local_models, served_model, capsys):
+        server, data, _ = served_model
+        server.drop = 1  # the first response is cut: the download resumes
+        path = official.fetch("official-bsds500", progress=False)
+        assert path == no_local_models / "ssn_bsds_model.caffemodel"
+        assert path.read_bytes() == data
+        assert "CC BY-NC-SA 4.0" in capsys.readouterr().err
+        assert any(rng for _, rng in server.requests)  # resumed with a Range request
+        # now cached: offline use, and a second fetch downloads nothing
+        n = len(server.requests)
+        assert official.locate("official-bsds500") == path
+        official.fetch("official-bsds500", progress=False)
+        assert len(server.requests) == n
+
+    def test_other_digest_is_kept_aside_and_names_both(self, no_local_models, served_model):
+        server, data, digest = served_model
+        server.files["/ssn_bsds_model.caffemodel"] = data + b"x"
+        import hashlib
+
+        other = hashlib.sha256(data + b"x").hexdigest()
+        with pytest.raises(ChecksumError, match=rf"expected {digest}, got {other}; kept aside"):
+            official.fetch("official-bsds500", progress=False)
+        aside = no_local_models / f"ssn_bsds_model.caffemodel.{other[:12]}.rejected"
+        assert aside.read_bytes() == data + b"x"
+        assert not (no_local_models / "ssn_bsds_model.caffemodel").exists()
+
+    def test_local_copy_is_not_downloaded(self, monkeypatch, served_model, official_weights):
+        server, _, _ = served_model
+        monkeypatch.setenv("SSN_WEIGHTS", str(official_weights))
+        assert official.fetch("official-voc2012") == official_weights / "ssn_voc_model.caffemodel"
+        assert server.requests == []
+
+
+# ------------------------------------------------------------------------- the models run
+class TestOfficialModelsRun:
+    def test_segment_by_name_equals_the_torch_module(self, monkeypatch, official_weights, bsds_root):
+        monkeypatch.setenv("SSN_WEIGHTS", str(official_weights))
+        from ssn.io import read_image
+
+        image = read_image(next(iter(sorted((bsds_root / "images" / "test").glob("*.jpg")))))
+        image = image[:161, :241]  # 8X + 1 sides: the sizes meet exactly
+        labels = ssn.segment(image, 100, model="official-bsds500", device="cpu",
+                             enforce_connectivity=False)  # fmt: skip
+        net = official.load("official-bsds500")
+        rgb = torch.from_numpy(image.astype(np.float32) / 255).permute(2, 0, 1)[None]
+        with torch.no_grad():
+            ref = net(rgb, 100, n_iter=10).labels[0].numpy()
+        assert (labels == ref).mean() > 0.999
+
+    def test_sintel_model_needs_the_next_frame(self, monkeypatch, official_weights):
+        monkeypatch.setenv("SSN_WEIGHTS", str(official_weights))
+        frame = np.random.default_rng(0).random((33, 41, 3))
+        with pytest.raises(ValueError, match="pass the following frame as next_frame="):
+            ssn.segment(frame, 20, model="official-sintel", device="cpu")
+        labels = ssn.segment(frame, 20, model="official-sintel", next_frame=frame[::-1].copy(),
+                             device="cpu")  # fmt: skip
+        assert labels.shape == (33, 41)
+
+    @pytest.mark.realdata
+    def test_paper_bsds500_model_beats_ssn_pix(self, monkeypatch, official_weights, bsds_root):
+        """The released weights beat SSN_pix in ASA and BR (stutz, r = 1) on 4 test images."""
+        monkeypatch.setenv("SSN_WEIGHTS", str(official_weights))
+        from ssn.io import read_bsds_ground_truth, read_image
+        from ssn.metrics import evaluate_image
+
+        scores = {"pix": [], "official-bsds500": []}
+        for path in sorted((bsds_root / "images" / "test").glob("*.jpg"))[:4]:
+            image = read_image(path)
+            truth = read_bsds_ground_truth(bsds_root / "groundTruth" / "test" / f"{path.stem}.mat")
+            for model in scores:
+                labels = ssn.segment(image, 400, model=model, device="cpu")
+                ev = evaluate_image(labels, truth, protocol="stutz", tolerance=1)
+                scores[model] += [(a["asa"], a["br"]) for a in ev.per_annotation]
+        pix, paper = np.mean(scores["pix"], 0), np.mean(scores["official-bsds500"], 0)
+        assert paper[0] > pix[0] + 0.003 and paper[1] > pix[1] + 0.03
