@@ -70,7 +70,7 @@ def conv1_evidence(path: Path) -> None:
     norms = np.sqrt((w**2).sum(axis=(0, 2, 3)))
     names = [f"{part}{frame}" for frame in ("1", "2", "Δ") for part in ("y", "x", "L", "a", "b")]
     print("conv1 weight norm per input channel (layout [XYLab1, XYLab2, XYLab1 - XYLab2]):")
-    print("  " + "  ".join(f"{n}={v:.3f}" for n, v in zip(names, norms)))
+    print("  " + "  ".join(f"{n}={v:.3f}" for n, v in zip(names, norms, strict=True)))
     print(f"  std of yΔ, xΔ weights: {w[:, 10].std():.5f}, {w[:, 11].std():.5f} (init {INIT_STD})")
     init_diff = np.sqrt(2 * w[:, 0].size) * INIT_STD
     for a, b in ((0, 5), (1, 6)):

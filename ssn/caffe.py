@@ -309,4 +309,3 @@ def convert(source, destination=None, **extra):
     if destination is not None:
         save_checkpoint(destination, model, **extra)
     return model
-

@@ -17,7 +17,15 @@ from torch import Tensor, nn
 from ssn.color import rgb_to_lab
 from ssn.functional import SlicResult, differentiable_slic, grid_shape, xylab_features
 
-__all__ = ["SSN", "SSNConfig", "SSNDeep", "SSNLinear", "SSNPix", "build_feature_net", "caffe_interp_crop"]
+__all__ = [
+    "SSN",
+    "SSNConfig",
+    "SSNDeep",
+    "SSNLinear",
+    "SSNPix",
+    "build_feature_net",
+    "caffe_interp_crop",
+]
 
 FEATURE_NETS = ("pix", "linear", "deep")
 UPSAMPLE_MODES = ("resize", "caffe")

@@ -40,7 +40,9 @@ def _blob(array: np.ndarray, *, packed=True, legacy=False) -> bytes:
     array = np.asarray(array, dtype="<f4")
     if legacy:  # num / channels / height / width varints, as written before BlobShape
         dims = (list(array.shape) + [1, 1, 1, 1])[:4] if array.ndim < 4 else array.shape
-        head = b"".join(_varint(f << 3) + _varint(d) for f, d in zip((1, 2, 3, 4), dims))
+        head = b"".join(
+            _varint(f << 3) + _varint(d) for f, d in zip((1, 2, 3, 4), dims, strict=True)
+        )
     else:
         dims = b"".join(_varint(d) for d in array.shape)
         head = _field(7, _field(1, dims))
@@ -267,7 +269,9 @@ class TestOfficialSemantics:
         def block(seq, t):
             conv, bn, _ = seq
             t = F.conv2d(t, conv.weight, conv.bias, padding=1)
-            t = (t - bn.running_mean[:, None, None]) / torch.sqrt(bn.running_var[:, None, None] + 1e-5)
+            t = (t - bn.running_mean[:, None, None]) / torch.sqrt(
+                bn.running_var[:, None, None] + 1e-5
+            )
             return t.clamp_min(0)
 
         c2 = block(net.conv2, block(net.conv1, x))
@@ -349,7 +353,9 @@ class TestGettingTheModels:
         for name, model in official.OFFICIAL_MODELS.items():
             assert official.locate(name) == official_weights / model.file
 
-    def test_models_config_source_relative_to_the_file(self, no_local_models, tmp_path, official_weights):
+    def test_models_config_source_relative_to_the_file(
+        self, no_local_models, tmp_path, official_weights
+    ):
         config = tmp_path / "conf" / "models.local.yaml"
         config.parent.mkdir()
         rel = __import__("os").path.relpath(official_weights, config.parent)
@@ -364,7 +370,9 @@ class TestGettingTheModels:
             official.read_models_config(config)
 
     def test_offline_and_not_cached_is_one_line_saying_how(self, no_local_models):
-        with pytest.raises(FileNotFoundError, match=r"ssn models fetch official-bsds500.*SSN_WEIGHTS"):
+        with pytest.raises(
+            FileNotFoundError, match=r"ssn models fetch official-bsds500.*SSN_WEIGHTS"
+        ):
             ssn.segment(np.zeros((20, 20, 3)), 4, model="official-bsds500")
 
     def test_cli_segment_offline_is_one_line(self, no_local_models, tmp_path, monkeypatch):
@@ -459,7 +467,9 @@ class TestFetch:
 
 # ------------------------------------------------------------------------- the models run
 class TestOfficialModelsRun:
-    def test_segment_by_name_equals_the_torch_module(self, monkeypatch, official_weights, bsds_root):
+    def test_segment_by_name_equals_the_torch_module(
+        self, monkeypatch, official_weights, bsds_root
+    ):
         monkeypatch.setenv("SSN_WEIGHTS", str(official_weights))
         from ssn.io import read_image
 
