@@ -534,3 +534,70 @@ def test_config_override_resolves_paths_and_replaces_expect(tmp_path):
     override.write_text("datasets:\n  voc2013: {}\n")
     with pytest.raises(ValueError, match="unknown dataset 'voc2013'"):
         load_config([override])
+
+
+# --------------------------------------------------------------------------- issue #12
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def test_fetch_archive_never_deletes_a_user_folder_in_dest(tmp_path, bsds_tgz):
+    """Issue #12 (1): an archive fetch over ``<dest>/<name>`` holding the user's own files
+    refuses, naming the folder, and keeps every file byte for byte."""
+    mine = tmp_path / "d" / "bsds500"
+    (mine / "notes").mkdir(parents=True)
+    (mine / "notes" / "thesis.tex").write_bytes(b"\\section{three years of work}")
+    (mine / "labels.npy").write_bytes(PAYLOAD[:1000])
+    before = _snapshot(mine)
+    spec = _spec(None, None, source=(str(bsds_tgz),))
+    with pytest.raises(FileExistsError, match=r"d/bsds500 holds files .*labels\.npy"):
+        fetch(spec, tmp_path / "d", progress=False)
+    assert _snapshot(mine) == before
+    assert not stamp_path(tmp_path / "d", "bsds500").exists()
+
+
+def test_refetch_keeps_a_file_the_user_added_to_the_extracted_tree(tmp_path, bsds_tgz):
+    """Issue #12 (1): after the user adds a file inside the extracted dataset, the count
+    check fails and a re-fetch used to delete the whole tree; it now refuses."""
+    spec = _spec(None, None, source=(str(bsds_tgz),))
+    dest = tmp_path / "d"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(logging.getLogger("ssn.data"), "disabled", True)
+        root = fetch(spec, dest, progress=False).root
+        (root / "images/train/mine.jpg").write_bytes(b"my own picture")
+        before = _snapshot(dest / "bsds500")
+        with pytest.raises(FileExistsError, match=r"images/train/mine\.jpg"):
+            fetch(spec, dest, progress=False)
+    assert _snapshot(dest / "bsds500") == before
+
+
+def test_refetch_keeps_a_file_the_user_changed(tmp_path, bsds_tgz):
+    """Issue #12 (1): a changed file (here one that makes the count check fail too)
+    is not the tool's to replace."""
+    spec = _spec(None, None, source=(str(bsds_tgz),))
+    dest = tmp_path / "d"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(logging.getLogger("ssn.data"), "disabled", True)
+        root = fetch(spec, dest, progress=False).root
+        (root / "images/train/100.jpg").write_bytes(b"edited")
+        (root / "images/val/100.jpg").unlink()  # counts now wrong: a re-fetch is attempted
+        before = _snapshot(dest / "bsds500")
+        with pytest.raises(FileExistsError, match=r"images/train/100\.jpg"):
+            fetch(spec, dest, progress=False)
+    assert _snapshot(dest / "bsds500") == before
+
+
+def test_refetch_replaces_an_untouched_tree_after_a_config_change(tmp_path, bsds_tgz):
+    """Issue #12 (1): the tree the tool made and still owns is swapped (no leftovers)."""
+    dest = tmp_path / "d"
+    first = _spec(None, None, source=(str(bsds_tgz),))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(logging.getLogger("ssn.data"), "disabled", True)
+        root = fetch(first, dest, progress=False).root
+        (root / "images/test/100.jpg").unlink()  # the tool's file went missing: re-extract
+        second = _spec(None, None, source=(str(bsds_tgz),), expect={"images/test/*.jpg": 1})
+        result = fetch(second, dest, progress=False)
+    assert not result.skipped and (root / "images/test/100.jpg").is_file()
+    assert sorted(p.name for p in dest.iterdir()) == ["bsds500", "bsds500.json", "downloads"]
