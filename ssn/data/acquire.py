@@ -28,7 +28,7 @@ from pathlib import Path
 from .checksum import read_manifest, verify_manifest
 from .config import DatasetSpec, is_url
 from .download import download, verify_or_record
-from .extract import safe_extract
+from .extract import archive_kind, safe_extract
 from .layout import LayoutError, check_counts, find_root
 
 __all__ = ["FetchResult", "NoDownloadError", "check", "fetch", "stamp_path"]
@@ -127,7 +127,8 @@ def _resolve_sources(spec: DatasetSpec, downloads: Path, progress: bool):
         if is_url(source):
             path = downloads / archive.file
             digest = download(
-                source, path, sha256=archive.sha256, size=archive.size, progress=progress
+                source, path, sha256=archive.sha256, size=archive.size, progress=progress,
+                check=archive_kind,
             )
         else:
             path = Path(source)
@@ -146,7 +147,7 @@ def _verify_local(path: Path, sha256: str | None, downloads: Path) -> str:
     link = downloads / path.name
     if not link.exists():
         link.symlink_to(path.resolve())
-    return verify_or_record(link, None, what=str(path))
+    return verify_or_record(link, None, what=str(path), check=archive_kind)
 
 
 def _remove(path: Path) -> None:
