@@ -55,8 +55,10 @@ def resolve_device(device=None) -> torch.device:
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0
         if count and (dev.index is None or dev.index < count):
             return dev
-        why = "no CUDA device is visible" if torch.cuda.is_available() or torch.version.cuda else (
-            "this torch build has no CUDA support"
+        why = (
+            "no CUDA device is visible"
+            if torch.cuda.is_available() or torch.version.cuda
+            else ("this torch build has no CUDA support")
         )
         raise ValueError(f"device={device!r} is not available ({why}); available here: {available}")
     if dev.type == "mps" and "mps" in available_devices():

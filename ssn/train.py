@@ -127,7 +127,9 @@ class TrainConfig:
                 raise ValueError(f"{name} must be a positive number, got {getattr(self, name)}")
         for name in ("compactness_weight", "grad_clip"):
             if not (getattr(self, name) >= 0 and math.isfinite(getattr(self, name))):
-                raise ValueError(f"{name} must be 0 or a positive number, got {getattr(self, name)}")
+                raise ValueError(
+                    f"{name} must be 0 or a positive number, got {getattr(self, name)}"
+                )
         for name in ("beta1", "beta2"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name} must lie in [0, 1), got {getattr(self, name)}")

@@ -613,7 +613,9 @@ def test_a_bad_first_download_is_never_pinned(server, tmp_path, bsds_tgz):
     spec = _spec(f"{server.url}/BSR_bsds500.tgz", None)
     dest = tmp_path / "d"
     archive = dest / "downloads" / "BSR_bsds500.tgz"
-    with pytest.raises(ValueError, match=r"neither a tar nor a zip.*no digest was recorded; delete"):
+    with pytest.raises(
+        ValueError, match=r"neither a tar nor a zip.*no digest was recorded; delete"
+    ):
         fetch(spec, dest, progress=False)
     assert not archive.with_name("BSR_bsds500.tgz.sha256").exists()
     server.files["/BSR_bsds500.tgz"] = bsds_tgz.read_bytes()  # the server recovers

@@ -234,7 +234,9 @@ def test_mat_with_nan_or_fractional_labels_is_refused(capsys, files, value, mess
 def test_mat_with_whole_number_doubles_is_scored_like_integers(capsys, files):
     """MATLAB saves doubles by default: whole numbers are labels."""
     _float_mat(files / "double.mat", GT4 + 1)
-    _, out_double, _ = run_cli(capsys, "--pred", files / "sp.png", "--gt", files / "double.mat", "--json")
+    _, out_double, _ = run_cli(
+        capsys, "--pred", files / "sp.png", "--gt", files / "double.mat", "--json"
+    )
     _, out_int, _ = run_cli(capsys, "--pred", files / "sp.png", "--gt", files / "gt.png", "--json")
     double, integer = json.loads(out_double), json.loads(out_int)
     assert double["mean"] == integer["mean"]

@@ -321,14 +321,29 @@ def _png(tmp_path, name="in.png"):
 @pytest.mark.parametrize(
     ("make_args", "message"),
     [
-        (lambda d, src: ["--out", d / "x.png", "--overlay", d / "x.png"], "--out and --overlay are the same file"),
-        (lambda d, src: ["--out", d / "x.png", "--overlay", d / "." / "x.png"], "--out and --overlay are the same file"),
+        (
+            lambda d, src: ["--out", d / "x.png", "--overlay", d / "x.png"],
+            "--out and --overlay are the same file",
+        ),
+        (
+            lambda d, src: ["--out", d / "x.png", "--overlay", d / "." / "x.png"],
+            "--out and --overlay are the same file",
+        ),
         (lambda d, src: ["--out", src], "is the input image"),
         (lambda d, src: ["--out", d / "x.png", "--overlay", src], "is the input image"),
-        (lambda d, src: ["--out", d / "labels.jpg"], "--out must end in .png or .npy, got 'labels.jpg'"),
+        (
+            lambda d, src: ["--out", d / "labels.jpg"],
+            "--out must end in .png or .npy, got 'labels.jpg'",
+        ),
         (lambda d, src: ["--out", d / "nope" / "x.png"], "the folder .*nope does not exist"),
-        (lambda d, src: ["--out", d / "x.png", "--overlay", d / "o.xyz"], "--overlay 'o.xyz' has no image suffix"),
-        (lambda d, src: ["--out", d / "x.png", "--device", "tpu"], "device='tpu' is not a torch device; available here: cpu"),
+        (
+            lambda d, src: ["--out", d / "x.png", "--overlay", d / "o.xyz"],
+            "--overlay 'o.xyz' has no image suffix",
+        ),
+        (
+            lambda d, src: ["--out", d / "x.png", "--device", "tpu"],
+            "device='tpu' is not a torch device; available here: cpu",
+        ),
     ],
 )
 def test_cli_output_paths_and_device_are_checked_before_segmenting(
@@ -364,7 +379,10 @@ def test_cuda_on_a_cpu_only_torch_is_one_line(tmp_path, capsys):
     with pytest.raises(ValueError, match="device='cuda' is not available.*available here: cpu"):
         segment(_quadrants(), 4, device="cuda")
     src = _png(tmp_path)
-    assert main(["segment", str(src), "-k", "4", "--out", str(tmp_path / "l.png"), "--device", "cuda"]) == 2
+    assert (
+        main(["segment", str(src), "-k", "4", "--out", str(tmp_path / "l.png"), "--device", "cuda"])
+        == 2
+    )
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "available here: cpu" in err
 

@@ -249,7 +249,9 @@ def test_a_run_in_out_dir_is_never_replaced_silently(tiny_bsds, tmp_path):
     train(_config(tiny_bsds, tmp_path, max_iters=2))
     before = _files(tmp_path)
     assert {"last.pt", "best.pt", "log.csv"} <= set(before)
-    with pytest.raises(FileExistsError, match=r"already holds a training run.*--resume.*--out.*--overwrite"):
+    with pytest.raises(
+        FileExistsError, match=r"already holds a training run.*--resume.*--out.*--overwrite"
+    ):
         train(_config(tiny_bsds, tmp_path, max_iters=2, seed=1))
     assert _files(tmp_path) == before
     train(_config(tiny_bsds, tmp_path, max_iters=2, seed=1), overwrite=True)
@@ -265,9 +267,14 @@ def test_init_from_a_checkpoint_of_another_architecture_is_refused(tiny_bsds, tm
 
     save_checkpoint(weights, SSN(SSNConfig(feature_net="linear")), iter=0)
     out = tmp_path / "run"
-    with pytest.raises(ValueError, match=r"feature_net='linear'.*asks for feature_net='deep'.*set feature_net=linear"):
+    with pytest.raises(
+        ValueError,
+        match=r"feature_net='linear'.*asks for feature_net='deep'.*set feature_net=linear",
+    ):
         train(_config(tiny_bsds, out, feature_net="deep", init_from=str(weights)))
-    with pytest.raises(ValueError, match=r"n_features=20.*asks for n_features=12.*set n_features=20"):
+    with pytest.raises(
+        ValueError, match=r"n_features=20.*asks for n_features=12.*set n_features=20"
+    ):
         train(_config(tiny_bsds, out, n_features=12, init_from=str(weights)))
     assert not out.exists()
 
@@ -290,7 +297,9 @@ def test_init_from_a_finished_checkpoint_says_so(tiny_bsds, tmp_path, capsys):
 
     train(_config(tiny_bsds, tmp_path / "a", max_iters=2))
     out = tmp_path / "b"
-    with pytest.raises(ValueError, match=r"already at iteration 2 and max_iters is 2: nothing to train"):
+    with pytest.raises(
+        ValueError, match=r"already at iteration 2 and max_iters is 2: nothing to train"
+    ):
         train(_config(tiny_bsds, out, max_iters=2, init_from=str(tmp_path / "a" / "last.pt")))
     assert not out.exists()
     before = _files(tmp_path / "a")
@@ -432,7 +441,18 @@ class TestSettingsCheckedFirst:
         train_err = capsys.readouterr().err
         image = tmp_path / "x.png"
         Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(image)
-        main(["segment", str(image), "-k", "4", "--model", str(bad), "--out", str(tmp_path / "l.png")])
+        main(
+            [
+                "segment",
+                str(image),
+                "-k",
+                "4",
+                "--model",
+                str(bad),
+                "--out",
+                str(tmp_path / "l.png"),
+            ]
+        )
         segment_err = capsys.readouterr().err
         assert train_err.count("\n") == segment_err.count("\n") == 1
         assert "checkpoint does not match the SSN architecture" in train_err

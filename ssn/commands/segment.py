@@ -26,7 +26,9 @@ class _ListMethods(argparse.Action):
     def __call__(self, parser, namespace, values, option_string=None):
         import baselines
 
-        lines = [f"{SSN_METHOD:12} Superpixel Sampling Network (--model pix, linear, deep or a checkpoint)"]
+        lines = [
+            f"{SSN_METHOD:12} Superpixel Sampling Network (--model pix, linear, deep or a checkpoint)"
+        ]
         for name in baselines.available_methods():
             lines.append(f"{name:12} {baselines.get_method(name).summary}")
         print("\n".join(lines))
@@ -146,9 +148,13 @@ def check_outputs(image: Path, out: Path, overlay: Path | None) -> None:
         )
     for option, path in (("--out", out), ("--overlay", overlay)):
         if path is not None and not path.parent.is_dir():
-            raise ValueError(f"{option} {path}: the folder {path.parent} does not exist; create it first")
+            raise ValueError(
+                f"{option} {path}: the folder {path.parent} does not exist; create it first"
+            )
         if path is not None and _same_file(path, image):
-            raise ValueError(f"{option} {path} is the input image; it would be overwritten, give another path")
+            raise ValueError(
+                f"{option} {path} is the input image; it would be overwritten, give another path"
+            )
     if overlay is not None and _same_file(out, overlay):
         raise ValueError(
             f"--out and --overlay are the same file ({out}); the overlay would replace the "

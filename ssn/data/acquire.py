@@ -127,7 +127,11 @@ def _resolve_sources(spec: DatasetSpec, downloads: Path, progress: bool):
         if is_url(source):
             path = downloads / archive.file
             digest = download(
-                source, path, sha256=archive.sha256, size=archive.size, progress=progress,
+                source,
+                path,
+                sha256=archive.sha256,
+                size=archive.size,
+                progress=progress,
                 check=archive_kind,
             )
         else:

@@ -150,12 +150,14 @@ def _spec(name: str, entry: dict) -> DatasetSpec:
                 # YAML reads an unquoted all-digit digest as a number (64 zeros: 0)
                 raise ValueError(
                     f"{key} must be a quoted string of 64 hex digits, got the "
-                    f"{type(sha256).__name__} {sha256!r}; write it in quotes: sha256: \"...\""
+                    f'{type(sha256).__name__} {sha256!r}; write it in quotes: sha256: "..."'
                 )
             try:
                 normalise_digest(sha256)
             except ValueError as err:
-                raise ValueError(f"{key}: {err} (64 hex digits, or null to record it on first use)") from None
+                raise ValueError(
+                    f"{key}: {err} (64 hex digits, or null to record it on first use)"
+                ) from None
         archives.append(
             ArchiveSpec(
                 file=str(item["file"]),
