@@ -5,7 +5,8 @@ fragments, which lowers the count. ``slic`` therefore picks the ``n_segments`` h
 to scikit-image so that its seed grid has about ``n_segments`` cells, and re-runs (at
 most ``max_runs`` runs in all) with a request scaled by target/realised while the
 realised count is more than ``tolerance`` off. The OpenCV variant tries the two integer
-grid pitches around ``sqrt(HW/K)``. (OpenCV's SLICO is not registered: on flat-colour
+grid pitches around ``sqrt(HW/K)``, at most twice the shorter side (larger pitches
+crash OpenCV), so thin images get more superpixels than asked for. (OpenCV's SLICO is not registered: on flat-colour
 test images its boundary recall stays at 0.66-0.91.)
 """
 
@@ -126,10 +127,11 @@ def _opencv_slic(rgb, n_segments, algorithm, ruler, num_iterations, min_element_
 
     step = math.sqrt(height * width / n_segments)
     # OpenCV places seeds on a grid of pitch `region_size` (an integer): try the two
-    # nearest pitches and keep the count closer to the target.
-    return closest_count(
-        run, sorted({max(1, math.floor(step)), max(1, math.ceil(step))}), n_segments
-    )
+    # nearest pitches and keep the count closer to the target. A pitch above twice the
+    # shorter side crashes OpenCV (SIGSEGV, measured on every size up to 16 x 400).
+    largest = 2 * min(height, width)
+    sizes = {min(largest, max(1, math.floor(step))), min(largest, max(1, math.ceil(step)))}
+    return closest_count(run, sorted(sizes), n_segments)
 
 
 @register("slic-opencv", "SLIC, OpenCV ximgproc implementation")

@@ -17,9 +17,12 @@ def as_rgb_float(image, *, channel_axis: int | None = -1, dtype=np.float32) -> n
     Parameters
     ----------
     image : (H, W[, C]) array_like
-        Grayscale (``channel_axis=None`` or a 2-D array), RGB or RGBA image. Integer
-        images are scaled by their dtype's maximum (uint8 → /255, uint16 → /65535);
-        floating-point images must already lie in [0, 1]; boolean images map to {0, 1}.
+        Grayscale (``channel_axis=None`` or a 2-D array), RGB or RGBA image. uint8
+        images are divided by 255 and uint16 images by 65535; any other integer dtype
+        (int8 … int64, uint32, uint64, e.g. Pillow's 32-bit mode ``I``) is read as 8-bit
+        data when its values lie in [0, 255] and as 16-bit data when they lie in
+        [0, 65535], and refused otherwise. Floating-point images must already lie in
+        [0, 1]; boolean images map to {0, 1}.
     channel_axis : int or None, optional
         Axis of the colour channels; ``None`` means the image is grayscale.
     dtype : numpy dtype, optional
@@ -35,7 +38,8 @@ def as_rgb_float(image, *, channel_axis: int | None = -1, dtype=np.float32) -> n
     ------
     ValueError
         If the image has the wrong number of dimensions or channels, is empty, holds
-        NaN/inf, or is a float image outside [0, 1].
+        NaN/inf, is a float image outside [0, 1], or an integer image with negative
+        values or (other than uint8/uint16) values above 65535.
     TypeError
         If the dtype is not numeric.
     """
@@ -70,10 +74,7 @@ def as_rgb_float(image, *, channel_axis: int | None = -1, dtype=np.float32) -> n
     if arr.dtype == np.bool_:
         out = arr.astype(dtype)
     elif np.issubdtype(arr.dtype, np.integer):
-        info = np.iinfo(arr.dtype)
-        if info.min < 0 and arr.min() < 0:
-            raise ValueError("integer images must not hold negative values")
-        out = arr.astype(dtype) / dtype(info.max)
+        out = arr.astype(dtype) / dtype(_integer_scale(arr))
     else:
         if not np.all(np.isfinite(arr)):
             raise ValueError("image holds NaN or infinite values")
@@ -87,6 +88,28 @@ def as_rgb_float(image, *, channel_axis: int | None = -1, dtype=np.float32) -> n
     if out.shape[-1] == 1:
         out = np.repeat(out, 3, axis=-1)
     return np.ascontiguousarray(out)
+
+
+def _integer_scale(arr: np.ndarray) -> int:
+    """The value of white for an integer image (see :func:`as_rgb_float`)."""
+    if arr.dtype == np.uint8:
+        return 255
+    if arr.dtype == np.uint16:
+        return 65535
+    lo, hi = int(arr.min()), int(arr.max())
+    if lo < 0:
+        raise ValueError(
+            f"integer images must not hold negative values, got a {arr.dtype} image with "
+            f"values in [{lo}, {hi}]; shift or rescale it to uint8, uint16 or float in [0, 1]"
+        )
+    if hi <= 255:
+        return 255  # 8-bit data in a wider integer type
+    if hi <= 65535:
+        return 65535  # 16-bit data in a wider integer type
+    raise ValueError(
+        f"a {arr.dtype} image with values up to {hi} has no known white level (8-bit: 255, "
+        "16-bit: 65535); rescale it to float in [0, 1]"
+    )
 
 
 def check_n_segments(n_segments, height: int, width: int) -> int:

@@ -9,6 +9,7 @@ stored, so ``torch.load(..., weights_only=True)`` reads them without unpickling 
 from __future__ import annotations
 
 import os
+import pickle
 from pathlib import Path
 
 import torch
@@ -17,10 +18,13 @@ from ssn.models import SSN, SSNConfig
 
 __all__ = [
     "PRETRAINED_DIR",
+    "atomic_write_text",
     "export_weights",
     "load_checkpoint",
     "load_model",
+    "model_from_checkpoint",
     "pretrained_path",
+    "remove_stale_temporaries",
     "save_checkpoint",
 ]
 
@@ -41,13 +45,49 @@ def save_checkpoint(path, model: SSN, **state) -> None:
 
 def _atomic_save(payload: dict, path: Path) -> None:
     """``torch.save`` next to ``path`` and rename over it: never a truncated file."""
+    _atomic_write(path, lambda tmp: torch.save(payload, tmp))
+
+
+def atomic_write_text(path, text: str) -> None:
+    """Write ``text`` next to ``path`` and rename over it: never a truncated file."""
+    _atomic_write(Path(path), lambda tmp: tmp.write_text(text))
+
+
+def _atomic_write(path: Path, write) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        torch.save(payload, tmp)
+        write(tmp)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def remove_stale_temporaries(path) -> list[Path]:
+    """Delete ``.<name>.<pid>.tmp`` files next to ``path`` left by killed processes.
+
+    Only the temporary files this module writes (of a process that no longer runs) are
+    removed; returns them.
+    """
+    path = Path(path)
+    removed = []
+    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+        pid = tmp.name[len(path.name) + 2 : -len(".tmp")]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
 
 
 def load_checkpoint(path, map_location="cpu") -> dict:
@@ -66,21 +106,44 @@ def load_checkpoint(path, map_location="cpu") -> dict:
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # torch raises many types for corrupt/unsafe files
-        raise ValueError(f"{path} is not a readable SSN checkpoint: {err}") from err
+        if isinstance(err, pickle.UnpicklingError) or "weights_only" in str(err):
+            # not torch's advice to load it with weights_only=False: that runs its code
+            reason = (
+                "it holds Python objects other than tensors and plain values, which are "
+                "refused because loading them could run code; use a checkpoint written "
+                "by ssn (save_checkpoint, ssn train)"
+            )
+        else:
+            reason = " ".join(str(err).split()) or type(err).__name__
+        raise ValueError(f"{path} is not a readable SSN checkpoint: {reason}") from err
     if not isinstance(payload, dict) or not {"model_args", "model"} <= payload.keys():
         raise ValueError(f"{path} is not an SSN checkpoint (missing 'model_args'/'model')")
     return payload
 
 
-def load_model(path, device=None) -> SSN:
-    """Build an :class:`~ssn.models.SSN` from a checkpoint, in eval mode on ``device``."""
-    payload = load_checkpoint(path)
+def model_from_checkpoint(payload: dict, path, **overrides) -> SSN:
+    """The :class:`~ssn.models.SSN` of a loaded checkpoint (``overrides`` replace
+    ``model_args`` fields, e.g. ``eta``).
+
+    Raises
+    ------
+    ValueError
+        One line naming ``path`` if the weights do not fit the recorded architecture.
+    """
     try:
-        model = SSN(SSNConfig(**payload["model_args"]))
+        model = SSN(SSNConfig(**{**payload["model_args"], **overrides}))
         model.load_state_dict(payload["model"])
     except (TypeError, RuntimeError, ValueError) as err:
-        raise ValueError(f"{path}: checkpoint does not match the SSN architecture: {err}") from err
-    return model.to(device or "cpu").eval()
+        detail = " ".join(str(err).split())  # load_state_dict's message spans many lines
+        raise ValueError(
+            f"{path}: checkpoint does not match the SSN architecture: {detail}"
+        ) from err
+    return model
+
+
+def load_model(path, device=None) -> SSN:
+    """Build an :class:`~ssn.models.SSN` from a checkpoint, in eval mode on ``device``."""
+    return model_from_checkpoint(load_checkpoint(path), path).to(device or "cpu").eval()
 
 
 def export_weights(source, destination, **extra) -> Path:

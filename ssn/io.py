@@ -34,6 +34,9 @@ def _existing(path) -> Path:
 def read_image(path) -> np.ndarray:
     """Read an image file as an ``(H, W[, C])`` array in its stored dtype.
 
+    Palette images are read by their colours, CMYK (and YCbCr, LAB, HSV) images are
+    converted to RGB; images larger than Pillow's decompression-bomb limit are refused.
+
     Raises
     ------
     FileNotFoundError
@@ -48,8 +51,10 @@ def read_image(path) -> np.ndarray:
         with Image.open(path) as img:
             if img.mode == "P":  # palette images are read by their colours here
                 img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+            elif img.mode in ("CMYK", "YCbCr", "LAB", "HSV"):  # not RGB(A): 4 channels of CMYK
+                img = img.convert("RGB")
             return np.asarray(img)
-    except (UnidentifiedImageError, OSError) as err:
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as err:
         raise ValueError(f"cannot read image {path}: {err}") from err
 
 
@@ -73,7 +78,7 @@ def read_label_image(path) -> np.ndarray:
     if path.suffix.lower() == ".npy":
         try:
             arr = np.load(path, allow_pickle=False)
-        except (ValueError, OSError) as err:
+        except (ValueError, OSError, EOFError) as err:  # EOFError: an empty file
             raise ValueError(f"cannot read label array {path}: {err}") from err
     else:
         try:
@@ -145,23 +150,39 @@ def read_bsds_ground_truth(path) -> list[np.ndarray]:
     Returns
     -------
     segmentations : list of (H, W) ndarray of int64
-        One label image per annotation (labels start at 1, as stored).
+        One label image per annotation (labels start at 1, as stored). Floating-point
+        annotations are accepted when every value is a whole number.
 
     Raises
     ------
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If the file is not a BSDS500 ground truth.
+        If the file is not a BSDS500 ground truth, or an annotation holds NaN, infinite
+        or fractional labels.
     """
     from scipy.io import loadmat
 
     path = _existing(path)
     try:
         cells = loadmat(path)["groundTruth"]
-        return [np.asarray(cell["Segmentation"][0][0], dtype=np.int64) for cell in cells[0]]
+        raw = [np.asarray(cell["Segmentation"][0][0]) for cell in cells[0]]
     except (KeyError, ValueError, IndexError, TypeError, OSError) as err:
         raise ValueError(f"{path} is not a BSDS500 ground-truth file: {err}") from err
+    segmentations = []
+    for number, seg in enumerate(raw, 1):
+        if not (np.issubdtype(seg.dtype, np.number) or seg.dtype == np.bool_):
+            raise ValueError(f"{path}: annotation {number} is not numeric ({seg.dtype})")
+        if np.issubdtype(seg.dtype, np.inexact):  # MATLAB doubles: whole numbers only
+            bad = ~np.isfinite(seg) | (seg != np.round(seg))
+            if bad.any():
+                raise ValueError(
+                    f"{path}: annotation {number} holds {int(bad.sum())} non-integer labels "
+                    f"(e.g. {float(seg[bad].flat[0])}); labels must be whole numbers, as in .npy "
+                    "and PNG label images"
+                )
+        segmentations.append(seg.astype(np.int64))
+    return segmentations
 
 
 def read_flo(path) -> np.ndarray:

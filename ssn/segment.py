@@ -14,12 +14,56 @@ from ssn.checkpoint import load_model, pretrained_path
 from ssn.functional import grid_shape, position_scale
 from ssn.models import SSN, SSNConfig
 
-__all__ = ["default_device", "resolve_model", "segment"]
+__all__ = ["available_devices", "default_device", "resolve_device", "resolve_model", "segment"]
 
 
 def default_device() -> torch.device:
     """CUDA when available, else the CPU."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def available_devices() -> list[str]:
+    """The torch devices this machine and this torch build can use."""
+    devices = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        devices.append("mps")
+    return devices
+
+
+def resolve_device(device=None) -> torch.device:
+    """``device`` as a :class:`torch.device` this machine has (None: :func:`default_device`).
+
+    Raises
+    ------
+    ValueError
+        For a name torch does not know, or a device this machine or torch build lacks
+        (``cuda`` on a CPU-only torch); the message lists the available devices.
+    """
+    if device is None:
+        return default_device()
+    available = ", ".join(available_devices())
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(
+            f"device={device!r} is not a torch device; available here: {available}"
+        ) from None
+    if dev.type == "cpu":
+        return dev
+    if dev.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count and (dev.index is None or dev.index < count):
+            return dev
+        why = (
+            "no CUDA device is visible"
+            if torch.cuda.is_available() or torch.version.cuda
+            else ("this torch build has no CUDA support")
+        )
+        raise ValueError(f"device={device!r} is not available ({why}); available here: {available}")
+    if dev.type == "mps" and "mps" in available_devices():
+        return dev
+    raise ValueError(f"device={device!r} is not available; available here: {available}")
 
 
 def resolve_model(model, device=None) -> SSN:
@@ -147,7 +191,7 @@ def segment(
         )
     if isinstance(n_iter, bool) or not isinstance(n_iter, (int, np.integer)) or n_iter < 1:
         raise ValueError(f"n_iter must be a positive integer, got {n_iter!r}")
-    device = torch.device(device) if device is not None else default_device()
+    device = resolve_device(device)
     net = resolve_model(model, device)
     frame2 = _next_frame_tensor(net, next_frame, rgb.shape, channel_axis)
     grid = grid_shape(n_segments, height, width)

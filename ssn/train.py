@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import dataclasses
+import io
 import json
 import math
 import os
@@ -33,7 +34,13 @@ import numpy as np
 import torch
 import yaml
 
-from ssn.checkpoint import load_checkpoint, save_checkpoint
+from ssn.checkpoint import (
+    atomic_write_text,
+    load_checkpoint,
+    model_from_checkpoint,
+    remove_stale_temporaries,
+    save_checkpoint,
+)
 from ssn.functional import position_features
 from ssn.losses import compactness_loss, label_reconstruction_loss, reconstruction_loss
 from ssn.models import SSN, SSNConfig
@@ -47,7 +54,8 @@ class TrainConfig:
 
     # -- task and data
     task: str = "bsds500"  # bsds500 | voc | cityscapes | sintel
-    data_root: str = "../shared/datasets/BSDS500"  # dataset folder (relative: to the cwd)
+    # dataset folder; relative: to the YAML file that sets it (to the cwd in key=value)
+    data_root: str = "../shared/datasets/BSDS500"
     train_split: str = "train"
     val_split: str = "val"
     patch_size: int = 201
@@ -104,9 +112,39 @@ class TrainConfig:
                 f"got {self.init_from!r}"
             )
         for name in ("batch_size", "max_iters", "patch_size", "n_segments", "eval_interval",
-                     "checkpoint_interval", "log_interval", "n_iter_train"):  # fmt: skip
+                     "checkpoint_interval", "log_interval", "n_iter_train", "n_iter_test",
+                     "eval_images", "eval_n_segments", "max_segments"):  # fmt: skip
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("threads", "num_workers", "seed"):
+            if getattr(self, name) < 0:
+                raise ValueError(
+                    f"{name} must be 0 or more, got {getattr(self, name)}"
+                    + (" (0: torch's default)" if name == "threads" else "")
+                )
+        for name in ("learning_rate", "eta", "train_eta"):
+            if not (getattr(self, name) > 0 and math.isfinite(getattr(self, name))):
+                raise ValueError(f"{name} must be a positive number, got {getattr(self, name)}")
+        for name in ("compactness_weight", "grad_clip"):
+            if not (getattr(self, name) >= 0 and math.isfinite(getattr(self, name))):
+                raise ValueError(
+                    f"{name} must be 0 or a positive number, got {getattr(self, name)}"
+                )
+        for name in ("beta1", "beta2"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ValueError(f"{name} must lie in [0, 1), got {getattr(self, name)}")
+        if self.n_features <= (8 if self.task == "sintel" else 5):
+            raise ValueError(
+                f"n_features must exceed the {8 if self.task == 'sintel' else 5} input "
+                f"channels, got {self.n_features}"
+            )
+        if self.compactness_reduction not in ("official", "mean"):
+            raise ValueError(
+                f"compactness_reduction must be 'official' or 'mean', "
+                f"got {self.compactness_reduction!r}"
+            )
+        if self.scale not in (None, "official"):
+            raise ValueError(f"scale must be 'official' or null (off), got {self.scale!r}")
 
 
 def _coerce(name: str, value, default, nullable: bool = False):
@@ -163,9 +201,18 @@ def load_config(path=None, overrides: list[str] | dict | None = None) -> TrainCo
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"no such training config: {path}")
-        loaded = yaml.safe_load(path.read_text()) or {}
+        try:
+            loaded = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(err, "problem", None) or " ".join(str(err).split())
+            raise ValueError(f"{path}: not valid YAML{where}: {problem}") from None
         if not isinstance(loaded, dict):
             raise ValueError(f"{path}: a training config must be a YAML mapping")
+        if isinstance(loaded.get("data_root"), str):  # relative to the file, as in datasets.yaml
+            root = os.path.expandvars(os.path.expanduser(loaded["data_root"]))
+            loaded["data_root"] = os.path.normpath(path.resolve().parent / root)
         values.update(loaded)
     if isinstance(overrides, dict):
         values.update(overrides)
@@ -248,8 +295,8 @@ def _build_patches(config: TrainConfig):
     )  # fmt: skip
 
 
-def _loader(config: TrainConfig, start: int, rank: int, world: int):
-    dataset = _GlobalSamples(_build_patches(config), config.seed)
+def _loader(config: TrainConfig, start: int, rank: int, world: int, patches=None):
+    dataset = _GlobalSamples(patches or _build_patches(config), config.seed)
     return iter(
         torch.utils.data.DataLoader(
             dataset,
@@ -375,8 +422,9 @@ def _truncate_log(log_path: Path, last_iter: int) -> None:
     def complete(row: list[str]) -> bool:
         return len(row) == len(header) and row[0].isdigit() and int(row[0]) <= last_iter
 
-    with open(log_path, "w", newline="") as fh:
-        csv.writer(fh).writerows([header, *filter(complete, rows[1:])])
+    text = io.StringIO(newline="")
+    csv.writer(text).writerows([header, *filter(complete, rows[1:])])
+    atomic_write_text(log_path, text.getvalue())  # a kill mid-write keeps the old log
 
 
 def _rng_state() -> dict:
@@ -393,25 +441,83 @@ def _set_rng_state(state: dict) -> None:
 
 
 def _device(config: TrainConfig, local_rank: int) -> torch.device:
+    from ssn.segment import resolve_device
+
     if config.device == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda", local_rank)
         return torch.device("cpu")
-    return torch.device(config.device)
+    try:
+        return resolve_device(config.device)
+    except ValueError as err:
+        raise ValueError(f"config key 'device': {err}") from None
 
 
-def train(config: TrainConfig) -> dict:
+#: the files of a run in ``out_dir`` (``config.json`` alone is no run)
+RUN_FILES = ("last.pt", "best.pt", "log.csv")
+
+
+def _check_architecture(state: dict, source: Path, model_config: SSNConfig) -> None:
+    """Refuse a checkpoint whose network is not the one the config asks for."""
+    args = state["model_args"]
+    fields = ("feature_net", "n_features", "in_channels")
+    differ = [k for k in fields if args.get(k) != getattr(model_config, k)]
+    if differ:
+        holds = ", ".join(f"{k}={args.get(k)!r}" for k in differ)
+        asked = ", ".join(f"{k}={getattr(model_config, k)!r}" for k in differ)
+        fix = " ".join(f"{k}={args.get(k)}" for k in differ if k != "in_channels")
+        raise ValueError(
+            f"{source} holds a network with {holds} but the config asks for {asked}; "
+            + (f"set {fix}, or " if fix else "use task=sintel for frame pairs, or ")
+            + "start from another checkpoint"
+        )
+
+
+def train(config: TrainConfig, *, overwrite: bool = False) -> dict:
     """Run (or resume) training; returns the final state summary.
 
     Writes ``out_dir/last.pt`` (every ``checkpoint_interval`` iterations and at the end),
     ``out_dir/best.pt`` (best validation ASA, or lowest EPE for flow), ``out_dir/log.csv`` and
-    ``out_dir/config.json``.
+    ``out_dir/config.json``. Every setting, the data, the device and the checkpoint to
+    start from are checked before any file is written.
+
+    Parameters
+    ----------
+    config : TrainConfig
+        From :func:`load_config`.
+    overwrite : bool
+        Replace a run already in ``out_dir`` (its checkpoints and log are deleted).
+        Without it, and unless ``init_from="resume"``, an ``out_dir`` holding
+        ``last.pt``, ``best.pt`` or ``log.csv`` is refused.
+
+    Returns
+    -------
+    summary : dict
+        ``iter``, ``best_score``, ``out_dir``, ``rank`` and ``trained`` (iterations run
+        by this call: 0 when a resumed run had already reached ``max_iters``).
+
+    Raises
+    ------
+    FileExistsError
+        If ``out_dir`` holds a run and neither resume nor ``overwrite`` is asked for.
+    ValueError
+        For an invalid setting or device, a checkpoint whose architecture differs from
+        the config, or an ``init_from`` checkpoint already at ``max_iters``.
     """
+    config.validate()
     distributed = "RANK" in os.environ and "WORLD_SIZE" in os.environ
     rank = int(os.environ.get("RANK", 0))
     world = int(os.environ.get("WORLD_SIZE", 1))
     local_rank = int(os.environ.get("LOCAL_RANK", 0))
     device = _device(config, local_rank)
+    out_dir = Path(config.out_dir)
+    existing = [name for name in RUN_FILES if (out_dir / name).exists()]
+    if existing and config.init_from != "resume" and not overwrite:
+        raise FileExistsError(
+            f"{out_dir} already holds a training run ({', '.join(existing)}); continue it "
+            "with --resume (init_from=resume), write to another --out, or replace it "
+            "with --overwrite"
+        )
     if distributed:
         torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
         if config.batch_size % world:
@@ -421,8 +527,11 @@ def train(config: TrainConfig) -> dict:
     if config.threads:
         torch.set_num_threads(config.threads)
     master = rank == 0
-    out_dir = Path(config.out_dir)
     last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
+    # the data, before any file is written or any iteration runs
+    patches = _build_patches(config)
+    if master and len(_validation_source(config)) == 0:
+        raise ValueError(f"the validation split {config.val_split!r} of {config.task} is empty")
 
     torch.manual_seed(config.seed)
     model_config = SSNConfig(
@@ -441,17 +550,37 @@ def train(config: TrainConfig) -> dict:
         if not source.is_file():
             raise FileNotFoundError(f"cannot resume: no checkpoint at {source}")
         state = load_checkpoint(source)
-        model = SSN(SSNConfig(**state["model_args"]))  # architecture from the checkpoint
-        model.load_state_dict(state["model"])
+        # The architecture must be the config's; the other model settings (eta, SLIC
+        # iterations) are the config's too, so config.json records what runs.
+        _check_architecture(state, source, model_config)
+        model = model_from_checkpoint(
+            state, source, eta=config.eta, train_eta=config.train_eta,
+            n_iter_train=config.n_iter_train, n_iter_test=config.n_iter_test,
+        )  # fmt: skip
         optimizer = torch.optim.Adam(
             model.parameters(), lr=config.learning_rate, betas=(config.beta1, config.beta2)
         )
         # A weights-only checkpoint (e.g. the bundled one) continues with fresh Adam
         # moments: a warm start rather than an exact resume.
         if "optimizer" in state:
-            optimizer.load_state_dict(state["optimizer"])
+            try:
+                optimizer.load_state_dict(state["optimizer"])
+            except (ValueError, KeyError, RuntimeError) as err:
+                detail = " ".join(str(err).split())
+                raise ValueError(f"{source}: optimizer state does not fit: {detail}") from err
         start = int(state.get("iter", 0))
         best = float(state.get("best_metric", -math.inf))
+        if start >= config.max_iters:
+            if config.init_from != "resume":
+                raise ValueError(
+                    f"init_from={source} is already at iteration {start} and max_iters is "
+                    f"{config.max_iters}: nothing to train and nothing was written; set "
+                    f"max_iters above {start} (iterations continue from the checkpoint's)"
+                )
+            if distributed:
+                torch.distributed.destroy_process_group()
+            return {"iter": start, "best_score": best, "out_dir": str(out_dir), "rank": rank,
+                    "trained": 0}  # fmt: skip
         if "rng" in state:
             _set_rng_state(state["rng"])
     model.to(device).train()
@@ -476,7 +605,12 @@ def train(config: TrainConfig) -> dict:
 
     if master:
         out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=2))
+        if overwrite and config.init_from != "resume":
+            for name in RUN_FILES:  # the replaced run's own files, nothing else
+                (out_dir / name).unlink(missing_ok=True)
+        for name in ("last.pt", "best.pt", "config.json", "log.csv"):
+            remove_stale_temporaries(out_dir / name)  # of killed runs
+        atomic_write_text(out_dir / "config.json", json.dumps(dataclasses.asdict(config), indent=2))
         print(f"training config: {json.dumps(dataclasses.asdict(config))}", flush=True)
     log_path = out_dir / "log.csv"
     log_fields = ["iter", "loss", "reconstruction", "compactness", "val_asa", "val_br",
@@ -498,7 +632,7 @@ def train(config: TrainConfig) -> dict:
             config=dataclasses.asdict(config), rng=_rng_state(),
         )  # fmt: skip
 
-    batches = _loader(config, start, rank, world)
+    batches = _loader(config, start, rank, world, patches)
     progress = None
     if master and config.progress:
         from tqdm import tqdm
@@ -553,4 +687,5 @@ def train(config: TrainConfig) -> dict:
         progress.close()
     if distributed:
         torch.distributed.destroy_process_group()
-    return {"iter": it, "best_score": best, "out_dir": str(out_dir), "rank": rank}
+    return {"iter": it, "best_score": best, "out_dir": str(out_dir), "rank": rank,
+            "trained": it - start}  # fmt: skip

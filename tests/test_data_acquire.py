@@ -464,3 +464,144 @@ def test_config_override_resolves_paths_and_replaces_expect(tmp_path):
     override.write_text("datasets:\n  voc2013: {}\n")
     with pytest.raises(ValueError, match="unknown dataset 'voc2013'"):
         load_config([override])
+
+
+# --------------------------------------------------------------------------- issue #12
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def test_fetch_archive_never_deletes_a_user_folder_in_dest(tmp_path, bsds_tgz):
+    """Issue #12 (1): an archive fetch over ``<dest>/<name>`` holding the user's own files
+    refuses, naming the folder, and keeps every file byte for byte."""
+    mine = tmp_path / "d" / "bsds500"
+    (mine / "notes").mkdir(parents=True)
+    (mine / "notes" / "thesis.tex").write_bytes(b"\\section{three years of work}")
+    (mine / "labels.npy").write_bytes(PAYLOAD[:1000])
+    before = _snapshot(mine)
+    spec = _spec(None, None, source=(str(bsds_tgz),))
+    with pytest.raises(FileExistsError, match=r"d/bsds500 holds files .*labels\.npy"):
+        fetch(spec, tmp_path / "d", progress=False)
+    assert _snapshot(mine) == before
+    assert not stamp_path(tmp_path / "d", "bsds500").exists()
+
+
+def test_refetch_keeps_a_file_the_user_added_to_the_extracted_tree(tmp_path, bsds_tgz):
+    """Issue #12 (1): after the user adds a file inside the extracted dataset, the count
+    check fails and a re-fetch used to delete the whole tree; it now refuses."""
+    spec = _spec(None, None, source=(str(bsds_tgz),))
+    dest = tmp_path / "d"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(logging.getLogger("ssn.data"), "disabled", True)
+        root = fetch(spec, dest, progress=False).root
+        (root / "images/train/mine.jpg").write_bytes(b"my own picture")
+        before = _snapshot(dest / "bsds500")
+        with pytest.raises(FileExistsError, match=r"images/train/mine\.jpg"):
+            fetch(spec, dest, progress=False)
+    assert _snapshot(dest / "bsds500") == before
+
+
+def test_refetch_keeps_a_file_the_user_changed(tmp_path, bsds_tgz):
+    """Issue #12 (1): a changed file (here one that makes the count check fail too)
+    is not the tool's to replace."""
+    spec = _spec(None, None, source=(str(bsds_tgz),))
+    dest = tmp_path / "d"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(logging.getLogger("ssn.data"), "disabled", True)
+        root = fetch(spec, dest, progress=False).root
+        (root / "images/train/100.jpg").write_bytes(b"edited")
+        (root / "images/val/100.jpg").unlink()  # counts now wrong: a re-fetch is attempted
+        before = _snapshot(dest / "bsds500")
+        with pytest.raises(FileExistsError, match=r"images/train/100\.jpg"):
+            fetch(spec, dest, progress=False)
+    assert _snapshot(dest / "bsds500") == before
+
+
+def test_refetch_replaces_an_untouched_tree_after_a_config_change(tmp_path, bsds_tgz):
+    """Issue #12 (1): the tree the tool made and still owns is swapped (no leftovers)."""
+    dest = tmp_path / "d"
+    first = _spec(None, None, source=(str(bsds_tgz),))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(logging.getLogger("ssn.data"), "disabled", True)
+        root = fetch(first, dest, progress=False).root
+        (root / "images/test/100.jpg").unlink()  # the tool's file went missing: re-extract
+        second = _spec(None, None, source=(str(bsds_tgz),), expect={"images/test/*.jpg": 1})
+        result = fetch(second, dest, progress=False)
+    assert not result.skipped and (root / "images/test/100.jpg").is_file()
+    assert sorted(p.name for p in dest.iterdir()) == ["bsds500", "bsds500.json", "downloads"]
+
+
+HTML = b"<!DOCTYPE html><html><body>Service temporarily unavailable</body></html>\n"
+
+
+def test_a_bad_first_download_is_never_pinned(server, tmp_path, bsds_tgz):
+    """Issue #12 (4): an HTML page served as the archive is not trusted on first use;
+    the error names the file to delete, and after deleting it the fetch succeeds."""
+    server.files["/BSR_bsds500.tgz"] = HTML
+    spec = _spec(f"{server.url}/BSR_bsds500.tgz", None)
+    dest = tmp_path / "d"
+    archive = dest / "downloads" / "BSR_bsds500.tgz"
+    with pytest.raises(
+        ValueError, match=r"neither a tar nor a zip.*no digest was recorded; delete"
+    ):
+        fetch(spec, dest, progress=False)
+    assert not archive.with_name("BSR_bsds500.tgz.sha256").exists()
+    server.files["/BSR_bsds500.tgz"] = bsds_tgz.read_bytes()  # the server recovers
+    with pytest.raises(ValueError, match=f"delete {re.escape(str(archive))} and run again"):
+        fetch(spec, dest, progress=False)  # the bad file is still there: same advice
+    archive.unlink()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(logging.getLogger("ssn.data"), "disabled", True)
+        assert fetch(spec, dest, progress=False).counts == EXPECT
+
+
+def test_an_already_pinned_bad_download_names_both_files(server, tmp_path):
+    """Issue #12 (4): a bad archive pinned by an earlier version: say what to delete."""
+    server.files["/BSR_bsds500.tgz"] = HTML
+    archive = tmp_path / "downloads" / "BSR_bsds500.tgz"
+    archive.parent.mkdir()
+    archive.write_bytes(HTML)
+    record = archive.with_name("BSR_bsds500.tgz.sha256")
+    record.write_text(f"{_sha(HTML)}  BSR_bsds500.tgz\n")
+    spec = _spec(f"{server.url}/BSR_bsds500.tgz", None)
+    with pytest.raises(
+        ValueError, match=f"delete {re.escape(str(archive))} and {re.escape(str(record))}"
+    ):
+        fetch(spec, tmp_path, progress=False)
+
+
+def test_a_bad_local_archive_is_not_pinned_and_not_for_deletion(tmp_path):
+    """Issue #12 (4): the user's own file is never suggested for deletion."""
+    source = tmp_path / "mine" / "BSR_bsds500.tgz"
+    source.parent.mkdir()
+    source.write_bytes(HTML)
+    spec = _spec(None, None, source=(str(source),))
+    with pytest.raises(ValueError, match="neither a tar nor a zip.*replace .*configured source"):
+        fetch(spec, tmp_path / "d", progress=False)
+    assert source.read_bytes() == HTML
+    assert not (tmp_path / "d" / "downloads" / "BSR_bsds500.tgz.sha256").exists()
+
+
+@pytest.mark.parametrize(
+    "value,match",
+    [
+        ("123", "must be a quoted string of 64 hex digits, got the int 123"),
+        ("0" * 64, "must be a quoted string of 64 hex digits, got the int 0"),
+        ("1.5e+3", "got the float 1500.0"),
+        ("'abc'", "archives\\[0\\].sha256: not a sha256 hex digest: 'abc'"),
+    ],
+)
+def test_config_rejects_digests_that_are_not_strings(tmp_path, value, match):
+    """Issue #12 (4): ``sha256: 123`` crashed and 64 zeros (int 0) were silently ignored."""
+    path = tmp_path / "datasets.yaml"
+    path.write_text(
+        "datasets:\n  bsds500:\n    archives:\n"
+        f"      - file: BSR_bsds500.tgz\n        url: http://x/BSR_bsds500.tgz\n"
+        f"        sha256: {value}\n"
+    )
+    with pytest.raises(ValueError, match=match):
+        load_config([path])
+    path.write_text(path.read_text().replace(f"sha256: {value}", f"sha256: '{'0' * 64}'"))
+    assert load_config([path])["bsds500"].archives[0].sha256 == "0" * 64

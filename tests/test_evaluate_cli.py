@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -206,3 +207,45 @@ def test_bad_protocol_is_rejected_by_argparse(capsys, files):
         )
     assert exc.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def _float_mat(path, seg):
+    from scipy.io import savemat
+
+    cells = np.empty((1, 1), dtype=object)
+    cells[0, 0] = {"Segmentation": seg.astype(np.float64), "Boundaries": np.zeros_like(seg)}
+    savemat(path, {"groundTruth": cells})
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [(np.nan, "non-integer labels \\(e.g. nan\\)"), (2.5, "non-integer labels \\(e.g. 2.5\\)")],
+)
+def test_mat_with_nan_or_fractional_labels_is_refused(capsys, files, value, message):
+    """Issue #12 (10): NaN became one segment with id int64-min and was scored."""
+    seg = (GT4 + 1).astype(np.float64)
+    seg[0, 0] = value
+    _float_mat(files / "bad.mat", seg)
+    code, out, err = run_cli(capsys, "--pred", files / "sp.png", "--gt", files / "bad.mat")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "annotation 1 holds 1 " in err and re.search(message, err)
+
+
+def test_mat_with_whole_number_doubles_is_scored_like_integers(capsys, files):
+    """MATLAB saves doubles by default: whole numbers are labels."""
+    _float_mat(files / "double.mat", GT4 + 1)
+    _, out_double, _ = run_cli(
+        capsys, "--pred", files / "sp.png", "--gt", files / "double.mat", "--json"
+    )
+    _, out_int, _ = run_cli(capsys, "--pred", files / "sp.png", "--gt", files / "gt.png", "--json")
+    double, integer = json.loads(out_double), json.loads(out_int)
+    assert double["mean"] == integer["mean"]
+
+
+def test_zero_byte_npy_is_one_line(capsys, files):
+    """Issue #12 (13): a 0-byte .npy raised EOFError with a traceback."""
+    (files / "zero.npy").write_bytes(b"")
+    code, out, err = run_cli(capsys, "--pred", files / "zero.npy", "--gt", files / "gt.png")
+    assert code == 2 and err.count("\n") == 1 and "cannot read label array" in err
+    code, out, err = run_cli(capsys, "--pred", files / "sp.png", "--gt", files / "zero.npy")
+    assert code == 2 and err.count("\n") == 1 and "cannot read label array" in err

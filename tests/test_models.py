@@ -202,6 +202,14 @@ class TestCheckpoint:
         with pytest.raises(ValueError, match="not a readable SSN checkpoint"):
             load_checkpoint(evil)
 
+    def test_refused_pickle_does_not_invite_weights_only_false(self, tmp_path):
+        """Issue #12 (14): PyTorch's advice to pass weights_only=False is not repeated."""
+        evil = tmp_path / "evil.pt"
+        torch.save({"model_args": {}, "model": {}, "payload": SSNConfig()}, evil)
+        with pytest.raises(ValueError, match="could run code") as err:
+            load_checkpoint(evil)
+        assert "weights_only" not in str(err.value) and "\n" not in str(err.value)
+
 
 class TestLabelReconstructionLoss:
     @pytest.mark.parametrize(

@@ -245,3 +245,166 @@ def test_flow_model_takes_the_next_frame():
         segment(image, 30, model=net, next_frame=shifted[:40], device="cpu")
     with pytest.raises(ValueError, match="only for flow models"):
         segment(image, 30, model="pix", next_frame=shifted, device="cpu")
+
+
+# -- issue #12 -------------------------------------------------------------------------
+
+
+def test_cmyk_jpeg_is_read_as_rgb(tmp_path):
+    """Issue #12 (7): C, M, Y were taken as R, G, B and K dropped."""
+    from PIL import Image
+
+    cmyk = np.zeros((16, 16, 4), np.uint8)
+    cmyk[:, :8] = (0, 255, 255, 0)  # red
+    cmyk[:, 8:] = (255, 255, 0, 0)  # blue
+    path = tmp_path / "cmyk.jpg"
+    Image.fromarray(cmyk, "CMYK").save(path, quality=100)
+    rgb = read_image(path)
+    assert rgb.shape == (16, 16, 3)
+    np.testing.assert_allclose(rgb[4, 2], (255, 0, 0), atol=8)
+    np.testing.assert_allclose(rgb[4, 13], (0, 0, 255), atol=8)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "scale"),
+    [(np.int32, 1), (np.int64, 1), (np.int16, 1), (np.uint32, 1), (np.int32, 257), (np.int64, 257)],
+)
+def test_wide_integer_images_are_read_by_their_range(dtype, scale):
+    """Issue #12 (8): int32/int64 images were divided by the dtype maximum, so the
+    labels were a blank image's. Values in [0, 255] are 8-bit, in [0, 65535] 16-bit."""
+    import baselines
+
+    image = (np.random.default_rng(0).random((40, 50, 3)) * 255).astype(np.uint8)
+    reference = image if scale == 1 else image.astype(np.uint16) * 257
+    wide = image.astype(dtype) * scale
+    expected = segment(reference, 20, device="cpu")
+    blank = segment(np.zeros_like(image), 20, device="cpu")
+    assert (expected != blank).any()  # the test can fail
+    np.testing.assert_array_equal(segment(wide, 20, device="cpu"), expected)
+    np.testing.assert_array_equal(
+        baselines.segment(wide, 20, method="slic"), baselines.segment(reference, 20, method="slic")
+    )
+
+
+@pytest.mark.parametrize(
+    ("values", "match"),
+    [((-1, 5), "must not hold negative values.*\\[-1, 5\\]"), ((0, 70000), "values up to 70000")],
+)
+def test_wide_integer_images_out_of_range_are_refused(values, match):
+    image = np.array([[values[0], values[1]], [0, 0]], np.int32)
+    with pytest.raises(ValueError, match=match):
+        segment(image, 2, device="cpu")
+
+
+def test_32_bit_pillow_image_file(tmp_path):
+    """Issue #12 (8): Pillow mode I (32-bit) files, as read by ssn segment."""
+    from PIL import Image
+
+    gray = (np.random.default_rng(1).random((40, 50)) * 255).astype(np.int32)
+    path = tmp_path / "i32.tif"
+    Image.fromarray(gray, "I").save(path)
+    read = read_image(path)
+    assert read.dtype == np.int32
+    expected = segment(gray.astype(np.uint8), 20, device="cpu")
+    assert (expected != segment(np.zeros((40, 50)), 20, device="cpu")).any()
+    np.testing.assert_array_equal(segment(read, 20, device="cpu"), expected)
+
+
+def _png(tmp_path, name="in.png"):
+    from PIL import Image
+
+    path = tmp_path / name
+    Image.fromarray(_quadrants()).save(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make_args", "message"),
+    [
+        (
+            lambda d, src: ["--out", d / "x.png", "--overlay", d / "x.png"],
+            "--out and --overlay are the same file",
+        ),
+        (
+            lambda d, src: ["--out", d / "x.png", "--overlay", d / "." / "x.png"],
+            "--out and --overlay are the same file",
+        ),
+        (lambda d, src: ["--out", src], "is the input image"),
+        (lambda d, src: ["--out", d / "x.png", "--overlay", src], "is the input image"),
+        (
+            lambda d, src: ["--out", d / "labels.jpg"],
+            "--out must end in .png or .npy, got 'labels.jpg'",
+        ),
+        (lambda d, src: ["--out", d / "nope" / "x.png"], "the folder .*nope does not exist"),
+        (
+            lambda d, src: ["--out", d / "x.png", "--overlay", d / "o.xyz"],
+            "--overlay 'o.xyz' has no image suffix",
+        ),
+        (
+            lambda d, src: ["--out", d / "x.png", "--device", "tpu"],
+            "device='tpu' is not a torch device; available here: cpu",
+        ),
+    ],
+)
+def test_cli_output_paths_and_device_are_checked_before_segmenting(
+    tmp_path, capsys, monkeypatch, make_args, message
+):
+    """Issue #12 (9, 11, 14): --out equal to --overlay lost the labels; --out equal to
+    the input overwrote it; a bad --out failed only after segmenting; --device tpu
+    raised a traceback. Nothing is segmented and nothing written."""
+    import re
+
+    import ssn.commands.segment as command
+
+    src = _png(tmp_path)
+    before = src.read_bytes()
+    if "--device" not in make_args(tmp_path, src):
+
+        def fail(*args, **kwargs):
+            raise AssertionError("segmented before checking the outputs")
+
+        monkeypatch.setattr(command, "segment_image", fail)
+    args = ["segment", str(src), "-k", "4", *map(str, make_args(tmp_path, src))]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and re.search(message, err), err
+    assert src.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png"]
+
+
+def test_cuda_on_a_cpu_only_torch_is_one_line(tmp_path, capsys):
+    """Issue #12 (11): the API raised AssertionError ("Torch not compiled with CUDA")."""
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(ValueError, match="device='cuda' is not available.*available here: cpu"):
+        segment(_quadrants(), 4, device="cuda")
+    src = _png(tmp_path)
+    assert (
+        main(["segment", str(src), "-k", "4", "--out", str(tmp_path / "l.png"), "--device", "cuda"])
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "available here: cpu" in err
+
+
+def test_decompression_bomb_is_one_line(tmp_path, capsys, monkeypatch):
+    """Issue #12 (13): Pillow's DecompressionBombError escaped as a traceback."""
+    from PIL import Image
+
+    src = _png(tmp_path)  # 32 x 32 = 1024 pixels
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # refused above 2 x 100
+    assert main(["segment", str(src), "-k", "4", "--out", str(tmp_path / "l.png")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot read image" in err and "decompression bomb" in err
+    assert not (tmp_path / "l.png").exists()
+
+
+def test_list_methods_exists(capsys):
+    """Issue #12 (13): advertised in --help, it did not exist."""
+    import baselines
+
+    with pytest.raises(SystemExit) as exc:
+        main(["segment", "--list-methods"])
+    assert exc.value.code == 0
+    listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert listed == ["ssn", *baselines.available_methods()]

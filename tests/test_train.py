@@ -234,3 +234,226 @@ def test_other_tasks_train_and_validate_on_real_samples(samples_root, tmp_path, 
         assert 0 <= float(last["val_epe"]) < 100
     else:
         assert 0 < float(last["val_asa"]) <= 1
+
+
+# -- issue #12: nothing lost, no silent wrong answer, one line per error -----------------
+
+
+def _files(folder):
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def test_a_run_in_out_dir_is_never_replaced_silently(tiny_bsds, tmp_path):
+    """Issue #12 (2): training without resume into a folder holding a run refused;
+    --overwrite replaces it (and the log restarts instead of growing)."""
+    train(_config(tiny_bsds, tmp_path, max_iters=2))
+    before = _files(tmp_path)
+    assert {"last.pt", "best.pt", "log.csv"} <= set(before)
+    with pytest.raises(
+        FileExistsError, match=r"already holds a training run.*--resume.*--out.*--overwrite"
+    ):
+        train(_config(tiny_bsds, tmp_path, max_iters=2, seed=1))
+    assert _files(tmp_path) == before
+    train(_config(tiny_bsds, tmp_path, max_iters=2, seed=1), overwrite=True)
+    rows = (tmp_path / "log.csv").read_text().splitlines()
+    assert [r.split(",")[0] for r in rows[1:]] == ["1", "2"]
+    assert load_checkpoint(tmp_path / "last.pt")["config"]["seed"] == 1
+
+
+def test_init_from_a_checkpoint_of_another_architecture_is_refused(tiny_bsds, tmp_path):
+    """Issue #12 (3): the checkpoint's network used to replace the config's silently."""
+    weights = tmp_path / "linear.pt"
+    from ssn.checkpoint import save_checkpoint
+
+    save_checkpoint(weights, SSN(SSNConfig(feature_net="linear")), iter=0)
+    out = tmp_path / "run"
+    with pytest.raises(
+        ValueError,
+        match=r"feature_net='linear'.*asks for feature_net='deep'.*set feature_net=linear",
+    ):
+        train(_config(tiny_bsds, out, feature_net="deep", init_from=str(weights)))
+    with pytest.raises(
+        ValueError, match=r"n_features=20.*asks for n_features=12.*set n_features=20"
+    ):
+        train(_config(tiny_bsds, out, n_features=12, init_from=str(weights)))
+    assert not out.exists()
+
+
+def test_init_from_keeps_the_configs_model_settings(tiny_bsds, tmp_path):
+    """Issue #12 (3): what config.json and the checkpoint record is what ran."""
+    from ssn.checkpoint import save_checkpoint
+
+    weights = tmp_path / "w.pt"
+    save_checkpoint(weights, SSN(SSNConfig(feature_net="linear", train_eta=5.0)), iter=0)
+    train(_config(tiny_bsds, tmp_path / "run", max_iters=1, init_from=str(weights), train_eta=2.5))
+    state = load_checkpoint(tmp_path / "run" / "last.pt")
+    assert state["model_args"]["train_eta"] == state["config"]["train_eta"] == 2.5
+
+
+def test_init_from_a_finished_checkpoint_says_so(tiny_bsds, tmp_path, capsys):
+    """Issue #12 (3): at or past max_iters nothing ran and nothing was written: an error
+    for init_from=<file>, a plain sentence for --resume."""
+    from ssn.cli import main
+
+    train(_config(tiny_bsds, tmp_path / "a", max_iters=2))
+    out = tmp_path / "b"
+    with pytest.raises(
+        ValueError, match=r"already at iteration 2 and max_iters is 2: nothing to train"
+    ):
+        train(_config(tiny_bsds, out, max_iters=2, init_from=str(tmp_path / "a" / "last.pt")))
+    assert not out.exists()
+    before = _files(tmp_path / "a")
+    args = [f"{k}={v}" for k, v in _config(tiny_bsds, tmp_path / "a", max_iters=2).__dict__.items()
+            if k != "extra"]  # fmt: skip
+    assert main(["train", "--resume", *args]) == 0
+    assert "nothing to train: " in capsys.readouterr().out
+    assert _files(tmp_path / "a") == before
+
+
+def test_log_truncation_and_config_are_written_atomically(tiny_bsds, tmp_path, monkeypatch):
+    """Issue #12 (5): a failure while rewriting log.csv or config.json (a kill, a full
+    disk) keeps the previous file whole."""
+    import ssn.train as train_module
+
+    train(_config(tiny_bsds, tmp_path, max_iters=2))
+    log_before = (tmp_path / "log.csv").read_bytes()
+
+    class Killed(Exception):
+        pass
+
+    class DyingWriter:
+        def __init__(self, fh, *args, **kwargs):
+            self.fh = fh
+
+        def writerows(self, rows):
+            self.fh.write("iter,lo")  # part of the header, then the process dies
+            raise Killed
+
+    with monkeypatch.context() as m:
+        m.setattr(train_module.csv, "writer", DyingWriter)
+        with pytest.raises(Killed):
+            train(_config(tiny_bsds, tmp_path, max_iters=4, init_from="resume"))
+    assert (tmp_path / "log.csv").read_bytes() == log_before
+    config_before = (tmp_path / "config.json").read_bytes()
+
+    real_write_text = type(tmp_path).write_text
+
+    def dying_write_text(self, text, *args, **kwargs):
+        real_write_text(self, text[:5])
+        raise Killed
+
+    with monkeypatch.context() as m:
+        m.setattr(type(tmp_path), "write_text", dying_write_text)
+        with pytest.raises(Killed):
+            train(_config(tiny_bsds, tmp_path, max_iters=4, init_from="resume", log_interval=2))
+    assert (tmp_path / "config.json").read_bytes() == config_before
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_temporary_files_of_killed_runs_are_removed(tiny_bsds, tmp_path):
+    """Issue #12 (5): ``.last.pt.<pid>.tmp`` of a dead process is deleted; one of a
+    running process is not."""
+    import os
+    import subprocess
+    import sys
+
+    train(_config(tiny_bsds, tmp_path, max_iters=2))
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    stale = tmp_path / f".last.pt.{int(dead.stdout)}.tmp"
+    stale.write_bytes(b"half a checkpoint")
+    live = tmp_path / f".best.pt.{os.getppid()}.tmp"
+    live.write_bytes(b"being written")
+    train(_config(tiny_bsds, tmp_path, max_iters=3, init_from="resume"))
+    assert not stale.exists() and live.exists()
+
+
+class TestSettingsCheckedFirst:
+    """Issue #12 (12, 14): every setting, the data and the device are checked before any
+    file is written or any iteration runs, and each error is one line."""
+
+    def test_broken_yaml_is_one_line(self, tmp_path):
+        path = tmp_path / "c.yaml"
+        path.write_text("batch_size: 4\nfeature_net: [deep\n")
+        with pytest.raises(ValueError, match=r"c\.yaml: not valid YAML at line 3, column 1") as err:
+            load_config(path)
+        assert "\n" not in str(err.value)
+
+    @pytest.mark.parametrize(
+        "override,match",
+        [
+            ("threads=-1", "threads must be 0 or more, got -1"),
+            ("eval_images=-1", "eval_images must be at least 1, got -1"),
+            ("eval_images=0", "eval_images must be at least 1, got 0"),
+            ("num_workers=-2", "num_workers must be 0 or more"),
+            ("learning_rate=0", "learning_rate must be a positive number"),
+            ("beta2=1.0", r"beta2 must lie in \[0, 1\)"),
+            ("n_features=5", "n_features must exceed the 5 input channels"),
+            ("scale=huge", "scale must be 'official' or null"),
+            ("compactness_reduction=sum", "compactness_reduction must be"),
+        ],
+    )
+    def test_bad_values(self, override, match):
+        with pytest.raises(ValueError, match=match):
+            load_config(None, [override])
+
+    def test_missing_data_writes_nothing(self, tmp_path):
+        out = tmp_path / "run"
+        config = load_config(None, [f"data_root={tmp_path / 'nope'}", f"out_dir={out}"])
+        with pytest.raises((FileNotFoundError, ValueError)):
+            train(config)
+        assert not out.exists()
+
+    @pytest.mark.parametrize("device", ["tpu", "cuda"])
+    def test_unavailable_device_is_one_line(self, tiny_bsds, tmp_path, capsys, device):
+        from ssn.cli import main
+
+        if device == "cuda" and torch.cuda.is_available():
+            pytest.skip("this machine has CUDA")
+        args = [f"{k}={v}" for k, v in _config(tiny_bsds, tmp_path / "r").__dict__.items()
+                if k != "extra"]  # fmt: skip
+        assert main(["train", *args, f"device={device}"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"device={device!r}" in err and "available here: cpu" in err
+        assert not (tmp_path / "r").exists()
+
+    def test_data_root_is_relative_to_the_yaml_file(self, tmp_path, monkeypatch):
+        (tmp_path / "conf").mkdir()
+        path = tmp_path / "conf" / "c.yaml"
+        path.write_text("data_root: ../data/BSDS500\n")
+        monkeypatch.chdir(tmp_path / "conf")  # anywhere but the file's parent's parent
+        assert load_config(path).data_root == str(tmp_path / "data" / "BSDS500")
+        # key=value overrides stay relative to the current directory
+        assert load_config(path, ["data_root=x"]).data_root == "x"
+
+    def test_wrong_architecture_checkpoint_is_the_segment_line(self, tiny_bsds, tmp_path, capsys):
+        from ssn.checkpoint import save_checkpoint
+        from ssn.cli import main
+
+        bad = tmp_path / "run" / "last.pt"
+        save_checkpoint(bad, SSN(SSNConfig(feature_net="linear")), iter=1)
+        state = load_checkpoint(bad)
+        state["model_args"]["n_features"] = 30  # weights of a 20-feature network
+        torch.save(state, bad)
+        args = [f"{k}={v}" for k, v in _config(tiny_bsds, tmp_path / "run", n_features=30).__dict__.items()
+                if k != "extra"]  # fmt: skip
+        assert main(["train", "--resume", *args]) == 2
+        train_err = capsys.readouterr().err
+        image = tmp_path / "x.png"
+        Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(image)
+        main(
+            [
+                "segment",
+                str(image),
+                "-k",
+                "4",
+                "--model",
+                str(bad),
+                "--out",
+                str(tmp_path / "l.png"),
+            ]
+        )
+        segment_err = capsys.readouterr().err
+        assert train_err.count("\n") == segment_err.count("\n") == 1
+        assert "checkpoint does not match the SSN architecture" in train_err
+        assert train_err.split(": error: ")[1] == segment_err.split(": error: ")[1]

@@ -7,6 +7,7 @@ superpixel boundaries drawn over the input.
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,28 @@ from ssn.io import read_image, write_label_image
 SSN_METHOD = "ssn"
 
 
+class _ListMethods(argparse.Action):
+    """``--list-methods``: print the method names and exit (no other argument needed)."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        import baselines
+
+        lines = [
+            f"{SSN_METHOD:12} Superpixel Sampling Network (--model pix, linear, deep or a checkpoint)"
+        ]
+        for name in baselines.available_methods():
+            lines.append(f"{name:12} {baselines.get_method(name).summary}")
+        print("\n".join(lines))
+        parser.exit(0)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--list-methods", action=_ListMethods, help="list the segmentation methods and exit"
+    )
     parser.add_argument("image", type=Path, help="input image (PNG, JPEG, ...)")
     parser.add_argument(
         "--n-segments", "-k", type=int, required=True, help="requested number of superpixels"
@@ -102,7 +124,48 @@ def write_overlay(path: Path, image: np.ndarray, labels: np.ndarray) -> None:
     Image.fromarray((np.clip(drawn, 0, 1) * 255).round().astype(np.uint8)).save(path)
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    if os.path.abspath(a) == os.path.abspath(b):
+        return True
+    return a.exists() and b.exists() and os.path.samefile(a, b)
+
+
+def check_outputs(image: Path, out: Path, overlay: Path | None) -> None:
+    """Refuse output paths that would fail after segmenting, or overwrite an input or
+    each other (``--out`` equal to ``--overlay`` lost the labels).
+
+    Raises
+    ------
+    ValueError
+        For a wrong suffix, a missing folder or two equal paths (the message names the
+        options and the fix).
+    """
+    from PIL import Image
+
+    if out.suffix.lower() not in (".png", ".npy"):
+        raise ValueError(f"--out must end in .png or .npy, got {out.name!r}")
+    if overlay is not None and overlay.suffix.lower() not in Image.registered_extensions():
+        raise ValueError(
+            f"--overlay {overlay.name!r} has no image suffix Pillow can write (e.g. .png)"
+        )
+    for option, path in (("--out", out), ("--overlay", overlay)):
+        if path is not None and not path.parent.is_dir():
+            raise ValueError(
+                f"{option} {path}: the folder {path.parent} does not exist; create it first"
+            )
+        if path is not None and _same_file(path, image):
+            raise ValueError(
+                f"{option} {path} is the input image; it would be overwritten, give another path"
+            )
+    if overlay is not None and _same_file(out, overlay):
+        raise ValueError(
+            f"--out and --overlay are the same file ({out}); the overlay would replace the "
+            "labels, give two paths"
+        )
+
+
 def run(args: argparse.Namespace) -> int:
+    check_outputs(args.image, args.out, args.overlay)
     image = read_image(args.image)
     labels = segment_image(
         image,

@@ -22,6 +22,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--resume", action="store_true", help="continue from OUT/last.pt (init_from=resume)"
     )
     parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a run already in OUT (its last.pt, best.pt and log.csv are deleted)",
+    )
+    parser.add_argument(
         "overrides", nargs="*", metavar="KEY=VALUE", help="settings overriding the config file"
     )
 
@@ -34,8 +39,16 @@ def run(args: argparse.Namespace) -> int:
         overrides.append(f"out_dir={args.out}")
     if args.resume:
         overrides.append("init_from=resume")
-    summary = train(load_config(args.config, overrides))
-    if summary["rank"] == 0:  # one line per run, not per DistributedDataParallel rank
+    config = load_config(args.config, overrides)
+    summary = train(config, overwrite=args.overwrite)
+    if summary["rank"] != 0:  # one line per run, not per DistributedDataParallel rank
+        return 0
+    if summary["trained"] == 0:
+        print(
+            f"nothing to train: {Path(config.out_dir) / 'last.pt'} is already at iteration "
+            f"{summary['iter']} (max_iters={config.max_iters}); raise max_iters to continue"
+        )
+    else:
         print(
             f"done: iteration {summary['iter']}, best validation score {summary['best_score']:.4f}"
         )

@@ -7,6 +7,12 @@ same configuration when the stamp and the files are present does nothing.
 
 Downloaded archives are kept in ``<dest>/downloads/`` (so that an interrupted download
 resumes and a re-run never downloads again).
+
+Nothing of the user's is deleted: archives are extracted beside ``<dest>/<name>`` and
+swapped in only when ``<dest>/<name>`` is absent, a link, or a tree that an earlier fetch
+extracted and nobody changed since (its files are listed, with sizes and modification
+times, in its ``.ssn-data-fetch.json``). Any other folder there is left as it is and the
+fetch stops with a :class:`FileExistsError` naming it.
 """
 
 from __future__ import annotations
@@ -22,12 +28,15 @@ from pathlib import Path
 from .checksum import read_manifest, verify_manifest
 from .config import DatasetSpec, is_url
 from .download import download, verify_or_record
-from .extract import safe_extract
+from .extract import archive_kind, safe_extract
 from .layout import LayoutError, check_counts, find_root
 
 __all__ = ["FetchResult", "NoDownloadError", "check", "fetch", "stamp_path"]
 
 log = logging.getLogger("ssn.data")
+
+#: inside a tree extracted by :func:`fetch`: the files it wrote (size, mtime)
+OWNED_RECORD = ".ssn-data-fetch.json"
 
 
 class NoDownloadError(FileNotFoundError):
@@ -118,7 +127,12 @@ def _resolve_sources(spec: DatasetSpec, downloads: Path, progress: bool):
         if is_url(source):
             path = downloads / archive.file
             digest = download(
-                source, path, sha256=archive.sha256, size=archive.size, progress=progress
+                source,
+                path,
+                sha256=archive.sha256,
+                size=archive.size,
+                progress=progress,
+                check=archive_kind,
             )
         else:
             path = Path(source)
@@ -137,7 +151,7 @@ def _verify_local(path: Path, sha256: str | None, downloads: Path) -> str:
     link = downloads / path.name
     if not link.exists():
         link.symlink_to(path.resolve())
-    return verify_or_record(link, None, what=str(path))
+    return verify_or_record(link, None, what=str(path), check=archive_kind)
 
 
 def _remove(path: Path) -> None:
@@ -145,6 +159,50 @@ def _remove(path: Path) -> None:
         path.unlink()
     elif path.is_dir():
         shutil.rmtree(path)
+
+
+def _listing(tree: Path) -> dict[str, list[int]]:
+    """``{relative path: [size, mtime_ns]}`` of every file and link under ``tree``."""
+    files = {}
+    for folder, dirs, names in os.walk(tree):
+        for name in names + [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
+            path = os.path.join(folder, name)
+            info = os.lstat(path)
+            files[os.path.relpath(path, tree)] = [info.st_size, info.st_mtime_ns]
+    files.pop(OWNED_RECORD, None)
+    return files
+
+
+def _record_ownership(tree: Path) -> None:
+    """List what the tool extracted into ``tree`` (see :func:`_foreign_files`)."""
+    (tree / OWNED_RECORD).write_text(json.dumps({"files": _listing(tree)}) + "\n")
+
+
+def _foreign_files(tree: Path) -> list[str]:
+    """Files under ``tree`` that :func:`fetch` did not extract there, or that changed since.
+
+    Every file counts as foreign when ``tree`` has no (readable) ownership record: only
+    a tree the tool made and nobody touched may be replaced.
+    """
+    try:
+        owned = json.loads((tree / OWNED_RECORD).read_text())["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        owned = {}
+    current = _listing(tree)
+    foreign = sorted(k for k, v in current.items() if owned.get(k) != v)
+    if not owned and not foreign:
+        foreign = [OWNED_RECORD + " (missing)"] if any(tree.iterdir()) else []
+    return foreign
+
+
+def _refuse_foreign(name: str, target: Path, foreign: list[str]) -> FileExistsError:
+    shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+    return FileExistsError(
+        f"{name}: {target} holds files that `ssn data fetch` did not extract or that changed "
+        f"since ({shown}); nothing was deleted. Move your files out of it and delete the "
+        f"folder yourself, pass another --dest, or set datasets.{name}.source to it to use "
+        "it as it is"
+    )
 
 
 def fetch(spec: DatasetSpec, dest, *, progress: bool = True, verify: bool = False) -> FetchResult:
@@ -223,14 +281,30 @@ def fetch(spec: DatasetSpec, dest, *, progress: bool = True, verify: bool = Fals
             except (LayoutError, OSError):
                 present = False
         if not present:
-            partial = dest / f"{name}.partial"
+            replaced = target.is_dir() and not target.is_symlink()
+            if replaced and (foreign := _foreign_files(target)):
+                raise _refuse_foreign(name, target, foreign)
+            if target.exists() and not (replaced or target.is_symlink()):
+                raise _refuse_foreign(name, target, [target.name])
+            partial = dest / f"{name}.partial"  # the tool's own scratch folder
             _remove(partial)
             for path, _ in resolved:
                 log.info("%s: extracting %s", name, path.name)
                 safe_extract(path, partial, progress=progress)
             find_root(name, partial)  # layout error before replacing anything
-            _remove(target)
-            partial.replace(target)
+            _record_ownership(partial)
+            if replaced:  # checked again: nothing may have appeared during the extraction
+                if foreign := _foreign_files(target):
+                    raise _refuse_foreign(name, target, foreign)
+                old = dest / f"{name}.replaced"
+                _remove(old)
+                target.replace(old)
+                partial.replace(target)
+                _remove(old)
+            else:
+                if target.is_symlink():
+                    target.unlink()  # a link: the folder it points to is not touched
+                partial.replace(target)
     result = check(spec, target, verify=True, progress=progress)
     result.source_kind = kind
     result.digests = digests

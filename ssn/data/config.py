@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .checksum import normalise_digest
 from .layout import LAYOUTS
 
 __all__ = [
@@ -139,14 +140,29 @@ def _merge(base: dict, override: dict) -> dict:
 
 def _spec(name: str, entry: dict) -> DatasetSpec:
     archives = []
-    for item in entry.get("archives") or []:
+    for number, item in enumerate(entry.get("archives") or []):
         if not isinstance(item, dict) or "file" not in item:
             raise ValueError(f"datasets.{name}.archives: each entry needs at least 'file'")
+        sha256 = item.get("sha256")
+        if sha256 is not None:
+            key = f"datasets.{name}.archives[{number}].sha256"
+            if not isinstance(sha256, str):
+                # YAML reads an unquoted all-digit digest as a number (64 zeros: 0)
+                raise ValueError(
+                    f"{key} must be a quoted string of 64 hex digits, got the "
+                    f'{type(sha256).__name__} {sha256!r}; write it in quotes: sha256: "..."'
+                )
+            try:
+                normalise_digest(sha256)
+            except ValueError as err:
+                raise ValueError(
+                    f"{key}: {err} (64 hex digits, or null to record it on first use)"
+                ) from None
         archives.append(
             ArchiveSpec(
                 file=str(item["file"]),
                 url=item.get("url"),
-                sha256=item.get("sha256"),
+                sha256=sha256,
                 size=int(item["size"]) if item.get("size") is not None else None,
             )
         )

@@ -54,16 +54,40 @@ class _Incomplete(Exception):
     pass
 
 
-def verify_or_record(path, sha256: str | None, *, what: str = "") -> str:
+def _checked(path: Path, check, record: Path | None) -> None:
+    """Run ``check(path)``; on ValueError say exactly which files to delete."""
+    if check is None:
+        return
+    try:
+        check(path)
+    except ValueError as err:
+        if path.is_symlink():  # a link to the user's own file: never suggest deleting it
+            fix = f"replace {path.resolve()} (the configured source) with a good copy"
+        elif record is not None:
+            fix = (
+                f"delete {path} and {record} (its digest, recorded on first use) and run "
+                "again to download it anew"
+            )
+        else:
+            fix = f"no digest was recorded; delete {path} and run again to download it anew"
+        raise ValueError(f"{err}; {fix}") from None
+
+
+def verify_or_record(path, sha256: str | None, *, what: str = "", check=None) -> str:
     """Verify ``path`` against ``sha256`` or, when it is None, against/into ``<path>.sha256``.
 
-    Returns the file's digest. With no expected digest and no record yet, the digest is
-    computed, written to ``<path>.sha256`` and a warning is logged (trust-on-first-use).
+    Returns the file's digest. With no expected digest and no record yet, ``check(path)``
+    (if given) must accept the file first, then the digest is computed, written to
+    ``<path>.sha256`` and a warning is logged (trust-on-first-use), so that a bad first
+    download (an HTML error page served as the archive) is never pinned.
 
     Raises
     ------
     ChecksumError
         If the file differs from the expected or the recorded digest.
+    ValueError
+        If ``check`` rejects a file whose digest is not published (the message names the
+        files to delete).
     """
     path = Path(path)
     if sha256:
@@ -73,9 +97,12 @@ def verify_or_record(path, sha256: str | None, *, what: str = "") -> str:
         recorded = read_manifest(record).get(path.name)
         if recorded:
             try:
-                return verify_file(path, recorded)
+                digest = verify_file(path, recorded)
             except ChecksumError as err:
                 raise ChecksumError(f"{err}; recorded on first download in {record}") from None
+            _checked(path, check, record)  # pinned by an older version without the check
+            return digest
+    _checked(path, check, None)
     digest = sha256_file(path)
     write_digest_record(path, digest)
     log.warning(
@@ -168,6 +195,7 @@ def download(
     chunk_size: int = 1 << 20,
     backoff: float = 1.0,
     keep_mismatch: bool = False,
+    check=None,
 ) -> str:
     """Download ``url`` to ``path`` (resuming ``<path>.part``) and verify it.
 
@@ -190,6 +218,9 @@ def download(
     keep_mismatch : bool
         Keep a download whose digest differs from ``sha256`` aside, as
         ``<path>.<first 12 hex digits of its digest>.rejected``, instead of deleting it.
+    check : callable, optional
+        Without ``sha256``: ``check(path)`` raises ValueError for a file that must not be
+        trusted on first use (see :func:`verify_or_record`).
 
     Returns
     -------
@@ -206,7 +237,7 @@ def download(
     """
     path = Path(path)
     if path.is_file():  # already downloaded: verify only (re-running is a no-op)
-        return verify_or_record(path, sha256, what=url)
+        return verify_or_record(path, sha256, what=url, check=check)
     path.parent.mkdir(parents=True, exist_ok=True)
     part = path.with_name(path.name + ".part")
     attempt = 0
@@ -252,4 +283,4 @@ def download(
         part.replace(path)
         return digest
     part.replace(path)
-    return verify_or_record(path, None, what=url)
+    return verify_or_record(path, None, what=url, check=check)

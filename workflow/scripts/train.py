@@ -52,7 +52,8 @@ if last.is_file():
         config = load_config(snakemake.params.config, [*overrides, "init_from=resume"])
 
 sys.stdout = sys.stderr  # the trainer prints its progress to stdout: keep it in the log
-summary = train(config)
+# a run folder without last.pt holds at most a run stopped before its first checkpoint
+summary = train(config, overwrite=config.init_from != "resume")
 log.info("done: iteration %d, best validation score %.4f", summary["iter"], summary["best_score"])
 best = out_dir / "best.pt"
 export_weights(best if best.is_file() else last, snakemake.output.model)
