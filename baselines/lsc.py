@@ -4,7 +4,8 @@ OpenCV's LSC has no input checks: it divides by zero (SIGFPE) when its seed grid
 row or no column, e.g. on any 1-pixel-high image. The grid is computed here as in
 OpenCV's ``initialize``/``GetChSeeds`` and only region sizes with a non-empty grid are
 used (the one nearest to ``sqrt(H·W/K)`` from below); an image with none (one row or
-one column, or 3x2) is a ValueError. The smallest images are 2x2 (K up to 4).
+one column, or an odd number of rows in two columns: 3x2, 5x2, ...) is a ValueError.
+The smallest images are 2x2 (K up to 4).
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def lsc(rgb, n_segments, *, seed=0, ratio=0.075, num_iterations=10, min_element_
     if not sizes:
         raise ValueError(
             f"lsc cannot segment a {height}x{width} image: OpenCV's LSC needs a seed grid "
-            "with at least one row and one column of 2-pixel cells (at least 2 rows and 2 "
-            "columns); use another method, e.g. slic or snic"
+            "with at least one row and one column of cells of 2 pixels or more, which this "
+            "image is too small or thin for; use another method, e.g. slic or snic"
         )
     return closest_count(run, sorted(sizes), n_segments)
