@@ -338,6 +338,66 @@ def test_cheap_rules_are_local(tmp_path):
     assert {rule for rule, is_local in local.items() if is_local == "True"} == cheap
 
 
+# ------------------------------------------------------------------------ lint
+
+
+@pytest.mark.parametrize("configfile", ["config/config.yaml", "config/quick.yaml"])
+def test_snakemake_lint(tmp_path, configfile):
+    """`snakemake --lint` finds nothing to report (log, conda, paths, env variables, ...)."""
+    config = load_config(*([configfile] if configfile != "config/config.yaml" else []))
+    result = snakemake("--lint", cwd=workdir_with(tmp_path, config))
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-5000:]
+    assert "Congratulations, your workflow is in a good condition!" in output
+
+
+def test_snakefmt_check():
+    """The Snakefile and workflow/rules/*.smk are formatted as `snakefmt` writes them."""
+    if sys.version_info < (3, 11):
+        pytest.skip("snakefmt 2 needs Python 3.11 (the test extra installs it there)")
+    result = subprocess.run(
+        [sys.executable, "-m", "snakefmt", "--check", "--diff", "Snakefile", "workflow"],
+        cwd=REPO_ROOT, capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
+
+
+def test_conda_envs_install_the_package(tmp_path):
+    """The conda envs hold no dependency list of their own: they install the package.
+
+    Only PyTorch comes from conda-forge (with pyproject.toml's bounds); pip installs the
+    checkout that common.smk names in SSN_BENCH_REPO, with pyproject.toml's dependencies.
+    """
+    tomllib = pytest.importorskip("tomllib")
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    (torch,) = [d for d in project["dependencies"] if d.startswith("torch")]
+    bounds = torch.removeprefix("torch")
+    for name, build in (("ssn.yaml", "pytorch"), ("ssn-cuda.yaml", "pytorch-gpu")):
+        env = yaml.safe_load((REPO_ROOT / "workflow" / "envs" / name).read_text())
+        conda = [d.split("#")[0].strip() for d in env["dependencies"] if isinstance(d, str)]
+        pip = [d["pip"] for d in env["dependencies"] if isinstance(d, dict)]
+        assert conda == ["python=3.11", f"{build}{bounds}", "pip"], name
+        assert pip == [["-e ${SSN_BENCH_REPO}"]], name
+    assert (
+        "os.environ.update(SSN_BENCH_REPO=workflow.basedir)"
+        in (REPO_ROOT / "workflow" / "rules" / "common.smk").read_text()
+    )
+
+    # pip expands the variable to this checkout, an installable project (built offline
+    # with this environment's setuptools: a Python >= 3.12 venv may have none)
+    pytest.importorskip("setuptools")
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("-e ${SSN_BENCH_REPO}\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--dry-run", "--no-deps", "--no-index",
+         "--no-build-isolation", "-r", str(requirements)],
+        env={**os.environ, "SSN_BENCH_REPO": str(REPO_ROOT)}, capture_output=True, text=True,
+        check=False, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"Would install {project['name']}-{project['version']}" in result.stdout
+
+
 # ------------------------------------------------------------------------ schema
 
 

@@ -38,8 +38,9 @@ RUNTIME_SIZES = PLAN.runtime_sizes
 # device: auto keeps the CPU environment (and reserves no gpu resource).
 CONDA_ENV = "../envs/ssn.yaml"
 SSN_CONDA_ENV = "../envs/ssn-cuda.yaml" if PLAN.gpu_jobs else CONDA_ENV
-# the path the environments' `pip: -e ${SSN_BENCH_REPO}` installs
-os.environ["SSN_BENCH_REPO"] = workflow.basedir
+# the checkout the environments install (`pip: -e ${SSN_BENCH_REPO}` in workflow/envs/):
+# set here, when Snakemake creates them, not asked of the user
+os.environ.update(SSN_BENCH_REPO=workflow.basedir)
 
 
 # ---------------------------------------------------------------------------- inputs
