@@ -1,8 +1,11 @@
 # ssn-bench: the SSN paper's benchmark, from the datasets to the figures and tables.
-#   snakemake --cores all --resources gpu=1            # config/config.yaml (paper settings)
+#   snakemake --cores all                              # config/config.yaml (paper settings)
+#   snakemake --cores all --config device=cuda         # SSN jobs on the GPU (gpu=1 each)
 #   snakemake --cores 2 --configfile config/quick.yaml --forceall  # CPU-sized run (< 45 min)
+#   snakemake results/figures                          # only the figures (and what they need)
 #   snakemake --report results/report.html             # self-contained HTML report
-# The stages live in workflow/rules/*.smk; see config/README.md ("Workflow").
+# The stages live in workflow/rules/*.smk, the plan (which jobs, from the config) in
+# workflow/plan.py; see config/README.md ("Workflow").
 
 from snakemake.utils import min_version
 
@@ -23,7 +26,18 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
 
 
+# cheap steps run by Snakemake itself, never submitted to a cluster (--executor slurm)
+localrules:
+    all,
+    figures,
+    aggregate,
+    figure,
+    qualitative,
+    runtime_table,
+    provenance,
+
+
 rule all:
     default_target: True
     input:
-        final_outputs(),
+        PLAN.final_outputs(),

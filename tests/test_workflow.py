@@ -1,5 +1,10 @@
 """The Snakemake workflow: dry runs of the shipped configs, schema errors, a smoke run.
 
+The plan itself (which jobs a config asks for) is unit-tested in tests/test_plan.py;
+these tests run the snakemake CLI on the real Snakefile: dry runs (also without an
+importable torch), re-runs that follow the training settings, local rules, the lint and
+format checks.
+
 The smoke run executes the real rules (fetch -> segment -> evaluate -> aggregate ->
 figures, runtime table, provenance, HTML report) on the tiny `.test` config: three
 BSDS500 test images, two K values, SSN_pix and SLIC, in a temporary working directory.
@@ -7,9 +12,11 @@ BSDS500 test images, two K values, SSN_pix and SLIC, in a temporary working dire
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -24,11 +31,11 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def snakemake(*args, cwd=REPO_ROOT, timeout=600) -> subprocess.CompletedProcess:
+def snakemake(*args, cwd=REPO_ROOT, timeout=600, env=None) -> subprocess.CompletedProcess:
     """Run the snakemake CLI of this interpreter's environment."""
     command = [sys.executable, "-m", "snakemake", "--snakefile", str(SNAKEFILE), *args]
     return subprocess.run(
-        command, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
+        command, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False, env=env
     )
 
 
@@ -82,6 +89,10 @@ def workdir_with(tmp_path: Path, config: dict) -> Path:
     """
     config["data"]["configs"] = [str(REPO_ROOT / c) for c in config["data"]["configs"]]
     config["models"]["configs"] = [str(REPO_ROOT / c) for c in config["models"]["configs"]]
+    for run in config["training"]["runs"].values():  # the training settings are inputs
+        for key in ("config", "cpu_config"):
+            if key in run:
+                run[key] = str(REPO_ROOT / run[key])
     (tmp_path / "config").mkdir(exist_ok=True)
     write_config(tmp_path / "config" / "config.yaml", config)
     return tmp_path
@@ -128,19 +139,41 @@ def test_dry_run_quick_config(tmp_path):
     assert counts["segment"] == counts["evaluate"] > 0
 
 
+def job_outputs(output: str, rule: str) -> list[str]:
+    """The output files of every ``rule`` job a (not quiet) dry run lists."""
+    files, current = [], None
+    for line in output.splitlines():
+        if line and not line[0].isspace():
+            current = (
+                line.split()[-1].rstrip(":") if line.split()[0] in ("rule", "localrule") else None
+            )
+        elif current == rule and line.strip().startswith("output:"):
+            files += [f.strip() for f in line.split(":", 1)[1].split(",")]
+    return files
+
+
 @pytest.mark.parametrize("target", ["<results>/figures", "figures"])
 def test_figures_target(tmp_path, target):
-    """`snakemake results/figures` builds the figures and what they need, no more."""
+    """`snakemake results/figures` builds the figures and what they need, no more.
+
+    The figures are drawn straight into results/figures (no copying rule).
+    """
     config = load_config("config/quick.yaml")
     target = target.replace("<results>", config["results"])
-    result = snakemake(target, "-n", "--cores", "2", "--quiet", "rules",
-                       cwd=workdir_with(tmp_path, config))  # fmt: skip
+    result = snakemake(target, "-n", "--cores", "2", cwd=workdir_with(tmp_path, config))
     assert result.returncode == 0, result.stderr
-    counts = job_counts(result.stdout + result.stderr)
-    assert counts["collect_figures"] == 1 and counts["figure"] >= 8
+    output = result.stdout + result.stderr
+    counts = job_counts(output)
+    assert counts[target] == 1 and counts["figure"] >= 8
+    assert "collect_figures" not in counts
     assert counts["segment"] == counts["evaluate"] > 0
     for rule in ("runtime_measure", "runtime_table", "provenance"):
         assert rule not in counts
+    drawn = job_outputs(output, "figure") + job_outputs(output, "qualitative")
+    assert len(drawn) == 2 * (counts["figure"] + counts["qualitative"])
+    figures = f"{config['results']}/figures/"
+    assert all(f.startswith(figures) and f.endswith((".pdf", ".png")) for f in drawn), drawn
+    assert f"{figures}bsds500_asa.png" in drawn and f"{figures}qualitative_bsds500.pdf" in drawn
 
 
 def test_paper_config_writes_results_quick_config_its_reference():
@@ -178,6 +211,191 @@ def test_training_off_drops_trained_methods(tmp_path):
         counts["segment"]
         == sum(len(untrained & methods_on(config, d)) for d in config["datasets"]) * n_k
     )
+
+
+# A sitecustomize that makes `import torch` fail, as on a login node without it.
+NO_TORCH = """
+import sys
+
+
+class NoTorch:
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            raise ImportError("torch is not importable here (tests/test_workflow.py)")
+        return None
+
+
+sys.meta_path.insert(0, NoTorch())
+"""
+
+
+@pytest.mark.parametrize("configfile", ["config/config.yaml", "config/quick.yaml"])
+def test_dry_run_without_torch(tmp_path, configfile):
+    """Building the DAG needs no torch: the device is the config's, resolved in the jobs."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(NO_TORCH)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}  # fmt: skip
+    blocked = subprocess.run([sys.executable, "-c", "import torch"], env=env,
+                             capture_output=True, text=True, check=False)  # fmt: skip
+    assert blocked.returncode != 0 and "not importable" in blocked.stderr
+
+    config = load_config(*([configfile] if configfile != "config/config.yaml" else []))
+    (tmp_path / "run").mkdir()
+    workdir = workdir_with(tmp_path / "run", config)
+    result = snakemake("-n", "--cores", "2", "--quiet", "rules", cwd=workdir, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = job_counts(result.stdout + result.stderr)
+    assert counts["segment"] == counts["evaluate"] > 0
+    assert counts.get("train", 0) == (
+        len(config["training"]["runs"]) if config["training"]["activate"] else 0
+    )
+    assert counts["fetch_model"] == 4  # the paper's models: ssn_deep_paper, ssn_deep_paper_voc
+
+
+@pytest.mark.parametrize(
+    ("device", "edited", "reruns"),
+    [
+        ("cpu", "cpu_config", True),  # the CPU profile is what a CPU run trains with
+        ("cpu", "config", False),  # the paper's schedule is not read on the CPU
+        ("cuda", "config", True),
+        ("cuda", "cpu_config", False),
+        ("auto", "config", True),  # auto: the job picks one, so either reruns it
+        ("auto", "cpu_config", True),
+    ],
+)
+def test_training_settings_edit_reruns_training(tmp_path, device, edited, reruns):
+    """Editing the training YAML a run reads schedules that training job again."""
+    config = load_config()
+    config["device"] = device
+    run = config["training"]["runs"]["bsds500_linear"]
+    settings = tmp_path / "train"
+    settings.mkdir()
+    for key in ("config", "cpu_config"):
+        copy = settings / Path(run[key]).name
+        shutil.copy(REPO_ROOT / run[key], copy)
+        run[key] = str(copy)
+    workdir = workdir_with(tmp_path, config)
+    target = f"{config['training']['outdir']}/bsds500_linear/model.pt"
+
+    # a finished run: the dataset stamps and the model, newer than every input
+    done = time.time()
+    outputs = [workdir / config["data"]["dest"] / f"bsds500.{e}" for e in ("json", "checked")]
+    outputs.append(workdir / target)
+    for path in outputs:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("")
+        os.utime(path, (done, done))
+    for key in ("config", "cpu_config"):
+        os.utime(run[key], (done - 60, done - 60))
+    result = snakemake(target, "-n", "--cores", "1", cwd=workdir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+    path = Path(run[edited])
+    path.write_text(path.read_text() + "max_iters: 10\n")  # later keys win
+    os.utime(path, (done + 60, done + 60))
+    result = snakemake(target, "-n", "--cores", "1", cwd=workdir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    output = result.stdout + result.stderr
+    if reruns:
+        assert job_counts(output) == {"train": 1, "total": 1}
+        assert str(path) in output  # the reason: updated input files
+    else:
+        assert "Nothing to be done" in output
+
+
+LOCAL_RULES = """
+import sys
+from pathlib import Path
+
+from snakemake.api import SnakemakeApi
+from snakemake.settings.types import OutputSettings, ResourceSettings
+
+with SnakemakeApi(OutputSettings(quiet={"all"})) as api:
+    workflow = api.workflow(
+        resource_settings=ResourceSettings(cores=1), snakefile=Path(sys.argv[1]), workdir=Path(sys.argv[2])
+    )._workflow
+    for rule in workflow.rules:
+        print(rule.name, rule.name in workflow._localrules or rule.norun)
+"""
+
+
+def test_cheap_rules_are_local(tmp_path):
+    """On a cluster only the heavy steps are submitted; the cheap ones run in Snakemake."""
+    workdir = workdir_with(tmp_path, load_config())
+    result = subprocess.run(
+        [sys.executable, "-c", LOCAL_RULES, str(SNAKEFILE), str(workdir)],
+        capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    local = dict(line.split() for line in result.stdout.splitlines() if line.count(" ") == 1)
+    cheap = {"all", "figures", "results/figures", "aggregate", "figure", "qualitative",
+             "runtime_table", "provenance"}  # fmt: skip
+    heavy = {"fetch_dataset", "check_dataset", "fetch_model", "train", "segment", "evaluate",
+             "runtime_measure"}  # fmt: skip
+    assert set(local) == cheap | heavy
+    assert {rule for rule, is_local in local.items() if is_local == "True"} == cheap
+
+
+# ------------------------------------------------------------------------ lint
+
+
+@pytest.mark.parametrize("configfile", ["config/config.yaml", "config/quick.yaml"])
+def test_snakemake_lint(tmp_path, configfile):
+    """`snakemake --lint` finds nothing to report (log, conda, paths, env variables, ...)."""
+    config = load_config(*([configfile] if configfile != "config/config.yaml" else []))
+    result = snakemake("--lint", cwd=workdir_with(tmp_path, config))
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-5000:]
+    assert "Congratulations, your workflow is in a good condition!" in output
+
+
+def test_snakefmt_check():
+    """The Snakefile and workflow/rules/*.smk are formatted as `snakefmt` writes them."""
+    if sys.version_info < (3, 11):
+        pytest.skip("snakefmt 2 needs Python 3.11 (the test extra installs it there)")
+    result = subprocess.run(
+        [sys.executable, "-m", "snakefmt", "--check", "--diff", "Snakefile", "workflow"],
+        cwd=REPO_ROOT, capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
+
+
+def test_conda_envs_install_the_package(tmp_path):
+    """The conda envs hold no dependency list of their own: they install the package.
+
+    Only PyTorch comes from conda-forge (with pyproject.toml's bounds); pip installs the
+    checkout that common.smk names in SSN_BENCH_REPO, with pyproject.toml's dependencies.
+    """
+    tomllib = pytest.importorskip("tomllib")
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    (torch,) = [d for d in project["dependencies"] if d.startswith("torch")]
+    bounds = torch.removeprefix("torch")
+    for name, build in (("ssn.yaml", "pytorch"), ("ssn-cuda.yaml", "pytorch-gpu")):
+        env = yaml.safe_load((REPO_ROOT / "workflow" / "envs" / name).read_text())
+        conda = [d.split("#")[0].strip() for d in env["dependencies"] if isinstance(d, str)]
+        pip = [d["pip"] for d in env["dependencies"] if isinstance(d, dict)]
+        assert conda == ["python=3.11", f"{build}{bounds}", "pip"], name
+        assert pip == [["-e ${SSN_BENCH_REPO}"]], name
+    assert (
+        "os.environ.update(SSN_BENCH_REPO=workflow.basedir)"
+        in (REPO_ROOT / "workflow" / "rules" / "common.smk").read_text()
+    )
+
+    # pip expands the variable to this checkout, an installable project (built offline
+    # with this environment's setuptools: a Python >= 3.12 venv may have none)
+    pytest.importorskip("setuptools")
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("-e ${SSN_BENCH_REPO}\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--dry-run", "--no-deps", "--no-index",
+         "--no-build-isolation", "-r", str(requirements)],
+        env={**os.environ, "SSN_BENCH_REPO": str(REPO_ROOT)}, capture_output=True, text=True,
+        check=False, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"Would install {project['name']}-{project['version']}" in result.stdout
 
 
 # ------------------------------------------------------------------------ schema

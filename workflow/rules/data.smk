@@ -9,18 +9,18 @@ rule fetch_dataset:
         configs=DATA_CONFIGS,
     output:
         stamp=f"{DATA_DEST}/{{dataset}}.json",
-    params:
-        action="fetch",
-        dest=lambda wildcards, output: os.path.dirname(output.stamp),
     log:
         "logs/data/fetch_{dataset}.log",
     benchmark:
         "benchmarks/data/fetch_{dataset}.tsv"
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
-    conda:
-        CONDA_ENV
+    params:
+        action="fetch",
+        dest=lambda wildcards, output: os.path.dirname(output.stamp),
     script:
         "../scripts/data.py"
 
@@ -31,18 +31,18 @@ rule check_dataset:
         configs=DATA_CONFIGS,
     output:
         checked=touch(f"{DATA_DEST}/{{dataset}}.checked"),
-    params:
-        action="check",
-        dest=lambda wildcards, input: os.path.dirname(input.stamp),
     log:
         "logs/data/check_{dataset}.log",
     benchmark:
         "benchmarks/data/check_{dataset}.tsv"
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=2000,
-    conda:
-        CONDA_ENV
+    params:
+        action="check",
+        dest=lambda wildcards, input: os.path.dirname(input.stamp),
     script:
         "../scripts/data.py"
 
@@ -61,10 +61,10 @@ rule fetch_model:
         "logs/models/fetch_official-{task}.log",
     benchmark:
         "benchmarks/models/fetch_official-{task}.tsv"
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
-    conda:
-        CONDA_ENV
     script:
         "../scripts/fetch_model.py"

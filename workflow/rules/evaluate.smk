@@ -4,31 +4,31 @@
 
 rule evaluate:
     input:
-        data=lambda wildcards: dataset_ready(wildcards.dataset),
-        stamp=lambda wildcards: dataset_stamp(wildcards.dataset),
+        data=dataset_ready,
+        stamp=dataset_stamp,
         labels=rules.segment.output.labels,
         timing=rules.segment.output.timing,
     output:
         metrics=f"{WORK}/metrics/{{dataset}}/{{method}}/k{{k}}.csv",
-    params:
-        dataset=lambda wildcards: dataset_options(wildcards.dataset),
     log:
         "logs/evaluate/{dataset}/{method}/k{k}.log",
     benchmark:
         "benchmarks/evaluate/{dataset}/{method}/k{k}.tsv"
+    conda:
+        CONDA_ENV
     threads: config["threads"]["evaluate"]
     resources:
         mem_mb=4000,
         runtime=60,
-    conda:
-        CONDA_ENV
+    params:
+        dataset=dataset_options,
     script:
         "../scripts/evaluate.py"
 
 
 rule aggregate:
     input:
-        metrics=metrics_files(),
+        metrics=PLAN.metrics_files(),
     output:
         table=f"{RESULTS}/tables/all_results.csv.gz",
         summary=report(
@@ -38,16 +38,16 @@ rule aggregate:
             labels={"table": "summary (CSV)"},
         ),
         markdown=f"{RESULTS}/tables/summary.md",
-    params:
-        labels={m: method_label(m) for m in ALL_METHODS},
     log:
         "logs/aggregate.log",
     benchmark:
         "benchmarks/aggregate/aggregate.tsv"
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=4000,
-    conda:
-        CONDA_ENV
+    params:
+        labels=PLAN.method_labels(),
     script:
         "../scripts/aggregate.py"

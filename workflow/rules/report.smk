@@ -3,37 +3,29 @@
 # (snakemake --report results/report.html).
 
 
-# `snakemake results/figures` (or `snakemake figures`): only the figures and what they
-# need. Each figure is drawn into the work folder (and the HTML report) and the set is
-# copied into results/figures as one directory output.
+# `snakemake results/figures` (or `snakemake figures`): every figure and what it needs,
+# no more. The figures are drawn straight into results/figures (and the HTML report);
+# the target is a rule named after that folder, since a folder holding other rules'
+# outputs cannot be an output itself.
 rule figures:
     input:
-        f"{RESULTS}/figures",
+        PLAN.figure_outputs(),
 
 
-rule collect_figures:
+rule:
+    name:
+        f"{RESULTS}/figures"
     input:
-        figure_outputs(),
-    output:
-        directory(f"{RESULTS}/figures"),
-    log:
-        "logs/figures/collect.log",
-    benchmark:
-        "benchmarks/figures/collect.tsv"
-    threads: 1
-    conda:
-        CONDA_ENV
-    script:
-        "../scripts/collect_figures.py"
+        rules.figures.input,
 
 
 rule figure:
     input:
         summary=rules.aggregate.output.summary,
     output:
-        pdf=f"{WORK}/figures/{{figure}}.pdf",
+        pdf=f"{RESULTS}/figures/{{figure}}.pdf",
         png=report(
-            f"{WORK}/figures/{{figure}}.png",
+            f"{RESULTS}/figures/{{figure}}.png",
             caption="../report/figure.rst",
             category="Figures",
             subcategory=lambda wildcards: FIGURES[wildcards.figure]["dataset"],
@@ -42,18 +34,18 @@ rule figure:
                 "protocol": FIGURES[wildcards.figure]["protocol"],
             },
         ),
-    params:
-        spec=lambda wildcards: FIGURES[wildcards.figure],
-        styles=method_styles(),
     log:
         "logs/figures/{figure}.log",
     benchmark:
         "benchmarks/figures/{figure}.tsv"
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=2000,
-    conda:
-        CONDA_ENV
+    params:
+        spec=figure_spec,
+        styles=PLAN.method_styles(),
     script:
         "../scripts/plot_curves.py"
 
@@ -61,62 +53,60 @@ rule figure:
 rule qualitative:
     input:
         unpack(qualitative_inputs),
-        stamp=lambda wildcards: dataset_stamp(wildcards.dataset),
+        stamp=dataset_stamp,
     output:
-        pdf=f"{WORK}/figures/qualitative_{{dataset}}.pdf",
+        pdf=f"{RESULTS}/figures/qualitative_{{dataset}}.pdf",
         png=report(
-            f"{WORK}/figures/qualitative_{{dataset}}.png",
+            f"{RESULTS}/figures/qualitative_{{dataset}}.png",
             caption="../report/qualitative.rst",
             category="Figures",
             subcategory="{dataset}",
             labels={"figure": "qualitative_{dataset}", "protocol": "-"},
         ),
-    params:
-        dataset=lambda wildcards: dataset_options(wildcards.dataset, IMAGE_OPTIONS),
-        methods=lambda wildcards: COMBOS[wildcards.dataset],
-        styles=method_styles(),
-        k=QUAL_K,
-        n_images=config["figures"]["qualitative"]["n_images"],
-        crop=config["figures"]["qualitative"]["crop"],
     log:
         "logs/figures/qualitative_{dataset}.log",
     benchmark:
         "benchmarks/figures/qualitative_{dataset}.tsv"
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=2000,
-    conda:
-        CONDA_ENV
+    params:
+        dataset=image_options,
+        methods=lambda wildcards: PLAN.combos[wildcards.dataset],
+        styles=PLAN.method_styles(),
+        k=PLAN.qual_k,
+        n_images=config["figures"]["qualitative"]["n_images"],
+        crop=config["figures"]["qualitative"]["crop"],
     script:
         "../scripts/plot_qualitative.py"
 
 
 rule runtime_measure:
     input:
-        data=lambda wildcards: dataset_ready(RUNTIME_SIZES[wildcards.size]["dataset"]),
-        stamp=lambda wildcards: dataset_stamp(RUNTIME_SIZES[wildcards.size]["dataset"]),
+        data=runtime_ready,
+        stamp=runtime_stamp,
         models=runtime_model_inputs,
     output:
         times=f"{WORK}/runtime/{{size}}.csv",
-    params:
-        size=lambda wildcards: RUNTIME_SIZES[wildcards.size],
-        dataset=lambda wildcards: dataset_options(
-            RUNTIME_SIZES[wildcards.size]["dataset"], IMAGE_OPTIONS
-        ),
-        methods=runtime_method_specs,
-        n_segments=config["runtime"]["n_segments"],
-        repeats=config["runtime"]["repeats"],
     log:
         "logs/runtime/{size}.log",
     benchmark:
         "benchmarks/runtime/{size}.tsv"
+    conda:
+        SSN_CONDA_ENV
     # all cores: nothing else runs beside the timing (the table states the threads)
     threads: workflow.cores
     resources:
-        gpu=lambda wildcards: 1 if DEVICE == "cuda" else 0,
+        gpu=1 if PLAN.gpu_jobs else 0,
         mem_mb=8000,
-    conda:
-        SSN_CONDA_ENV
+    params:
+        size=lambda wildcards: RUNTIME_SIZES[wildcards.size],
+        dataset=runtime_image_options,
+        methods=runtime_method_specs,
+        n_segments=config["runtime"]["n_segments"],
+        repeats=config["runtime"]["repeats"],
     script:
         "../scripts/runtime.py"
 
@@ -133,15 +123,15 @@ rule runtime_table:
         ),
         md=f"{RESULTS}/tables/runtime.md",
         tex=f"{RESULTS}/tables/runtime.tex",
-    params:
-        labels={m: method_label(m) for m in ALL_METHODS},
     log:
         "logs/runtime/table.log",
     benchmark:
         "benchmarks/runtime/table.tsv"
-    threads: 1
     conda:
         CONDA_ENV
+    threads: 1
+    params:
+        labels=PLAN.method_labels(),
     script:
         "../scripts/runtime_table.py"
 
@@ -152,16 +142,16 @@ rule provenance:
     output:
         versions=f"{RESULTS}/provenance/versions.txt",
         config=f"{RESULTS}/provenance/config.yaml",
-    params:
-        config=config,
-        device=DEVICE,
-        repo=workflow.basedir,
     log:
         "logs/provenance.log",
     benchmark:
         "benchmarks/provenance/provenance.tsv"
-    threads: 1
     conda:
         CONDA_ENV
+    threads: 1
+    params:
+        config=config,
+        device=DEVICE,
+        repo=workflow.basedir,
     script:
         "../scripts/provenance.py"

@@ -1,10 +1,7 @@
 # ruff: noqa: F821  (`snakemake` is injected by the script directive)
 """All per-image metrics in one tidy table, and the summary per dataset/method/K/protocol."""
 
-import sys
-
-sys.path.insert(0, snakemake.scriptdir)
-from _common import setup_logging  # noqa: E402
+from ssn.bench.jobs import setup_logging
 
 log = setup_logging(snakemake.log[0])
 

@@ -1,11 +1,9 @@
 # ruff: noqa: F821  (`snakemake` is injected by the script directive)
 """Metrics of one (dataset, method, K): one row per image x annotation x protocol."""
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, snakemake.scriptdir)
-from _common import dataset_items, set_threads, setup_logging  # noqa: E402
+from ssn.bench.jobs import dataset_items, set_threads, setup_logging
 
 log = setup_logging(snakemake.log[0])
 

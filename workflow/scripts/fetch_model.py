@@ -5,8 +5,7 @@
 import sys
 from pathlib import Path
 
-sys.path.insert(0, snakemake.scriptdir)
-from _common import setup_logging  # noqa: E402
+from ssn.bench.jobs import setup_logging
 
 setup_logging(snakemake.log[0])
 sys.stdout = sys.stderr  # the command's report goes to the job's log

@@ -1,15 +1,13 @@
 # ruff: noqa: F821  (`snakemake` is injected by the script directive)
 """Metric curves against the realised number of superpixels, BR-BP curves, ablation."""
 
-import sys
-
-sys.path.insert(0, snakemake.scriptdir)
-from _common import setup_logging  # noqa: E402
+from ssn.bench.jobs import setup_logging
 
 log = setup_logging(snakemake.log[0])
 
 import pandas as pd  # noqa: E402
-from _style import DATASET_NAMES, METRIC_NAMES, RC, line_style, plt, save  # noqa: E402
+
+from ssn.bench.plots import DATASET_NAMES, METRIC_NAMES, RC, line_style, plt, save  # noqa: E402
 
 spec = snakemake.params.spec
 styles = snakemake.params.styles

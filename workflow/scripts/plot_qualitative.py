@@ -1,19 +1,17 @@
 # ruff: noqa: F821  (`snakemake` is injected by the script directive)
 """Boundary overlays of every method on the same images (one row per image)."""
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, snakemake.scriptdir)
-from _common import dataset_items, setup_logging  # noqa: E402
+from ssn.bench.jobs import dataset_items, setup_logging
 
 log = setup_logging(snakemake.log[0])
 
 import numpy as np  # noqa: E402
-from _style import RC, plt  # noqa: E402
 from PIL import Image  # noqa: E402
 from skimage.segmentation import find_boundaries  # noqa: E402
 
+from ssn.bench.plots import RC, plt  # noqa: E402
 from ssn.io import read_label_image  # noqa: E402
 
 methods = list(snakemake.params.methods)

@@ -1,10 +1,7 @@
 # ruff: noqa: F821  (`snakemake` is injected by the script directive)
 """The config and the software/hardware versions that made the results."""
 
-import sys
-
-sys.path.insert(0, snakemake.scriptdir)
-from _common import device_name, setup_logging  # noqa: E402
+from ssn.bench.jobs import device_name, resolve_device, setup_logging
 
 log = setup_logging(snakemake.log[0])
 
@@ -18,10 +15,11 @@ import yaml  # noqa: E402
 with open(snakemake.output.config, "w") as fh:
     yaml.safe_dump(dict(snakemake.params.config), fh, sort_keys=False)
 
+device = resolve_device(snakemake.params.device)  # the config's; auto: this job's
 lines = [
     f"date: {datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')}",
     f"python: {platform.python_version()} ({platform.platform()})",
-    f"device: {snakemake.params.device} -- {device_name(snakemake.params.device)}",
+    f"device: {device} (config: {snakemake.params.device}) -- {device_name(device)}",
 ]
 try:
     commit = subprocess.run(

@@ -3,15 +3,14 @@
 
 import os
 import statistics
-import sys
 import time
 
-sys.path.insert(0, snakemake.scriptdir)
-from _common import (  # noqa: E402
+from ssn.bench.jobs import (
     busy_cpu_seconds,
     dataset_items,
     device_name,
     load_segmenter,
+    resolve_device,
     set_threads,
     setup_logging,
     timed_segmentation,
@@ -35,7 +34,8 @@ repeats = int(snakemake.params.repeats)
 
 rows = []
 for method, spec in snakemake.params.methods.items():
-    device = spec.get("device", "cpu")
+    spec = dict(spec)
+    spec["device"] = device = resolve_device(spec.get("device", "cpu"))  # auto: resolved here
     segment = load_segmenter(spec)
     for k in snakemake.params.n_segments:
         times, counts = [], []

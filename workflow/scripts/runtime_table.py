@@ -1,10 +1,7 @@
 # ruff: noqa: F821  (`snakemake` is injected by the script directive)
 """The runtime table (ms per image, method x K, per image size) as CSV, Markdown, LaTeX."""
 
-import sys
-
-sys.path.insert(0, snakemake.scriptdir)
-from _common import setup_logging  # noqa: E402
+from ssn.bench.jobs import setup_logging
 
 log = setup_logging(snakemake.log[0])
 

@@ -1,14 +1,13 @@
 # ruff: noqa: F821  (`snakemake` is injected by the script directive)
 """Segment every image of a dataset with one method at one K: label PNGs + timing TSV."""
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, snakemake.scriptdir)
-from _common import (  # noqa: E402
+from ssn.bench.jobs import (
     dataset_items,
     device_name,
     load_segmenter,
+    resolve_device,
     set_threads,
     setup_logging,
     timed_segmentation,
@@ -24,7 +23,7 @@ set_threads(snakemake.threads)
 dataset = snakemake.wildcards.dataset
 k = int(snakemake.wildcards.k)
 spec = dict(snakemake.params.segment)
-device = spec.get("device", "cpu")
+spec["device"] = device = resolve_device(spec.get("device", "cpu"))  # auto: resolved here
 items = dataset_items(dataset, snakemake.input.stamp, snakemake.params.dataset)
 segment = load_segmenter(spec)
 out = Path(snakemake.output.labels)

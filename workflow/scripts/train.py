@@ -7,6 +7,11 @@ the rule's output, so Snakemake never deletes the checkpoints of an interrupted 
 rerunning it continues from ``last.pt`` exactly. A checkpoint made with other settings
 (another model, task, schedule or profile) is not continued: its folder is moved aside
 and the run starts again.
+
+The settings files are the rule's inputs (editing one reruns the job): ``config`` (the
+paper's schedule) and/or ``cpu_config`` (the CPU-sized profile), as the workflow's
+device allows. The CPU profile is used when the job runs on the CPU (``device: auto``
+is resolved here, by the machine that trains).
 """
 
 import dataclasses
@@ -14,8 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, snakemake.scriptdir)
-from _common import setup_logging  # noqa: E402
+from ssn.bench.jobs import resolve_device, setup_logging
 
 log = setup_logging(snakemake.log[0])
 
@@ -26,16 +30,22 @@ from ssn.train import load_config, train  # noqa: E402
 RESUMABLE = {"max_iters", "threads", "progress", "num_workers", "data_root", "out_dir",
              "init_from", "device"}  # fmt: skip
 
+device = resolve_device(snakemake.params.device)
+settings = (
+    snakemake.input.get("cpu_config") if device == "cpu" else None
+) or snakemake.input.config
+log.info("device %s (config: %s), settings %s", device, snakemake.params.device, settings)
+
 out_dir = Path(snakemake.params.out_dir)
 overrides = [
-    f"device={snakemake.params.device}",  # the device the job's resources were sized for
+    f"device={device}",
     f"data_root={snakemake.params.data_root}",
     f"out_dir={out_dir}",
     f"threads={snakemake.threads}",
     "progress=false",  # one line per log interval in the log file instead
     *snakemake.params.overrides,  # the config's, then the run's own: these win
 ]
-config = load_config(snakemake.params.config, overrides)
+config = load_config(settings, overrides)
 
 last = out_dir / "last.pt"
 if last.is_file():
@@ -49,7 +59,7 @@ if last.is_file():
                  ", ".join(changed), aside)  # fmt: skip
     else:
         log.info("resuming from %s", last)
-        config = load_config(snakemake.params.config, [*overrides, "init_from=resume"])
+        config = load_config(settings, [*overrides, "init_from=resume"])
 
 sys.stdout = sys.stderr  # the trainer prints its progress to stdout: keep it in the log
 # a run folder without last.pt holds at most a run stopped before its first checkpoint

@@ -1,4 +1,5 @@
-"""Helpers shared by the workflow scripts: logging, threads, datasets as item lists."""
+"""Helpers of the benchmark workflow's jobs (workflow/scripts/): logging, threads, the
+device, datasets as item lists, segmenters and their timing."""
 
 from __future__ import annotations
 
@@ -9,12 +10,6 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-# The rules use ssn/ and baselines/ of this checkout, installed or not (the conda
-# environment of workflow/envs/ holds only their dependencies).
-_REPOSITORY = str(Path(__file__).resolve().parents[2])
-if _REPOSITORY not in sys.path:
-    sys.path.insert(1, _REPOSITORY)
 
 
 def setup_logging(log_path) -> logging.Logger:
@@ -59,6 +54,19 @@ def busy_cpu_seconds() -> float:
         return float("nan")
     ticks = [int(v) for v in fields]  # user nice system idle iowait irq softirq steal
     return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def resolve_device(device: str) -> str:
+    """The device a job runs on: ``auto`` is ``cuda`` where this job sees a GPU.
+
+    The workflow never probes the machine that builds the DAG; each job resolves the
+    config's device itself.
+    """
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def cpu_model() -> str:
@@ -161,6 +169,9 @@ def dataset_items(name: str, stamp, options: dict) -> list[Item]:
 def load_segmenter(spec: dict):
     """A function (image, k, next_frame=None) -> labels for a method spec.
 
+    ``spec`` is a segmentation job's spec (workflow/plan.py, ``Plan.segment_params``):
+    ``method`` (``ssn`` or a baseline) and its settings; ``device`` may be ``auto``.
+
     The SSN model is loaded once. ``next_frame`` reaches only models trained on frame
     pairs (Sintel); every other method segments ``image`` alone.
     """
@@ -168,7 +179,7 @@ def load_segmenter(spec: dict):
 
     kwargs = dict(spec)
     method = kwargs.pop("method")
-    device = kwargs.pop("device", "cpu")
+    device = resolve_device(kwargs.pop("device", "cpu"))
     if method == "ssn":
         from ssn.segment import resolve_model
 

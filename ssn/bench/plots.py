@@ -1,4 +1,4 @@
-"""One matplotlib style for every figure of the workflow."""
+"""One matplotlib style for every figure of the benchmark workflow (Agg backend)."""
 
 from __future__ import annotations
 

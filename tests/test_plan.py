@@ -1,0 +1,431 @@
+"""The workflow's plan (workflow/plan.py): which jobs and files a config asks for.
+
+Plain unit tests, no Snakemake run: configs are written here, validated against the
+workflow's schema (which fills the defaults, as common.smk does) and the plan is
+compared with values worked out by hand.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
+
+
+def _load_plan_module():
+    spec = importlib.util.spec_from_file_location(
+        "ssn_bench_plan", REPO_ROOT / "workflow" / "plan.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+plan_module = _load_plan_module()
+Plan = plan_module.Plan
+
+
+def validated(config: dict) -> dict:
+    """``config`` with the schema's defaults filled in, as the workflow validates it."""
+    validate = pytest.importorskip("snakemake.utils").validate
+    validate(config, str(SCHEMA))
+    return config
+
+
+@pytest.fixture
+def data_config(tmp_path) -> str:
+    path = tmp_path / "datasets.yaml"
+    path.write_text("datasets: {}\n")
+    return str(path)
+
+
+@pytest.fixture
+def bundled(tmp_path) -> Path:
+    """A bundled-weights folder holding only the linear model."""
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    (folder / "ssn_linear_bsds500.pt").write_bytes(b"")
+    return folder
+
+
+def small_config(data_config: str, **changes) -> dict:
+    """BSDS500 (K from the global list) and VOC (its own K), five methods, two runs."""
+    config = {
+        "data": {"configs": [data_config, data_config + ".absent"], "check": True},
+        "n_segments": [400, 100],
+        "datasets": {
+            "bsds500": {"activate": True, "split": "test", "max_images": 3},
+            "voc2012": {
+                "activate": True,
+                "split": "val",
+                "n_segments": [200],
+                "protocols": ["stutz"],
+                "void_boundaries": "fill",
+            },  # fmt: skip
+            "cityscapes": {"activate": False, "split": "val"},
+        },
+        "methods": {
+            "ssn_pix": {"family": "ssn", "label": "SSN_pix"},
+            "ssn_linear": {
+                "family": "ssn",
+                "label": "SSN_linear",
+                "model": "run:bsds500_linear",
+                "model_per_dataset": {"voc2012": "bundled:linear"},
+            },  # fmt: skip
+            "ssn_deep": {"family": "ssn", "label": "SSN_deep", "model": "bundled:deep"},
+            "ssn_pix_v5": {"family": "ssn", "label": "v=5", "n_iter": 5, "datasets": ["bsds500"]},
+            "slic": {"family": "baseline", "label": "SLIC", "baseline": "slic", "color": "#000000"},
+        },
+        "training": {
+            "activate": True,
+            "overrides": ["max_iters=10", "batch_size=2"],
+            "runs": {
+                "bsds500_linear": {
+                    "config": "lin.yaml",
+                    "cpu_config": "cpu_lin.yaml",
+                    "dataset": "bsds500",
+                    "overrides": ["max_iters=20"],
+                },  # fmt: skip
+                "voc_deep": {"config": "deep.yaml", "dataset": "voc2012", "gpu": 2},
+            },
+        },
+        "figures": {
+            "ablation": ["ssn_pix", "ssn_linear", "ssn_deep"],
+            "qualitative": {"dataset": "bsds500", "n_segments": 300},
+        },  # fmt: skip
+        "runtime": {
+            "sizes": {
+                "bsds500": {"dataset": "bsds500", "split": "test"},
+                "sintel": {"dataset": "sintel", "split": "val"},
+            }
+        },  # fmt: skip
+    }
+    for key, value in changes.items():
+        config[key] = value
+    return validated(config)
+
+
+def make_plan(data_config, bundled, **changes) -> Plan:
+    return Plan(small_config(data_config, **changes), bundled_dir=bundled)
+
+
+# ------------------------------------------------------------------ the matrix
+
+
+def test_datasets_methods_and_k(data_config, bundled):
+    """Active datasets; K sorted, per dataset; methods without a model left out."""
+    plan = make_plan(data_config, bundled)
+    assert list(plan.datasets) == ["bsds500", "voc2012"]
+    assert plan.k_values("bsds500") == [100, 400]
+    assert plan.k_values("voc2012") == [200]
+    # bsds500: run:bsds500_linear is trained; bundled:deep is absent from `bundled`
+    assert plan.combos == {
+        "bsds500": ["ssn_pix", "ssn_linear", "ssn_pix_v5", "slic"],
+        "voc2012": ["ssn_pix", "ssn_linear", "slic"],
+    }
+    assert plan.metrics_files() == [
+        f"work/metrics/bsds500/{m}/k{k}.csv"
+        for m in ("ssn_pix", "ssn_linear", "ssn_pix_v5", "slic")
+        for k in (100, 400)
+    ] + [f"work/metrics/voc2012/{m}/k200.csv" for m in ("ssn_pix", "ssn_linear", "slic")]
+    assert plan.metrics_files("voc2012") == plan.metrics_files()[8:]
+
+
+def test_notes_name_what_is_left_out(data_config, bundled):
+    plan = make_plan(data_config, bundled, device="cpu")
+    assert plan.data_configs == [data_config]
+    assert f"dataset config {data_config}.absent not found: left out" in plan.notes
+    # ssn_deep has no model on either dataset; ssn_pix_v5 is not missing on VOC
+    skipped = [n for n in plan.notes if "left out (model not available" in n]
+    assert skipped == [
+        "bsds500: methods ['ssn_deep'] left out (model not available: training off, run not "
+        "configured or bundled weights absent)",
+        "voc2012: methods ['ssn_deep'] left out (model not available: training off, run not "
+        "configured or bundled weights absent)",
+    ]
+    assert any(
+        "training runs ['bsds500_linear'] use their CPU-sized profile" in n for n in plan.notes
+    )
+
+
+def test_training_off_drops_run_models(data_config, bundled):
+    training = {"activate": False, "runs": {"r": {"config": "c.yaml", "dataset": "bsds500"}}}
+    plan = make_plan(data_config, bundled, training=training)
+    assert plan.train_runs == {}
+    assert plan.method_model("ssn_linear", "bsds500") is None
+    assert plan.method_model("ssn_linear", "voc2012") == "linear"  # its bundled model
+    assert "ssn_linear" not in plan.combos["bsds500"]
+    assert "ssn_linear" in plan.combos["voc2012"]
+
+
+def test_method_models(data_config, bundled, tmp_path):
+    """Every kind of `model`, with model_per_dataset winning over `model`."""
+    methods = {
+        "pix": {"family": "ssn", "label": "a"},
+        "lin": {"family": "ssn", "label": "b", "model": "bundled:linear"},
+        "deep": {"family": "ssn", "label": "c", "model": "bundled:deep"},
+        "paper": {
+            "family": "ssn",
+            "label": "d",
+            "model": "official:bsds500",
+            "model_per_dataset": {"voc2012": "official:voc2012"},
+        },  # fmt: skip
+        "run": {"family": "ssn", "label": "e", "model": "run:bsds500_linear"},
+        "norun": {"family": "ssn", "label": "f", "model": "run:missing"},
+        "file": {"family": "ssn", "label": "g", "model": "models/mine.pt"},
+        "slic": {"family": "baseline", "label": "h", "baseline": "slic"},
+    }
+    plan = make_plan(data_config, bundled, methods=methods, models={"dest": "res/models"},
+                     figures={})  # fmt: skip
+    model = plan.method_model
+    assert model("pix", "bsds500") == "pix"
+    assert model("lin", "bsds500") == "linear"
+    assert model("deep", "bsds500") is None
+    assert model("paper", "bsds500") == "res/models/official-bsds500.pt"
+    assert model("paper", "voc2012") == "res/models/official-voc2012.pt"
+    assert model("run", "bsds500") == "resources/train/bsds500_linear/model.pt"
+    assert model("norun", "bsds500") is None
+    assert model("file", "bsds500") == "models/mine.pt"
+
+    needs = plan.segment_model_input
+    assert needs("pix", "bsds500") == needs("lin", "bsds500") == needs("slic", "bsds500") == []
+    assert needs("deep", "bsds500") == []  # unavailable: the method is left out anyway
+    assert needs("paper", "voc2012") == ["res/models/official-voc2012.pt"]
+    assert needs("run", "bsds500") == ["resources/train/bsds500_linear/model.pt"]
+    assert needs("file", "bsds500") == ["models/mine.pt"]
+
+
+def test_baseline_needs_its_name(data_config, bundled):
+    methods = {"slic": {"family": "baseline", "label": "SLIC"}}
+    with pytest.raises(ValueError, match="methods.slic: a baseline needs `baseline:`"):
+        make_plan(data_config, bundled, methods=methods)
+
+
+def test_no_data_config_or_no_dataset_is_an_error(data_config, bundled):
+    with pytest.raises(ValueError, match="none of .* exists"):
+        make_plan(data_config, bundled, data={"configs": ["absent.yaml"]})
+    datasets = {"bsds500": {"activate": False, "split": "test"}}
+    with pytest.raises(ValueError, match="no dataset has activate: true"):
+        make_plan(data_config, bundled, datasets=datasets)
+
+
+def test_dataset_files_and_options(data_config, bundled):
+    plan = make_plan(data_config, bundled)
+    assert plan.dataset_stamp("voc2012") == "resources/datasets/voc2012.json"
+    assert plan.dataset_ready("voc2012") == "resources/datasets/voc2012.checked"
+    unchecked = make_plan(data_config, bundled, data={"configs": [data_config], "check": False})
+    assert unchecked.dataset_ready("voc2012") == "resources/datasets/voc2012.json"
+    # segmentation depends only on the image options; evaluation on everything else too
+    images = plan.dataset_options("voc2012", plan_module.IMAGE_OPTIONS)
+    assert images == {"split": "val", "max_images": None, "scale": 1.0, "pass": "clean"}
+    full = plan.dataset_options("voc2012")
+    assert "activate" not in full
+    assert full["protocols"] == ["stutz"] and full["void_boundaries"] == "fill"
+
+
+# ---------------------------------------------------------------------- device
+
+
+@pytest.mark.parametrize("device", ["auto", "cpu", "cuda"])
+def test_segment_params_carry_the_configured_device(data_config, bundled, device):
+    """The device is the config's word, never a probe: auto stays auto (the job resolves it)."""
+    plan = make_plan(data_config, bundled, device=device)
+    assert plan.segment_params("ssn_pix_v5", "bsds500") == {
+        "method": "ssn", "model": "pix", "n_iter": 5, "connectivity": "largest", "device": device,
+    }  # fmt: skip
+    assert plan.segment_params("slic", "bsds500") == {"method": "slic", "seed": 0, "device": "cpu"}
+    assert plan.gpu_jobs is (device == "cuda")
+    assert plan.is_gpu_job("ssn_pix") is (device == "cuda")
+    assert plan.is_gpu_job("slic") is False
+
+
+@pytest.mark.parametrize(
+    ("device", "profiles", "gpus"),
+    [
+        ("cuda", {"config": "lin.yaml"}, 1),
+        ("cpu", {"cpu_config": "cpu_lin.yaml"}, 0),
+        ("auto", {"config": "lin.yaml", "cpu_config": "cpu_lin.yaml"}, 0),
+    ],
+)
+def test_training_profiles_by_device(data_config, bundled, device, profiles, gpus):
+    """The settings files a run may read are its inputs; a run without cpu_config has one."""
+    plan = make_plan(data_config, bundled, device=device)
+    assert plan.train_profiles("bsds500_linear") == profiles
+    assert plan.train_profiles("voc_deep") == {"config": "deep.yaml"}
+    assert plan.train_gpus("bsds500_linear") == gpus
+    assert plan.train_gpus("voc_deep") == 2  # explicit
+    # the config's overrides first, the run's own last (they win)
+    assert plan.train_overrides("bsds500_linear") == [
+        "max_iters=10",
+        "batch_size=2",
+        "max_iters=20",
+    ]
+    assert plan.train_overrides("voc_deep") == ["max_iters=10", "batch_size=2"]
+    assert plan.train_data_root("voc_deep") == "resources/datasets/voc2012"
+    assert plan.train_out_dir("voc_deep") == "resources/train/voc_deep"
+    assert (plan.train_threads("voc_deep"), plan.train_mem_mb("voc_deep")) == (8, 16000)
+
+
+def test_plan_imports_neither_torch_nor_snakemake():
+    code = (
+        "import sys; sys.path.insert(0, 'workflow'); import plan; "
+        "print(sorted(m for m in ('torch', 'snakemake', 'ssn') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True,
+                            text=True, check=True)  # fmt: skip
+    assert result.stdout.strip() == "[]"
+
+
+# --------------------------------------------------------------------- figures
+
+
+def test_figures(data_config, bundled):
+    """Curves per dataset and protocol, BR-BP on BSDS500, one ablation figure."""
+    plan = make_plan(data_config, bundled)
+    bsds = {"dataset": "bsds500"}
+    assert plan.figures == {
+        "bsds500_asa": {"kind": "curve", **bsds, "metric": "asa", "protocol": "ssn", "caption": "asa"},
+        "bsds500_br_stutz": {"kind": "curve", **bsds, "metric": "br", "protocol": "stutz", "caption": "br"},
+        "bsds500_br_bp_stutz": {"kind": "br_bp", **bsds, "metric": "br", "protocol": "stutz", "caption": "br_bp"},
+        "bsds500_br_ssn": {"kind": "curve", **bsds, "metric": "br", "protocol": "ssn", "caption": "br"},
+        "bsds500_br_bp_ssn": {"kind": "br_bp", **bsds, "metric": "br", "protocol": "ssn", "caption": "br_bp"},
+        # VOC evaluates only stutz: the primary protocol (ssn) is not there
+        "voc2012_asa": {"kind": "curve", "dataset": "voc2012", "metric": "asa", "protocol": "stutz", "caption": "asa"},
+        "voc2012_br_stutz": {"kind": "curve", "dataset": "voc2012", "metric": "br", "protocol": "stutz", "caption": "br"},
+        # ssn_deep is not available: two of the three ablation methods
+        "bsds500_ablation": {"kind": "ablation", **bsds, "metric": "asa", "protocol": "ssn",
+                             "methods": ["ssn_pix", "ssn_linear"], "caption": "ablation"},
+    }  # fmt: skip
+    # the qualitative figure: K nearest to 300 among 100, 400 is 400
+    assert (plan.qual_dataset, plan.qual_k) == ("bsds500", 400)
+    assert plan.qualitative_labels() == [
+        f"work/labels/bsds500/{m}/k400" for m in ("ssn_pix", "ssn_linear", "ssn_pix_v5", "slic")
+    ]
+    names = [*plan.figures, "qualitative_bsds500"]
+    assert plan.figure_outputs() == [
+        f"results/figures/{n}.{e}" for n in names for e in ("pdf", "png")
+    ]
+
+
+def test_figures_sintel_and_no_ablation(data_config, bundled):
+    """Sintel has one EPE figure; an ablation needs two methods; qualitative off."""
+    datasets = {"sintel": {"activate": True, "split": "val"},
+                "bsds500": {"activate": False, "split": "test"}}  # fmt: skip
+    figures = {"ablation": ["ssn_pix", "slic"], "qualitative": {"dataset": "bsds500"}}
+    plan = make_plan(data_config, bundled, datasets=datasets, figures=figures, results="out")
+    assert plan.figures == {"sintel_epe": {"kind": "curve", "dataset": "sintel", "metric": "epe",
+                                           "protocol": "flow", "caption": "epe"}}  # fmt: skip
+    assert plan.qual_dataset is None and plan.qual_k is None
+    assert plan.figure_outputs() == ["out/figures/sintel_epe.pdf", "out/figures/sintel_epe.png"]
+
+
+def test_qualitative_k_ties_go_to_the_smaller(data_config, bundled):
+    figures = {"qualitative": {"dataset": "bsds500", "n_segments": 250}}
+    plan = make_plan(data_config, bundled, figures=figures, n_segments=[200, 300, 1000])
+    assert plan.qual_k == 200
+
+
+def test_method_colors_and_styles(data_config, bundled):
+    """One colour per configured method by position (inactive ones keep their slot)."""
+    plan = make_plan(data_config, bundled)
+    palette = plan_module.PALETTE
+    assert plan.method_colors() == {
+        "ssn_pix": palette[0], "ssn_linear": palette[1], "ssn_deep": palette[2],
+        "ssn_pix_v5": palette[3], "slic": "#000000",
+    }  # fmt: skip
+    assert plan.method_styles()["slic"] == {
+        "label": "SLIC",
+        "color": "#000000",
+        "family": "baseline",
+    }
+    assert plan.method_labels()["ssn_pix_v5"] == "v=5"
+
+
+# --------------------------------------------------------------------- runtime
+
+
+def test_runtime_jobs(data_config, bundled):
+    """Sizes of configured datasets only; the timed methods available on their dataset."""
+    plan = make_plan(data_config, bundled, device="cuda")
+    assert list(plan.runtime_sizes) == ["bsds500"]  # sintel is not configured
+    assert plan.runtime_methods("bsds500") == ["ssn_pix", "ssn_linear", "ssn_pix_v5", "slic"]
+    assert plan.runtime_model_inputs("bsds500") == ["resources/train/bsds500_linear/model.pt"]
+    specs = plan.runtime_method_specs("bsds500")
+    assert specs["ssn_linear"] == plan.segment_params("ssn_linear", "bsds500")
+    assert specs["ssn_linear"]["device"] == "cuda"
+
+    runtime = {"methods": ["slic", "ssn_deep", "unknown"], "sizes": {"b": {"dataset": "bsds500", "split": "test"}}}  # fmt: skip
+    plan = make_plan(data_config, bundled, runtime=runtime)
+    assert plan.runtime_methods("b") == ["slic"]  # ssn_deep: no model; unknown: not a method
+    assert make_plan(data_config, bundled, runtime={"activate": False}).runtime_sizes == {}
+
+
+# --------------------------------------------------------------------- targets
+
+
+def test_final_outputs(data_config, bundled):
+    plan = make_plan(data_config, bundled, results="res")
+    assert plan.final_outputs() == [
+        "res/tables/all_results.csv.gz",
+        "res/tables/summary.csv",
+        "res/tables/summary.md",
+        "res/provenance/versions.txt",
+        "res/provenance/config.yaml",
+        *plan.figure_outputs(),
+        "res/tables/runtime.csv",
+        "res/tables/runtime.md",
+        "res/tables/runtime.tex",
+    ]
+    plan = make_plan(data_config, bundled, runtime={"activate": False})
+    assert not any("runtime" in f for f in plan.final_outputs())
+
+
+# ----------------------------------------------------------- the shipped configs
+
+
+def shipped(*names: str) -> dict:
+    config = yaml.safe_load((REPO_ROOT / "config" / "config.yaml").read_text())
+
+    def merge(base, extra):
+        for key, value in extra.items():
+            if isinstance(value, dict) and isinstance(base.get(key), dict):
+                merge(base[key], value)
+            else:
+                base[key] = value
+
+    for name in names:
+        merge(config, yaml.safe_load((REPO_ROOT / name).read_text()))
+    config["data"]["configs"] = [str(REPO_ROOT / c) for c in config["data"]["configs"]]
+    return validated(config)
+
+
+def test_paper_config_plan():
+    """config/config.yaml: seven training runs, auto device kept as is, 13 methods."""
+    config = shipped()
+    plan = Plan(config)
+    assert plan.device == "auto" and not plan.gpu_jobs
+    assert len(plan.train_runs) == 7
+    assert plan.train_profiles("bsds500_deep_k10") == {
+        "config": "config/train/bsds500_deep.yaml",
+        "cpu_config": "config/train/cpu_bsds500_deep.yaml",
+    }
+    assert plan.method_model("ssn_deep", "sintel") == "resources/train/sintel_deep/model.pt"
+    assert plan.method_model("ssn_deep_paper", "voc2012") == "resources/models/official-bsds500.pt"
+    n_k = len(config["n_segments"])
+    assert len(plan.metrics_files()) == sum(map(len, plan.combos.values())) * n_k
+    assert plan.combos["bsds500"] == [m for m in config["methods"] if m != "ssn_deep_paper_voc"]
+
+
+def test_quick_config_plan():
+    """config/quick.yaml: no training, the CPU, every figure into results/quick/figures."""
+    plan = Plan(shipped("config/quick.yaml"))
+    assert plan.train_runs == {} and plan.device == "cpu"
+    assert "ssn_linear" in plan.combos["sintel"]  # bundled:linear on every dataset
+    assert all(f.startswith("results/quick/figures/") for f in plan.figure_outputs())

@@ -1,0 +1,415 @@
+"""The benchmark's plan: what a validated config asks the workflow to do, as plain data.
+
+Pure Python (the standard library only: no Snakemake, no torch), so the DAG does not
+depend on the machine that builds it and every decision here is unit-tested
+(tests/test_plan.py). ``workflow/rules/common.smk`` validates the config, builds one
+:class:`Plan` and adapts its methods to wildcards; the rules read the config only
+through it.
+
+What it decides:
+
+- the datasets x methods x K matrix (methods whose model is unavailable are left out,
+  with a note);
+- the model of an SSN method on a dataset (``pix``, ``bundled:``, ``official:``,
+  ``run:`` or a checkpoint path) and the file a segmentation job needs for it;
+- the training runs: their settings files, GPUs, threads and memory;
+- the figures (curves, BR-BP, ablation, qualitative) and the runtime table's jobs;
+- the final targets.
+
+The device is the config's (``auto``, ``cpu`` or ``cuda``) and is never probed here:
+``auto`` is resolved by each job on the machine that runs it. Only ``cuda`` makes jobs
+take the ``gpu`` resource and the CUDA conda environment.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DATASET_NAMES = ("bsds500", "voc2012", "cityscapes", "sintel")
+
+# What reading and segmenting a dataset's images depends on. The other keys (protocols,
+# tolerance, void_boundaries) change only the evaluation: leaving them out of the
+# segmentation jobs' params keeps a change of them from re-running the segmentation.
+IMAGE_OPTIONS = ("split", "max_images", "scale", "pass")
+
+# one colour per configured method, by its position in the config
+PALETTE = (
+    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
+    "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939",
+)  # fmt: skip
+
+# ssn/weights of this checkout: the bundled BSDS500 models (ssn.checkpoint.PRETRAINED_DIR,
+# located without importing ssn, which imports torch)
+BUNDLED_DIR = Path(__file__).resolve().parents[1] / "ssn" / "weights"
+
+FIGURE_EXTENSIONS = ("pdf", "png")
+
+
+class Plan:
+    """The jobs and files a config asks for.
+
+    ``config`` is the validated config (defaults filled in). ``exists`` tells whether a
+    file exists (data and models configs, bundled weights); ``bundled_dir`` holds the
+    bundled weights ``ssn_<name>_bsds500.pt``. Remarks for the user (files left out,
+    methods skipped, CPU training profiles) are collected in :attr:`notes`.
+    """
+
+    def __init__(self, config: dict, exists=os.path.exists, bundled_dir=BUNDLED_DIR):
+        self.config = config
+        self.notes: list[str] = []
+        self._exists = exists
+        self._bundled_dir = Path(bundled_dir)
+
+        self.work = config["workdir"]
+        self.results = config["results"]
+        self.data_dest = config["data"]["dest"]
+        self.train_dir = config["training"]["outdir"]
+        self.models_dest = config["models"]["dest"]
+        self.device = config["device"]
+
+        # Dataset source files: later ones override earlier ones; absent files are left
+        # out so a machine-specific datasets.local.yaml is optional. Same for the models
+        # configs (a local `source:` folder of the paper's .caffemodel files).
+        self.data_configs = self._present(config["data"]["configs"], "dataset config")
+        if not self.data_configs:
+            raise ValueError(
+                f"config data.configs: none of {config['data']['configs']} exists "
+                "(give at least config/datasets.yaml)"
+            )
+        self.model_configs = [c for c in config["models"]["configs"] if exists(c)]
+
+        self.datasets = {
+            name: spec for name, spec in config["datasets"].items() if spec.get("activate")
+        }
+        if not self.datasets:
+            raise ValueError("config datasets: no dataset has activate: true")
+        self.k_values_all = sorted(config["n_segments"])
+
+        training = config["training"]
+        self.train_runs = training["runs"] if training["activate"] else {}
+        self._note_training_profiles()
+
+        self.all_methods = list(config["methods"])  # fixed order -> fixed colour per method
+        self.methods = [m for m, s in config["methods"].items() if s.get("activate", True)]
+        for m in self.methods:
+            spec = config["methods"][m]
+            if spec["family"] == "baseline" and "baseline" not in spec:
+                raise ValueError(f"config methods.{m}: a baseline needs `baseline:` (e.g. slic)")
+        self.combos = {d: self._combos(d) for d in self.datasets}
+
+        self.figures = self._figure_specs()
+        self.qual_dataset, self.qual_k = self._qualitative()
+        self.runtime_sizes = self._runtime_sizes()
+
+    # ------------------------------------------------------------------ config files
+
+    def _present(self, paths, what):
+        present = []
+        for path in paths:
+            if self._exists(path):
+                present.append(path)
+            else:
+                self.notes.append(f"{what} {path} not found: left out")
+        return present
+
+    # --------------------------------------------------------------------- datasets
+
+    def k_values(self, dataset: str) -> list[int]:
+        """Requested counts K of a dataset (its own n_segments, else the global list)."""
+        return sorted(self.config["datasets"][dataset].get("n_segments") or self.k_values_all)
+
+    def dataset_stamp(self, dataset: str) -> str:
+        return f"{self.data_dest}/{dataset}.json"
+
+    def dataset_ready(self, dataset: str) -> str:
+        """The stamp of a fetched (and, if configured, checked) dataset."""
+        if self.config["data"]["check"]:
+            return f"{self.data_dest}/{dataset}.checked"
+        return self.dataset_stamp(dataset)
+
+    def dataset_options(self, dataset: str, keys=None) -> dict:
+        """A dataset's config (without `activate`), or only ``keys`` of it."""
+        spec = {k: v for k, v in self.config["datasets"][dataset].items() if k != "activate"}
+        if keys is not None:
+            spec = {k: v for k, v in spec.items() if k in keys}
+        return spec
+
+    # ---------------------------------------------------------------------- device
+
+    @property
+    def gpu_jobs(self) -> bool:
+        """Whether SSN jobs take a GPU (resources gpu=1, the CUDA conda environment).
+
+        Only with ``device: cuda``: ``auto`` is resolved inside each job, which then uses
+        a GPU it sees without having reserved one.
+        """
+        return self.device == "cuda"
+
+    def is_gpu_job(self, method: str) -> bool:
+        return self.config["methods"][method]["family"] == "ssn" and self.gpu_jobs
+
+    # -------------------------------------------------------------------- training
+
+    def train_profiles(self, run: str) -> dict[str, str]:
+        """The training settings files a run may read, by role (rule train's inputs).
+
+        ``config`` is the paper's schedule, ``cpu_config`` the CPU-sized profile. On
+        ``cuda`` only ``config``; on ``cpu`` only ``cpu_config`` (``config`` when the run
+        has none); on ``auto`` both, and the job picks by the device it finds.
+        """
+        spec = self.train_runs[run]
+        cpu = spec.get("cpu_config")
+        if self.device == "cuda" or not cpu:
+            return {"config": spec["config"]}
+        if self.device == "cpu":
+            return {"cpu_config": cpu}
+        return {"config": spec["config"], "cpu_config": cpu}
+
+    def train_overrides(self, run: str) -> list[str]:
+        """The config's overrides for every run, then the run's own (which win)."""
+        return [*self.config["training"]["overrides"], *self.train_runs[run].get("overrides", [])]
+
+    def train_gpus(self, run: str) -> int:
+        gpu = self.train_runs[run].get("gpu")
+        return (1 if self.gpu_jobs else 0) if gpu is None else gpu
+
+    def train_threads(self, run: str) -> int:
+        return self.train_runs[run].get("threads", 8)
+
+    def train_mem_mb(self, run: str) -> int:
+        return self.train_runs[run].get("mem_mb", 16000)
+
+    def train_dataset(self, run: str) -> str:
+        return self.train_runs[run]["dataset"]
+
+    def train_data_root(self, run: str) -> str:
+        return f"{self.data_dest}/{self.train_dataset(run)}"
+
+    def train_out_dir(self, run: str) -> str:
+        return f"{self.train_dir}/{run}"
+
+    def train_model(self, run: str) -> str:
+        return f"{self.train_out_dir(run)}/model.pt"
+
+    def _note_training_profiles(self):
+        with_cpu = [r for r, spec in self.train_runs.items() if spec.get("cpu_config")]
+        if not with_cpu or self.device == "cuda":
+            return
+        if self.device == "cpu":
+            self.notes.append(
+                f"device cpu: training runs {with_cpu} use their CPU-sized profile "
+                "(cpu_config), not the paper's schedule"
+            )
+        else:
+            self.notes.append(
+                f"device auto: training runs {with_cpu} use their CPU-sized profile "
+                "(cpu_config) where the job finds no GPU"
+            )
+
+    # ---------------------------------------------------------------------- models
+
+    def official_model_path(self, task: str) -> str:
+        """The checkpoint rule fetch_model writes for the paper's model of ``task``."""
+        return f"{self.models_dest}/official-{task}.pt"
+
+    def bundled_available(self, name: str) -> bool:
+        return self._exists(str(self._bundled_dir / f"ssn_{name}_bsds500.pt"))
+
+    def method_model(self, method: str, dataset: str):
+        """The `model=` value of an SSN method on a dataset, or None when unavailable."""
+        spec = self.config["methods"][method]
+        model = spec.get("model_per_dataset", {}).get(dataset, spec.get("model", "pix"))
+        kind, _, name = model.partition(":")
+        if model == "pix":
+            return "pix"
+        if kind == "bundled":
+            return name if self.bundled_available(name) else None
+        if kind == "official":
+            return self.official_model_path(name)
+        if kind == "run":
+            return self.train_model(name) if name in self.train_runs else None
+        return model
+
+    def method_available(self, method: str, dataset: str) -> bool:
+        spec = self.config["methods"][method]
+        if spec.get("datasets") is not None and dataset not in spec["datasets"]:
+            return False
+        if spec["family"] == "baseline":
+            return True
+        return self.method_model(method, dataset) is not None
+
+    def _combos(self, dataset):
+        """The methods that run on ``dataset``; a note names those left out."""
+        present = [m for m in self.methods if self.method_available(m, dataset)]
+        # a method restricted to other datasets is not missing anything: no note
+        restricted = {m: self.config["methods"][m].get("datasets") for m in self.methods}
+        wanted = [m for m in self.methods if dataset in (restricted[m] or [dataset])]
+        skipped = [m for m in wanted if m not in present]
+        if skipped:
+            self.notes.append(
+                f"{dataset}: methods {skipped} left out (model not available: training off, "
+                "run not configured or bundled weights absent)"
+            )
+        return present
+
+    # ---------------------------------------------------------------- segmentation
+
+    def segment_model_input(self, method: str, dataset: str) -> list[str]:
+        """The checkpoint a segmentation job needs (none for pix, bundled and baselines)."""
+        if self.config["methods"][method]["family"] != "ssn":
+            return []
+        model = self.method_model(method, dataset)
+        if model is None or model in ("pix", "linear", "deep"):
+            return []
+        return [model]
+
+    def segment_params(self, method: str, dataset: str) -> dict:
+        """What a segmentation job runs (ssn.bench.jobs.load_segmenter's spec)."""
+        spec = self.config["methods"][method]
+        if spec["family"] == "ssn":
+            return {
+                "method": "ssn",
+                "model": self.method_model(method, dataset),
+                "n_iter": spec.get("n_iter", 10),
+                "connectivity": spec.get("connectivity", "largest"),
+                "device": self.device,
+            }
+        return {"method": spec["baseline"], "seed": spec.get("seed", 0), "device": "cpu"}
+
+    def metrics_files(self, dataset=None) -> list[str]:
+        datasets = [dataset] if dataset else list(self.datasets)
+        return [
+            f"{self.work}/metrics/{d}/{m}/k{k}.csv"
+            for d in datasets
+            for m in self.combos[d]
+            for k in self.k_values(d)
+        ]
+
+    # --------------------------------------------------------------------- methods
+
+    def method_label(self, method: str) -> str:
+        return self.config["methods"][method]["label"]
+
+    def method_labels(self) -> dict[str, str]:
+        return {m: self.method_label(m) for m in self.all_methods}
+
+    def method_colors(self) -> dict[str, str]:
+        """One colour per configured method, stable across figures and configs."""
+        return {
+            m: self.config["methods"][m].get("color") or PALETTE[i % len(PALETTE)]
+            for i, m in enumerate(self.all_methods)
+        }
+
+    def method_styles(self) -> dict[str, dict]:
+        return {
+            m: {"label": self.method_label(m), "color": c,
+                "family": self.config["methods"][m]["family"]}
+            for m, c in self.method_colors().items()
+        }  # fmt: skip
+
+    # --------------------------------------------------------------------- figures
+
+    def _protocols(self, dataset):
+        return self.config["datasets"][dataset].get("protocols", ["stutz", "ssn"])
+
+    def _first_protocol(self, dataset):
+        primary = self.config["figures"]["primary_protocol"]
+        protocols = self._protocols(dataset)
+        return primary if primary in protocols else protocols[0]
+
+    def _figure_specs(self) -> dict[str, dict]:
+        """Figure name -> what it draws (from the active datasets and methods)."""
+        specs = {}
+        for d in self.datasets:
+            if d == "sintel":
+                specs["sintel_epe"] = {"kind": "curve", "dataset": d, "metric": "epe",
+                                       "protocol": "flow", "caption": "epe"}  # fmt: skip
+                continue
+            first = self._first_protocol(d)
+            specs[f"{d}_asa"] = {"kind": "curve", "dataset": d, "metric": "asa",
+                                 "protocol": first, "caption": "asa"}  # fmt: skip
+            for p in self._protocols(d) if d == "bsds500" else [first]:
+                specs[f"{d}_br_{p}"] = {"kind": "curve", "dataset": d, "metric": "br",
+                                        "protocol": p, "caption": "br"}  # fmt: skip
+                if d == "bsds500":
+                    specs[f"{d}_br_bp_{p}"] = {"kind": "br_bp", "dataset": d, "metric": "br",
+                                               "protocol": p, "caption": "br_bp"}  # fmt: skip
+        # the ablation figure: on the first dataset (not Sintel) with 2+ of its methods
+        ablation = [m for m in self.config["figures"]["ablation"] if m in self.methods]
+        for d in self.datasets:
+            present = [m for m in ablation if m in self.combos[d]]
+            if d != "sintel" and len(present) >= 2:
+                specs[f"{d}_ablation"] = {"kind": "ablation", "dataset": d, "metric": "asa",
+                                          "protocol": self._first_protocol(d),
+                                          "methods": present, "caption": "ablation"}  # fmt: skip
+                break
+        return specs
+
+    def _qualitative(self):
+        """The dataset of the qualitative figure (None: not active) and its K."""
+        qual = self.config["figures"]["qualitative"]
+        if qual["dataset"] not in self.datasets:
+            return None, None
+        ks = self.k_values(qual["dataset"])
+        return qual["dataset"], min(ks, key=lambda k: abs(k - qual["n_segments"]))
+
+    def figure_path(self, name: str, ext: str) -> str:
+        return f"{self.results}/figures/{name}.{ext}"
+
+    def figure_outputs(self) -> list[str]:
+        """Every figure (PDF + PNG) the config asks for, in results/figures."""
+        names = list(self.figures)
+        if self.qual_dataset:
+            names.append(f"qualitative_{self.qual_dataset}")
+        return [self.figure_path(n, e) for n in names for e in FIGURE_EXTENSIONS]
+
+    def qualitative_labels(self) -> list[str]:
+        d, k = self.qual_dataset, self.qual_k
+        return [f"{self.work}/labels/{d}/{m}/k{k}" for m in self.combos[d]]
+
+    # --------------------------------------------------------------------- runtime
+
+    def _runtime_sizes(self) -> dict[str, dict]:
+        runtime = self.config["runtime"]
+        if not runtime["activate"]:
+            return {}
+        return {
+            size: spec
+            for size, spec in runtime["sizes"].items()
+            if spec["dataset"] in self.config["datasets"]
+        }
+
+    def runtime_methods(self, size: str) -> list[str]:
+        """The active methods timed at ``size`` (those available on its dataset)."""
+        dataset = self.runtime_sizes[size]["dataset"]
+        wanted = self.config["runtime"]["methods"] or self.methods
+        return [m for m in wanted if m in self.methods and self.method_available(m, dataset)]
+
+    def runtime_dataset(self, size: str) -> str:
+        return self.runtime_sizes[size]["dataset"]
+
+    def runtime_method_specs(self, size: str) -> dict[str, dict]:
+        d = self.runtime_dataset(size)
+        return {m: self.segment_params(m, d) for m in self.runtime_methods(size)}
+
+    def runtime_model_inputs(self, size: str) -> list[str]:
+        d = self.runtime_dataset(size)
+        return [f for m in self.runtime_methods(size) for f in self.segment_model_input(m, d)]
+
+    # --------------------------------------------------------------------- targets
+
+    def final_outputs(self) -> list[str]:
+        """Everything `rule all` builds, from the config's activate flags."""
+        tables, provenance = f"{self.results}/tables", f"{self.results}/provenance"
+        out = [
+            f"{tables}/all_results.csv.gz",
+            f"{tables}/summary.csv",
+            f"{tables}/summary.md",
+            f"{provenance}/versions.txt",
+            f"{provenance}/config.yaml",
+            *self.figure_outputs(),
+        ]
+        if self.runtime_sizes:
+            out += [f"{tables}/runtime.{e}" for e in ("csv", "md", "tex")]
+        return out
