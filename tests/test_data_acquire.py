@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import logging
+import re
 import tarfile
 import zipfile
 from pathlib import Path
