@@ -116,3 +116,20 @@ def official_weights() -> Path:
     if not (root / "ssn_bsds_model.caffemodel").is_file():
         pytest.skip(f"the paper's released models are not under {root} (set SSN_WEIGHTS)")
     return root
+
+
+def merged_config(*names: str) -> dict:
+    """config/config.yaml merged with the given config files, as `--configfile` does."""
+    import yaml
+
+    def merge(base, extra):
+        for key, value in extra.items():
+            if isinstance(value, dict) and isinstance(base.get(key), dict):
+                merge(base[key], value)
+            else:
+                base[key] = value
+
+    config = yaml.safe_load((REPO_ROOT / "config" / "config.yaml").read_text())
+    for name in names:
+        merge(config, yaml.safe_load((REPO_ROOT / name).read_text()))
+    return config

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
+from conftest import merged_config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
@@ -391,17 +391,7 @@ def test_final_outputs(data_config, bundled):
 
 
 def shipped(*names: str) -> dict:
-    config = yaml.safe_load((REPO_ROOT / "config" / "config.yaml").read_text())
-
-    def merge(base, extra):
-        for key, value in extra.items():
-            if isinstance(value, dict) and isinstance(base.get(key), dict):
-                merge(base[key], value)
-            else:
-                base[key] = value
-
-    for name in names:
-        merge(config, yaml.safe_load((REPO_ROOT / name).read_text()))
+    config = merged_config(*names)
     config["data"]["configs"] = [str(REPO_ROOT / c) for c in config["data"]["configs"]]
     return validated(config)
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import merged_config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,19 +59,7 @@ def write_config(path: Path, config: dict) -> Path:
 
 
 def load_config(*names: str) -> dict:
-    """config/config.yaml merged with the given config files, as `--configfile` does."""
-
-    def merge(base, extra):
-        for key, value in extra.items():
-            if isinstance(value, dict) and isinstance(base.get(key), dict):
-                merge(base[key], value)
-            else:
-                base[key] = value
-
-    config = yaml.safe_load((REPO_ROOT / "config" / "config.yaml").read_text())
-    for name in names:
-        merge(config, yaml.safe_load((REPO_ROOT / name).read_text()))
-    return config
+    return merged_config(*names)
 
 
 def methods_on(config: dict, dataset: str) -> set[str]:
