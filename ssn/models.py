@@ -317,6 +317,7 @@ class SSN(nn.Module):
         n_iter: int | None = None,
         next_frame: Tensor | None = None,
         extra_inputs: Tensor | None = None,
+        autocast_dtype: torch.dtype | None = None,
     ) -> SlicResult:
         """Superpixels of ``image`` ``(B, 3, H, W)`` (RGB in [0, 1]).
 
@@ -329,6 +330,10 @@ class SSN(nn.Module):
             next_frame: the following frame(s), RGB like ``image``, for a flow model.
             extra_inputs: further input channels appended to XYLab instead of
                 ``next_frame`` (e.g. :meth:`frame_inputs`), ``in_channels - 5`` of them.
+            autocast_dtype: run the feature network under autocast to this dtype (e.g.
+                ``torch.bfloat16`` for training on a GPU); differentiable SLIC always
+                gets the features in the input's dtype, where its exponentials and
+                normalisations keep their precision.
         """
         height, width = image.shape[-2:]
         grid = grid_shape(n_segments, height, width)
@@ -342,4 +347,8 @@ class SSN(nn.Module):
             )
         if n_iter is None:
             n_iter = self.config.n_iter_train if self.training else self.config.n_iter_test
-        return differentiable_slic(self.features(x), grid, n_iter=n_iter)
+        with torch.autocast(
+            x.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None
+        ):
+            features = self.features(x)
+        return differentiable_slic(features.to(x.dtype), grid, n_iter=n_iter)

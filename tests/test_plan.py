@@ -85,15 +85,16 @@ def small_config(data_config: str, **changes) -> dict:
         },
         "training": {
             "activate": True,
+            "profiles": {"gpu": "gpu.yaml", "cpu": "cpu.yaml"},
             "overrides": ["max_iters=10", "batch_size=2"],
             "runs": {
                 "bsds500_linear": {
-                    "config": "lin.yaml",
-                    "cpu_config": "cpu_lin.yaml",
                     "dataset": "bsds500",
+                    "feature_net": "linear",
                     "overrides": ["max_iters=20"],
                 },  # fmt: skip
-                "voc_deep": {"config": "deep.yaml", "dataset": "voc2012", "gpu": 2},
+                "voc_deep": {"dataset": "voc2012", "feature_net": "deep", "n_features": 12,
+                             "gpu": 2},  # fmt: skip
             },
         },
         "figures": {
@@ -151,12 +152,13 @@ def test_notes_name_what_is_left_out(data_config, bundled):
         "configured or bundled weights absent)",
     ]
     assert any(
-        "training runs ['bsds500_linear'] use their CPU-sized profile" in n for n in plan.notes
+        "training runs ['bsds500_linear', 'voc_deep'] use their CPU-sized profile (cpu.yaml)" in n
+        for n in plan.notes
     )
 
 
 def test_training_off_drops_run_models(data_config, bundled):
-    training = {"activate": False, "runs": {"r": {"config": "c.yaml", "dataset": "bsds500"}}}
+    training = {"activate": False, "runs": {"r": {"dataset": "bsds500", "feature_net": "deep"}}}
     plan = make_plan(data_config, bundled, training=training)
     assert plan.train_runs == {}
     assert plan.method_model("ssn_linear", "bsds500") is None
@@ -249,28 +251,37 @@ def test_segment_params_carry_the_configured_device(data_config, bundled, device
 @pytest.mark.parametrize(
     ("device", "profiles", "gpus"),
     [
-        ("cuda", {"config": "lin.yaml"}, 1),
-        ("cpu", {"cpu_config": "cpu_lin.yaml"}, 0),
-        ("auto", {"config": "lin.yaml", "cpu_config": "cpu_lin.yaml"}, 0),
+        ("cuda", {"gpu_profile": "gpu.yaml"}, 1),
+        ("cpu", {"cpu_profile": "cpu.yaml"}, 0),
+        ("auto", {"gpu_profile": "gpu.yaml", "cpu_profile": "cpu.yaml"}, 0),
     ],
 )
 def test_training_profiles_by_device(data_config, bundled, device, profiles, gpus):
-    """The settings files a run may read are its inputs; a run without cpu_config has one."""
+    """The settings files a run may read are its inputs; a null profile is no file."""
     plan = make_plan(data_config, bundled, device=device)
     assert plan.train_profiles("bsds500_linear") == profiles
-    assert plan.train_profiles("voc_deep") == {"config": "deep.yaml"}
     assert plan.train_gpus("bsds500_linear") == gpus
     assert plan.train_gpus("voc_deep") == 2  # explicit
-    # the config's overrides first, the run's own last (they win)
+    # the run entry (task, network), the config's overrides, the run's own last (they win)
     assert plan.train_overrides("bsds500_linear") == [
+        "task=bsds500",
+        "feature_net=linear",
+        "n_features=20",
         "max_iters=10",
         "batch_size=2",
         "max_iters=20",
     ]
-    assert plan.train_overrides("voc_deep") == ["max_iters=10", "batch_size=2"]
+    assert plan.train_overrides("voc_deep") == [
+        "task=voc2012", "feature_net=deep", "n_features=12", "max_iters=10", "batch_size=2",
+    ]  # fmt: skip
     assert plan.train_data_root("voc_deep") == "resources/datasets/voc2012"
     assert plan.train_out_dir("voc_deep") == "resources/train/voc_deep"
     assert (plan.train_threads("voc_deep"), plan.train_mem_mb("voc_deep")) == (8, 16000)
+    paper = {"gpu": None, "cpu": "cpu.yaml"}
+    plan = make_plan(data_config, bundled, device=device, training={
+        **small_config(data_config)["training"], "profiles": paper})  # fmt: skip
+    expected = {"cuda": {}, "cpu": {"cpu_profile": "cpu.yaml"}, "auto": {"cpu_profile": "cpu.yaml"}}
+    assert plan.train_profiles("bsds500_linear") == expected[device]
 
 
 def test_plan_imports_neither_torch_nor_snakemake():
@@ -402,10 +413,11 @@ def test_paper_config_plan():
     plan = Plan(config)
     assert plan.device == "auto" and not plan.gpu_jobs
     assert len(plan.train_runs) == 7
-    assert plan.train_profiles("bsds500_deep_k10") == {
-        "config": "config/train/bsds500_deep.yaml",
-        "cpu_config": "config/train/cpu_bsds500_deep.yaml",
-    }
+    assert plan.train_profiles("bsds500_deep_k10") == {"cpu_profile": "config/train/cpu.yaml"}
+    assert plan.train_overrides("bsds500_deep_k10")[:3] == [
+        "task=bsds500", "feature_net=deep", "n_features=10",
+    ]  # fmt: skip
+    assert plan.train_overrides("sintel_linear")[:2] == ["task=sintel", "feature_net=linear"]
     assert plan.method_model("ssn_deep", "sintel") == "resources/train/sintel_deep/model.pt"
     assert plan.method_model("ssn_deep_paper", "voc2012") == "resources/models/official-bsds500.pt"
     n_k = len(config["n_segments"])

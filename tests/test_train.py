@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -54,17 +56,17 @@ def _config(tiny_bsds, out_dir, **kw):
 
 @pytest.mark.parametrize("feature_net,lr", [("linear", 1e-3), ("deep", 1e-4)])
 def test_steps_decrease_the_loss_on_a_fixed_batch(tiny_bsds, tmp_path, feature_net, lr):
-    from ssn.train import _build_patches
+    from ssn.train import build_patches
 
     torch.manual_seed(0)
     config = _config(tiny_bsds, tmp_path, feature_net=feature_net, scale=None)
-    patches = _build_patches(config)
+    patches = build_patches(config)
     batch = torch.utils.data.default_collate([patches[0], patches[1]])
     model = SSN(SSNConfig(feature_net=feature_net)).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     first = None
     for _ in range(10):
-        losses = compute_loss(model, batch, config, torch.autocast("cpu", enabled=False))
+        losses = compute_loss(model, batch, config)
         assert torch.isfinite(losses["loss"])
         optimizer.zero_grad()
         losses["loss"].backward()
@@ -72,7 +74,7 @@ def test_steps_decrease_the_loss_on_a_fixed_batch(tiny_bsds, tmp_path, feature_n
             assert p.grad is not None and torch.isfinite(p.grad).all(), name
         optimizer.step()
         first = first if first is not None else losses["loss"].item()
-    final = compute_loss(model, batch, config, torch.autocast("cpu", enabled=False))["loss"]
+    final = compute_loss(model, batch, config)["loss"]
     assert final.item() < first
 
 
@@ -191,7 +193,7 @@ def test_torchrun_ddp_matches_single_process(tiny_bsds, tmp_path):
     train(_config(tiny_bsds, single, eval_interval=100, scale=None))
     ddp = tmp_path / "ddp"
     settings = _config(tiny_bsds, ddp, eval_interval=100, scale=None).__dict__
-    args = [f"{k}={v}" for k, v in settings.items() if k != "extra"]
+    args = [f"{k}={v}" for k, v in settings.items()]
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
            "-m", "ssn.cli", "train", *args]  # fmt: skip
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
@@ -211,7 +213,7 @@ def test_torchrun_ddp_matches_single_process(tiny_bsds, tmp_path):
 @pytest.mark.parametrize(
     "task,root,extra",
     [
-        ("voc", "VOCdevkit", {"train_split": "trainval", "val_split": "trainval"}),
+        ("voc2012", "VOCdevkit", {"train_split": "trainval", "val_split": "trainval"}),
         ("cityscapes", "Cityscapes", {"train_split": "train", "val_split": "train"}),
         ("sintel", "MPI-Sintel", {"train_split": "all", "val_split": "all", "scale": None}),
     ],
@@ -303,8 +305,7 @@ def test_init_from_a_finished_checkpoint_says_so(tiny_bsds, tmp_path, capsys):
         train(_config(tiny_bsds, out, max_iters=2, init_from=str(tmp_path / "a" / "last.pt")))
     assert not out.exists()
     before = _files(tmp_path / "a")
-    args = [f"{k}={v}" for k, v in _config(tiny_bsds, tmp_path / "a", max_iters=2).__dict__.items()
-            if k != "extra"]  # fmt: skip
+    args = [f"{k}={v}" for k, v in _config(tiny_bsds, tmp_path / "a", max_iters=2).__dict__.items()]
     assert main(["train", "--resume", *args]) == 0
     assert "nothing to train: " in capsys.readouterr().out
     assert _files(tmp_path / "a") == before
@@ -313,7 +314,7 @@ def test_init_from_a_finished_checkpoint_says_so(tiny_bsds, tmp_path, capsys):
 def test_log_truncation_and_config_are_written_atomically(tiny_bsds, tmp_path, monkeypatch):
     """Issue #12 (5): a failure while rewriting log.csv or config.json (a kill, a full
     disk) keeps the previous file whole."""
-    import ssn.train as train_module
+    import csv
 
     train(_config(tiny_bsds, tmp_path, max_iters=2))
     log_before = (tmp_path / "log.csv").read_bytes()
@@ -330,7 +331,7 @@ def test_log_truncation_and_config_are_written_atomically(tiny_bsds, tmp_path, m
             raise Killed
 
     with monkeypatch.context() as m:
-        m.setattr(train_module.csv, "writer", DyingWriter)
+        m.setattr(csv, "writer", DyingWriter)
         with pytest.raises(Killed):
             train(_config(tiny_bsds, tmp_path, max_iters=4, init_from="resume"))
     assert (tmp_path / "log.csv").read_bytes() == log_before
@@ -410,8 +411,7 @@ class TestSettingsCheckedFirst:
 
         if device == "cuda" and torch.cuda.is_available():
             pytest.skip("this machine has CUDA")
-        args = [f"{k}={v}" for k, v in _config(tiny_bsds, tmp_path / "r").__dict__.items()
-                if k != "extra"]  # fmt: skip
+        args = [f"{k}={v}" for k, v in _config(tiny_bsds, tmp_path / "r").__dict__.items()]
         assert main(["train", *args, f"device={device}"]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and f"device={device!r}" in err and "available here: cpu" in err
@@ -435,8 +435,10 @@ class TestSettingsCheckedFirst:
         state = load_checkpoint(bad)
         state["model_args"]["n_features"] = 30  # weights of a 20-feature network
         torch.save(state, bad)
-        args = [f"{k}={v}" for k, v in _config(tiny_bsds, tmp_path / "run", n_features=30).__dict__.items()
-                if k != "extra"]  # fmt: skip
+        args = [
+            f"{k}={v}"
+            for k, v in _config(tiny_bsds, tmp_path / "run", n_features=30).__dict__.items()
+        ]
         assert main(["train", "--resume", *args]) == 2
         train_err = capsys.readouterr().err
         image = tmp_path / "x.png"
@@ -457,3 +459,87 @@ class TestSettingsCheckedFirst:
         assert train_err.count("\n") == segment_err.count("\n") == 1
         assert "checkpoint does not match the SSN architecture" in train_err
         assert train_err.split(": error: ")[1] == segment_err.split(": error: ")[1]
+
+
+# -- issue #15 (7): one data-order mechanism, the bf16 boundary inside the model ----------
+
+
+def test_run_order_is_a_pure_function_of_seed_and_iteration():
+    """The batch of iteration i depends on (seed, i) only: resuming at i gives the same
+    batches, every epoch visits each item once, and ranks split the global batch."""
+    from itertools import islice
+
+    from ssn.train.data import RunOrder
+
+    def batches(start, n=4, rank=0, world=1, seed=3):
+        order = RunOrder(7, seed=seed, batch_size=4, start=start, rank=rank, world=world)
+        return list(islice(iter(order), n))
+
+    straight = batches(0, n=7)
+    assert batches(3) == straight[3:7]
+    keys = [key for batch in straight for key in batch]  # 28 samples: epochs 0..3
+    for epoch in range(4):
+        assert sorted(i for e, i in keys if e == epoch) == list(range(7))
+    assert [i for e, i in keys if e == 0] != list(range(7))  # shuffled
+    assert batches(0, seed=4) != batches(0)
+    ranks = [batches(0, rank=r, world=2) for r in (0, 1)]
+    assert [a + b for a, b in zip(*ranks, strict=True)] == straight[:4]
+
+
+def test_autocast_runs_the_feature_net_only(monkeypatch):
+    """autocast_dtype=bfloat16: the CNN computes in bf16, SLIC gets float32 features."""
+    import ssn.models
+
+    seen = {}
+    real_slic = ssn.models.differentiable_slic
+
+    def spy(features, grid, n_iter):
+        seen["slic"] = features.dtype
+        return real_slic(features, grid, n_iter=n_iter)
+
+    monkeypatch.setattr(ssn.models, "differentiable_slic", spy)
+    model = SSN(SSNConfig(feature_net="deep")).train()
+    conv = next(m for m in model.features.modules() if isinstance(m, torch.nn.Conv2d))
+    conv.register_forward_hook(lambda m, i, o: seen.__setitem__("net", o.dtype))
+    image = torch.rand(1, 3, 24, 24)
+    out = model(image, 9, autocast_dtype=torch.bfloat16)
+    assert (seen["net"], seen["slic"]) == (torch.bfloat16, torch.float32)
+    assert out.association.dtype == torch.float32
+    model(image, 9)
+    assert (seen["net"], seen["slic"]) == (torch.float32, torch.float32)
+
+
+# -- issue #15 (8): one configuration story ------------------------------------------------
+
+SCHEDULE_KEYS = {"max_iters", "eval_interval", "eval_images", "checkpoint_interval",
+                 "log_interval", "num_workers"}  # fmt: skip
+
+
+def test_training_profiles_change_only_the_schedule():
+    """The shipped training YAMLs hold schedule overrides only -- the paper's settings are
+    TrainConfig's defaults, the network and task come from the run -- and no path."""
+    import yaml
+
+    from ssn.train import TrainConfig
+
+    profiles = sorted((Path(__file__).parents[1] / "config" / "train").glob("*.yaml"))
+    assert [p.name for p in profiles] == ["cpu.yaml"]
+    for path in profiles:
+        settings = yaml.safe_load(path.read_text())
+        assert set(settings) <= SCHEDULE_KEYS, path
+        config = load_config(path)
+        differ = {k for k, v in vars(config).items() if v != getattr(TrainConfig(), k)}
+        assert differ == set(settings) and config.max_iters < TrainConfig().max_iters
+
+
+def test_default_folders_follow_the_task_and_network():
+    """No machine's path in the defaults: the data where `ssn data fetch` puts it, the run
+    in a folder named after what it trains."""
+    config = load_config(None, ["task=cityscapes", "feature_net=linear"])
+    assert (config.data_root, config.out_dir) == (None, None)
+    assert config.dataset_folder == Path("resources/datasets/cityscapes")
+    assert config.run_folder == Path("checkpoints/ssn_linear_cityscapes")
+    assert load_config(None, ["data_root=/d/cs", "out_dir=r"]).dataset_folder == Path("/d/cs")
+    assert load_config(None, ["data_root=null"]).data_root is None
+    with pytest.raises(ValueError, match="task must be one of bsds500, voc2012, cityscapes"):
+        load_config(None, ["task=voc"])

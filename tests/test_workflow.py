@@ -78,10 +78,10 @@ def workdir_with(tmp_path: Path, config: dict) -> Path:
     """
     config["data"]["configs"] = [str(REPO_ROOT / c) for c in config["data"]["configs"]]
     config["models"]["configs"] = [str(REPO_ROOT / c) for c in config["models"]["configs"]]
-    for run in config["training"]["runs"].values():  # the training settings are inputs
-        for key in ("config", "cpu_config"):
-            if key in run:
-                run[key] = str(REPO_ROOT / run[key])
+    profiles = config["training"].get("profiles", {})
+    for role, path in profiles.items():  # the training settings are inputs
+        if path:
+            profiles[role] = str(REPO_ROOT / path)
     (tmp_path / "config").mkdir(exist_ok=True)
     write_config(tmp_path / "config" / "config.yaml", config)
     return tmp_path
@@ -245,25 +245,25 @@ def test_dry_run_without_torch(tmp_path, configfile):
 @pytest.mark.parametrize(
     ("device", "edited", "reruns"),
     [
-        ("cpu", "cpu_config", True),  # the CPU profile is what a CPU run trains with
-        ("cpu", "config", False),  # the paper's schedule is not read on the CPU
-        ("cuda", "config", True),
-        ("cuda", "cpu_config", False),
-        ("auto", "config", True),  # auto: the job picks one, so either reruns it
-        ("auto", "cpu_config", True),
+        ("cpu", "cpu", True),  # the CPU profile is what a CPU run trains with
+        ("cpu", "gpu", False),  # the GPU profile is not read on the CPU
+        ("cuda", "gpu", True),
+        ("cuda", "cpu", False),
+        ("auto", "gpu", True),  # auto: the job picks one, so either reruns it
+        ("auto", "cpu", True),
     ],
 )
 def test_training_settings_edit_reruns_training(tmp_path, device, edited, reruns):
     """Editing the training YAML a run reads schedules that training job again."""
     config = load_config()
     config["device"] = device
-    run = config["training"]["runs"]["bsds500_linear"]
+    profiles = config["training"]["profiles"]
     settings = tmp_path / "train"
     settings.mkdir()
-    for key in ("config", "cpu_config"):
-        copy = settings / Path(run[key]).name
-        shutil.copy(REPO_ROOT / run[key], copy)
-        run[key] = str(copy)
+    for role in ("gpu", "cpu"):
+        copy = settings / f"{role}.yaml"
+        shutil.copy(REPO_ROOT / "config" / "train" / "cpu.yaml", copy)
+        profiles[role] = str(copy)
     workdir = workdir_with(tmp_path, config)
     target = f"{config['training']['outdir']}/bsds500_linear/model.pt"
 
@@ -275,13 +275,13 @@ def test_training_settings_edit_reruns_training(tmp_path, device, edited, reruns
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("")
         os.utime(path, (done, done))
-    for key in ("config", "cpu_config"):
-        os.utime(run[key], (done - 60, done - 60))
+    for role in ("gpu", "cpu"):
+        os.utime(profiles[role], (done - 60, done - 60))
     result = snakemake(target, "-n", "--cores", "1", cwd=workdir)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Nothing to be done" in result.stdout + result.stderr
 
-    path = Path(run[edited])
+    path = Path(profiles[edited])
     path.write_text(path.read_text() + "max_iters: 10\n")  # later keys win
     os.utime(path, (done + 60, done + 60))
     result = snakemake(target, "-n", "--cores", "1", cwd=workdir)
@@ -523,9 +523,7 @@ def test_full_dag_run(tmp_path, bsds_root, samples_root):
     config = load_config(".test/config/full_dag.yaml")
     config["data"]["configs"] = [str(REPO_ROOT / "config" / "datasets.yaml"), str(local)]
     config["models"]["configs"] = [str(REPO_ROOT / c) for c in config["models"]["configs"]]
-    for run in config["training"]["runs"].values():
-        run["config"] = str(REPO_ROOT / run["config"])
-        run["cpu_config"] = str(REPO_ROOT / run["cpu_config"])
+    config["training"]["profiles"]["cpu"] = str(REPO_ROOT / config["training"]["profiles"]["cpu"])
     (tmp_path / "config").mkdir()
     write_config(tmp_path / "config" / "config.yaml", config)
 

@@ -152,23 +152,28 @@ class Plan:
     # -------------------------------------------------------------------- training
 
     def train_profiles(self, run: str) -> dict[str, str]:
-        """The training settings files a run may read, by role (rule train's inputs).
+        """The settings files a run may read, by role (rule train's inputs).
 
-        ``config`` is the paper's schedule, ``cpu_config`` the CPU-sized profile. On
-        ``cuda`` only ``config``; on ``cpu`` only ``cpu_config`` (``config`` when the run
-        has none); on ``auto`` both, and the job picks by the device it finds.
+        ``ssn.train.TrainConfig``'s defaults are the paper's; ``training.profiles.gpu``
+        (usually none) and ``training.profiles.cpu`` (the CPU-sized schedule) change them.
+        On ``cuda`` the job reads the GPU profile, on ``cpu`` the CPU one, on ``auto``
+        either, picked by the device the job finds -- so both are inputs there.
         """
-        spec = self.train_runs[run]
-        cpu = spec.get("cpu_config")
-        if self.device == "cuda" or not cpu:
-            return {"config": spec["config"]}
-        if self.device == "cpu":
-            return {"cpu_config": cpu}
-        return {"config": spec["config"], "cpu_config": cpu}
+        profiles = self.config["training"]["profiles"]
+        roles = {"cuda": ("gpu",), "cpu": ("cpu",), "auto": ("gpu", "cpu")}[self.device]
+        return {f"{role}_profile": profiles[role] for role in roles if profiles.get(role)}
 
     def train_overrides(self, run: str) -> list[str]:
-        """The config's overrides for every run, then the run's own (which win)."""
-        return [*self.config["training"]["overrides"], *self.train_runs[run].get("overrides", [])]
+        """The run's network and task, the config's overrides for every run, then the
+        run's own (which win)."""
+        spec = self.train_runs[run]
+        return [
+            f"task={spec['dataset']}",
+            f"feature_net={spec['feature_net']}",
+            f"n_features={spec['n_features']}",
+            *self.config["training"]["overrides"],
+            *spec.get("overrides", []),
+        ]
 
     def train_gpus(self, run: str) -> int:
         gpu = self.train_runs[run].get("gpu")
@@ -193,19 +198,14 @@ class Plan:
         return f"{self.train_out_dir(run)}/model.pt"
 
     def _note_training_profiles(self):
-        with_cpu = [r for r, spec in self.train_runs.items() if spec.get("cpu_config")]
-        if not with_cpu or self.device == "cuda":
+        cpu = self.config["training"]["profiles"].get("cpu")
+        if not self.train_runs or not cpu or self.device == "cuda":
             return
-        if self.device == "cpu":
-            self.notes.append(
-                f"device cpu: training runs {with_cpu} use their CPU-sized profile "
-                "(cpu_config), not the paper's schedule"
-            )
-        else:
-            self.notes.append(
-                f"device auto: training runs {with_cpu} use their CPU-sized profile "
-                "(cpu_config) where the job finds no GPU"
-            )
+        where = "" if self.device == "cpu" else " where the job finds no GPU"
+        self.notes.append(
+            f"device {self.device}: training runs {list(self.train_runs)} use their CPU-sized "
+            f"profile ({cpu}){where}, not the paper's schedule"
+        )
 
     # ---------------------------------------------------------------------- models
 

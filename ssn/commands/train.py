@@ -1,9 +1,10 @@
 """Train SSN_linear / SSN_deep (paper defaults; YAML config; key=value overrides).
 
 Examples:
-  ssn train --config config/train/bsds500_deep.yaml
-  ssn train --config config/train/cpu_bsds500_deep.yaml out_dir=checkpoints/deep init_from=resume
-  torchrun --nproc-per-node 4 -m ssn.cli train --config config/train/bsds500_deep.yaml
+  ssn train feature_net=deep                  # the paper's settings, resources/datasets/bsds500
+  ssn train --config config/train/cpu.yaml feature_net=deep --out checkpoints/deep --resume
+  ssn train task=sintel data_root=/data/MPI-Sintel feature_net=deep
+  torchrun --nproc-per-node 4 -m ssn.cli train feature_net=deep
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if summary["trained"] == 0:
         print(
-            f"nothing to train: {Path(config.out_dir) / 'last.pt'} is already at iteration "
+            f"nothing to train: {config.run_folder / 'last.pt'} is already at iteration "
             f"{summary['iter']} (max_iters={config.max_iters}); raise max_iters to continue"
         )
     else:

@@ -1,11 +1,11 @@
 """torch ``Dataset`` wrappers producing the paper's training patches.
 
-Each item is computed from its own generator, seeded by ``(seed, epoch, index)``: a patch
-depends only on these three numbers, not on the worker that makes it, the number of
-workers or the order of requests -- so training is reproducible with any ``DataLoader``
-setup. Call :meth:`set_epoch` at the start of each epoch to get new patches (with
-``persistent_workers=True`` set it before the loader's iterator is created, or use
-``epoch`` in the sampler instead). Files are read lazily, one sample at a time.
+An item is addressed by ``(epoch, index)`` (a plain ``index`` means epoch 0) and computed
+from its own generator, seeded by ``(seed, epoch, index)``: a patch depends only on these
+three numbers, not on the worker that makes it, the number of workers or the order of
+requests -- so training is reproducible with any ``DataLoader`` setup. The training run's
+sampler (:class:`ssn.train.data.RunOrder`) hands out the keys. Files are read lazily, one
+sample at a time.
 
 Images are float32 RGB in [0, 1], channels first; the model converts to Lab.
 """
@@ -50,22 +50,18 @@ def _image_tensor(image: np.ndarray) -> torch.Tensor:
 
 
 class _Seeded(Dataset):
-    def __init__(self, seed: int, epoch: int):
+    def __init__(self, seed: int):
         self.seed = int(seed)
-        self.epoch = int(epoch)
-
-    def set_epoch(self, epoch: int) -> None:
-        """Use the patches of ``epoch`` from now on."""
-        self.epoch = int(epoch)
 
     def __len__(self) -> int:
         return len(self.source)
 
-    def _rng(self, index: int) -> np.random.Generator:
-        """The generator of item ``index`` in the current epoch (checks the index)."""
+    def _rng(self, key) -> tuple[int, np.random.Generator]:
+        """The index and the generator of item ``key``: ``index`` or ``(epoch, index)``."""
+        epoch, index = key if isinstance(key, tuple) else (0, key)
         if not 0 <= index < len(self):
             raise IndexError(f"index {index} out of range for {len(self)} samples")
-        return sample_rng(self.seed, self.epoch, index)
+        return int(index), sample_rng(self.seed, epoch, index)
 
 
 class SegmentationPatches(_Seeded):
@@ -90,11 +86,12 @@ class SegmentationPatches(_Seeded):
         per 201×201 sample, which halves DataLoader throughput with workers and can exhaust
         a container's small ``/dev/shm``; expand ``labels`` with :func:`labels_to_onehot`
         on the training device instead (same values).
-    seed, epoch : int, keyword-only
+    seed : int, keyword-only
 
-    Items are dicts: ``image`` (3, P, P) float32, ``labels`` (P, P) int64 (segment index,
-    -1 = void / dropped / padding), ``onehot`` (max_segments, P, P) float32 if requested, ``valid``
-    (P, P) bool (False on padding), ``index`` int.
+    Items (``ds[index]`` or ``ds[epoch, index]``) are dicts: ``image`` (3, P, P) float32,
+    ``labels`` (P, P) int64 (segment index, -1 = void / dropped / padding), ``onehot``
+    (max_segments, P, P) float32 if requested, ``valid`` (P, P) bool (False on padding),
+    ``index`` int.
     """
 
     def __init__(
@@ -108,9 +105,8 @@ class SegmentationPatches(_Seeded):
         policy: str = "first",
         onehot: bool = False,
         seed: int = 0,
-        epoch: int = 0,
     ):
-        super().__init__(seed, epoch)
+        super().__init__(seed)
         if scale == "official":
             scale = OFFICIAL_SCALE
         elif isinstance(scale, str):
@@ -123,8 +119,8 @@ class SegmentationPatches(_Seeded):
         self.policy = policy
         self.onehot = onehot
 
-    def __getitem__(self, index: int) -> dict:
-        rng = self._rng(index)
+    def __getitem__(self, key) -> dict:
+        index, rng = self._rng(key)
         image, labels, void = self.source.segmentation_example(index, rng)
         out = self.sampler(rng, images=[image], labels=[labels])
         segments, onehot = segments_to_onehot(
@@ -147,12 +143,13 @@ class FlowPatches(_Seeded):
     Parameters
     ----------
     source : Sintel
-    patch_size, flip, scale, seed, epoch : keyword-only
+    patch_size, flip, scale, seed : keyword-only
         As for :class:`SegmentationPatches`; no scaling by default (a scale multiplies the
         flow).
 
-    Items are dicts: ``image1``, ``image2`` (3, P, P) float32, ``flow`` (2, P, P) float32,
-    ``valid`` (P, P) bool (flow valid and not padding), ``index`` int.
+    Items (``ds[index]`` or ``ds[epoch, index]``) are dicts: ``image1``, ``image2``
+    (3, P, P) float32, ``flow`` (2, P, P) float32, ``valid`` (P, P) bool (flow valid and
+    not padding), ``index`` int.
     """
 
     def __init__(
@@ -163,14 +160,13 @@ class FlowPatches(_Seeded):
         flip: bool = True,
         scale: ScaleDistribution | None = None,
         seed: int = 0,
-        epoch: int = 0,
     ):
-        super().__init__(seed, epoch)
+        super().__init__(seed)
         self.source = source
         self.sampler = PatchSampler(patch_size=patch_size, flip=flip, scale=scale)
 
-    def __getitem__(self, index: int) -> dict:
-        rng = self._rng(index)
+    def __getitem__(self, key) -> dict:
+        index, rng = self._rng(key)
         sample = self.source.load(index)
         out = self.sampler(
             rng,

@@ -1,16 +1,17 @@
 # Train SSN_linear / SSN_deep per task with ssn.train (only when training.activate).
 # Methods refer to a run with `model: run:NAME`; with training off they are left out
 # and the rest of the DAG (SSN_pix, bundled weights, baselines) runs without it.
-# The run's settings files are inputs, so editing config/train/*.yaml reruns it; the
-# overrides are params (Snakemake reruns a job whose params changed). The checkpoints
+# The profiles a run may read (config/train/*.yaml) are inputs, so editing one reruns
+# it; the run entry becomes overrides, which are params (Snakemake reruns a job whose
+# params changed). The checkpoints
 # in the run folder are not outputs, so an interrupted job resumes; a run whose
 # settings changed starts again (workflow/scripts/train.py).
 
 
 rule train:
     input:
-        # data, then config (the paper's schedule) and/or cpu_config (the CPU-sized
-        # profile): the job picks by the device it runs on (Plan.train_profiles)
+        # data, then gpu_profile and/or cpu_profile: the job picks by the device it
+        # runs on (Plan.train_profiles)
         unpack(train_inputs),
     output:
         model=f"{TRAIN_DIR}/{{run}}/model.pt",

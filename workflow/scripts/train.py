@@ -8,10 +8,10 @@ rerunning it continues from ``last.pt`` exactly. A checkpoint made with other se
 (another model, task, schedule or profile) is not continued: its folder is moved aside
 and the run starts again.
 
-The settings files are the rule's inputs (editing one reruns the job): ``config`` (the
-paper's schedule) and/or ``cpu_config`` (the CPU-sized profile), as the workflow's
-device allows. The CPU profile is used when the job runs on the CPU (``device: auto``
-is resolved here, by the machine that trains).
+The settings: ``ssn.train.TrainConfig``'s defaults (the paper's), then the profile of
+the device the job trains on (``gpu_profile`` or ``cpu_profile``, when the config names
+one; ``device: auto`` is resolved here, by the machine that trains), then the run's
+overrides (its task, network and the config's key=value settings).
 """
 
 import dataclasses
@@ -31,10 +31,8 @@ RESUMABLE = {"max_iters", "threads", "progress", "num_workers", "data_root", "ou
              "init_from", "device"}  # fmt: skip
 
 device = resolve_device(snakemake.params.device)
-settings = (
-    snakemake.input.get("cpu_config") if device == "cpu" else None
-) or snakemake.input.config
-log.info("device %s (config: %s), settings %s", device, snakemake.params.device, settings)
+settings = snakemake.input.get("cpu_profile" if device == "cpu" else "gpu_profile")
+log.info("device %s (config: %s), profile %s", device, snakemake.params.device, settings)
 
 out_dir = Path(snakemake.params.out_dir)
 overrides = [

@@ -1,0 +1,221 @@
+"""Training settings: :class:`TrainConfig` (the paper's values as defaults) and
+:func:`load_config` (defaults, then a YAML file, then ``key=value`` overrides).
+
+Unknown keys and values of the wrong type are errors; the final configuration is logged
+and stored in every checkpoint.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import yaml
+
+__all__ = ["TASKS", "TrainConfig", "load_config"]
+
+#: the training tasks, named like the datasets they train on
+TASKS = ("bsds500", "voc2012", "cityscapes", "sintel")
+
+#: where ``ssn data fetch`` puts the datasets; ``data_root`` defaults to ``<this>/<task>``
+DEFAULT_DATA_DIR = "resources/datasets"
+
+
+@dataclass
+class TrainConfig:
+    """Every training setting, with the paper's values as defaults."""
+
+    # -- task and data
+    task: str = "bsds500"  # bsds500 | voc2012 | cityscapes | sintel
+    # dataset folder (None: resources/datasets/<task>, where `ssn data fetch` puts it);
+    # relative: to the YAML file that sets it (to the cwd in key=value)
+    data_root: str | None = None
+    train_split: str = "train"
+    val_split: str = "val"
+    patch_size: int = 201
+    flip: bool = True
+    scale: str | None = "official"  # random scaling of BSDS500 patches; None = off
+    max_segments: int = 50  # one-hot channels, as in the official code
+    num_workers: int = 2
+    # -- model
+    feature_net: str = "deep"  # linear | deep (pix has nothing to train)
+    n_features: int = 20
+    train_eta: float = 2.5  # position scale factor in training (official script: 5)
+    eta: float = 2.5  # at test time
+    n_iter_train: int = 5
+    n_iter_test: int = 10
+    # -- optimisation
+    n_segments: int = 100
+    batch_size: int = 8
+    learning_rate: float = 1e-4
+    beta1: float = 0.9
+    beta2: float = 0.999
+    max_iters: int = 500_000
+    compactness_weight: float = 1e-5
+    compactness_reduction: str = "official"  # see ssn.losses.compactness_loss
+    grad_clip: float = 0.0  # 0 = off (the paper does not clip)
+    # -- evaluation, checkpoints, logging
+    eval_interval: int = 10_000
+    eval_images: int = 20  # fixed subset of the validation split (first N images)
+    eval_n_segments: int = 100
+    checkpoint_interval: int = 1_000
+    log_interval: int = 50
+    out_dir: str | None = None  # None: checkpoints/ssn_<feature_net>_<task>
+    # scratch | resume (out_dir/last.pt, exact) | path of a checkpoint to continue from
+    # (weights, and the optimiser, iteration and best score when it holds them)
+    init_from: str = "scratch"
+    # -- runtime
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    amp: bool = True  # bfloat16 autocast for the CNN on CUDA (SLIC stays float32)
+    threads: int = 0  # CPU threads for torch (0 = torch's default)
+    seed: int = 0
+    progress: bool = True
+
+    @property
+    def dataset_folder(self) -> Path:
+        """The folder of the training dataset (``data_root``, or its default)."""
+        return Path(self.data_root or f"{DEFAULT_DATA_DIR}/{self.task}")
+
+    @property
+    def run_folder(self) -> Path:
+        """The folder of the run's checkpoints and log (``out_dir``, or its default)."""
+        return Path(self.out_dir or f"checkpoints/ssn_{self.feature_net}_{self.task}")
+
+    @property
+    def in_channels(self) -> int:
+        """Network input channels: XYLab, plus the next frame's Lab for flow."""
+        return 8 if self.task == "sintel" else 5
+
+    def validate(self) -> None:
+        if self.task not in TASKS:
+            raise ValueError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}")
+        if self.feature_net not in ("linear", "deep"):
+            raise ValueError(
+                f"feature_net must be 'linear' or 'deep' (SSN_pix has no parameters), "
+                f"got {self.feature_net!r}"
+            )
+        if self.init_from not in ("scratch", "resume") and not Path(self.init_from).is_file():
+            raise ValueError(
+                f"init_from must be 'scratch', 'resume' or an existing checkpoint file, "
+                f"got {self.init_from!r}"
+            )
+        for name in ("batch_size", "max_iters", "patch_size", "n_segments", "eval_interval",
+                     "checkpoint_interval", "log_interval", "n_iter_train", "n_iter_test",
+                     "eval_images", "eval_n_segments", "max_segments"):  # fmt: skip
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("threads", "num_workers", "seed"):
+            if getattr(self, name) < 0:
+                raise ValueError(
+                    f"{name} must be 0 or more, got {getattr(self, name)}"
+                    + (" (0: torch's default)" if name == "threads" else "")
+                )
+        for name in ("learning_rate", "eta", "train_eta"):
+            if not (getattr(self, name) > 0 and math.isfinite(getattr(self, name))):
+                raise ValueError(f"{name} must be a positive number, got {getattr(self, name)}")
+        for name in ("compactness_weight", "grad_clip"):
+            if not (getattr(self, name) >= 0 and math.isfinite(getattr(self, name))):
+                raise ValueError(
+                    f"{name} must be 0 or a positive number, got {getattr(self, name)}"
+                )
+        for name in ("beta1", "beta2"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ValueError(f"{name} must lie in [0, 1), got {getattr(self, name)}")
+        if self.n_features <= self.in_channels:
+            raise ValueError(
+                f"n_features must exceed the {self.in_channels} input channels, "
+                f"got {self.n_features}"
+            )
+        if self.compactness_reduction not in ("official", "mean"):
+            raise ValueError(
+                f"compactness_reduction must be 'official' or 'mean', "
+                f"got {self.compactness_reduction!r}"
+            )
+        if self.scale not in (None, "official"):
+            raise ValueError(f"scale must be 'official' or null (off), got {self.scale!r}")
+
+
+def _coerce(name: str, value, default, nullable: bool = False):
+    """``value`` converted to the type of the default, or a clear error."""
+    if nullable and isinstance(value, str) and value.strip().lower() in ("null", "none", "~"):
+        return None
+    if isinstance(value, str) and not isinstance(default, str):
+        text = value.strip()
+        if isinstance(default, float):  # YAML 1.1 reads "1e-4" (no dot) as a string
+            try:
+                return float(text)
+            except ValueError as err:
+                raise ValueError(f"config key {name!r} must be a number, got {value!r}") from err
+        value = yaml.safe_load(text)  # "8" -> int, "true" -> bool, "null" -> None
+    if default is None or value is None:
+        return value
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ValueError(f"config key {name!r} must be true/false, got {value!r}")
+        return value
+    if isinstance(default, int) and not isinstance(default, bool):
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            raise ValueError(f"config key {name!r} must be an integer, got {value!r}")
+        return value
+    if isinstance(default, float):
+        if isinstance(value, str):  # from a YAML file: "1e-4" is a string in YAML 1.1
+            return _coerce(name, value, default, nullable)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"config key {name!r} must be a number, got {value!r}")
+        return float(value)
+    if isinstance(default, str):
+        return str(value)
+    return value
+
+
+def load_config(path=None, overrides: list[str] | dict | None = None) -> TrainConfig:
+    """Defaults, then the YAML file at ``path``, then ``key=value`` overrides.
+
+    Raises
+    ------
+    ValueError
+        For unknown keys, values of the wrong type, or invalid settings.
+    FileNotFoundError
+        If ``path`` does not exist.
+    """
+    config = TrainConfig()
+    known = {f.name: f for f in fields(TrainConfig)}
+    values: dict = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"no such training config: {path}")
+        try:
+            loaded = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(err, "problem", None) or " ".join(str(err).split())
+            raise ValueError(f"{path}: not valid YAML{where}: {problem}") from None
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{path}: a training config must be a YAML mapping")
+        if isinstance(loaded.get("data_root"), str):  # relative to the file, as in datasets.yaml
+            root = os.path.expandvars(os.path.expanduser(loaded["data_root"]))
+            loaded["data_root"] = os.path.normpath(path.resolve().parent / root)
+        values.update(loaded)
+    if isinstance(overrides, dict):
+        values.update(overrides)
+    else:
+        for item in overrides or []:
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise ValueError(f"override {item!r} must look like key=value")
+            values[key.strip().removeprefix("--")] = value
+    for key, value in values.items():
+        if key not in known:
+            raise ValueError(f"unknown config key {key!r}; valid keys: {', '.join(sorted(known))}")
+        nullable = "None" in str(known[key].type)
+        default = getattr(TrainConfig(), key)
+        example = "" if default is None else default  # the None defaults are `str | None`
+        setattr(config, key, _coerce(key, value, example, nullable))
+    config.validate()
+    return config
