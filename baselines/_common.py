@@ -1,4 +1,4 @@
-"""Helpers shared by the baseline methods: label post-processing, colour conversion, grids."""
+"""Helpers shared by the baseline methods: labels, colour conversion, seed grids, OpenCV."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ import numpy as np
 
 __all__ = [
     "closest_count",
-    "enforce_connectivity",
-    "grid_shape",
+    "grid_seeds",
     "relabel_consecutive",
     "rgb_to_lab",
     "to_uint8",
@@ -65,19 +64,15 @@ def closest_count(run, candidates, n_segments: int, tolerance: float = 0.05) -> 
     return best[0]
 
 
-def grid_shape(n_segments: int, height: int, width: int) -> tuple[int, int]:
-    """Rows and columns ``(ny, nx)`` of a seed grid with ``ny * nx ≈ n_segments`` cells.
+def grid_seeds(n_segments: int, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column coordinates (int64) of about ``n_segments`` seeds on a grid.
 
-    The cells are as square as the image allows; ``ny <= height`` and ``nx <= width``.
+    The grid has ``ny = round(sqrt(K·H/W))`` rows and ``nx = round(K / ny)`` columns (at
+    least 1, at most the image's size): cells as square as the image allows, with a count
+    rounded to the request rather than :func:`ssn.grid_shape`'s floor, as SNIC seeds it.
     """
     ny = max(1, min(height, round(math.sqrt(n_segments * height / width))))
     nx = max(1, min(width, round(n_segments / ny)))
-    return ny, nx
-
-
-def grid_seeds(n_segments: int, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row and column coordinates (int64) of the centres of a :func:`grid_shape` grid."""
-    ny, nx = grid_shape(n_segments, height, width)
     ys = np.floor((np.arange(ny) + 0.5) * height / ny).astype(np.int64)
     xs = np.floor((np.arange(nx) + 0.5) * width / nx).astype(np.int64)
     yy, xx = np.meshgrid(ys, xs, indexing="ij")
@@ -112,15 +107,3 @@ def relabel_consecutive(labels: np.ndarray) -> tuple[np.ndarray, int]:
     if labels.size and labels.min() < 0:
         raise ValueError("labels must be non-negative")
     return _relabel_consecutive(labels.astype(np.int64, copy=False))
-
-
-def enforce_connectivity(labels: np.ndarray, min_size: int = 0) -> np.ndarray:
-    """Split labels into 4-connected pieces, merge pieces smaller than ``min_size``
-    pixels into the neighbour they share the longest border with, relabel ``0..n-1``.
-
-    Returns an ``int32`` label image whose regions are all connected (the ``'split'``
-    mode of :func:`ssn.connectivity.enforce_connectivity`).
-    """
-    from ssn.connectivity import enforce_connectivity as _enforce
-
-    return _enforce(labels, 1, mode="split", min_size=int(min_size))

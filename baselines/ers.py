@@ -43,9 +43,10 @@ import math
 import numba
 import numpy as np
 
-from ._common import enforce_connectivity
+from ssn.connectivity import enforce_connectivity
+from ssn.validation import check_positive
+
 from .registry import register
-from .slic import _check_positive
 
 __all__ = ["balance_gain", "entropy_rate_gain", "ers", "ers_labels"]
 
@@ -258,9 +259,9 @@ def ers_labels(
 
 
 @register("ers", "Entropy Rate Superpixels, numba implementation (lazy greedy on a heap)")
-def ers(rgb, n_segments, *, seed=0, lam=0.5, sigma=5.0, connectivity=4):
-    lam = _check_positive("lam", lam)
-    sigma = _check_positive("sigma", sigma)
+def ers(rgb, n_segments, *, lam=0.5, sigma=5.0, connectivity=4):
+    lam = check_positive("lam", lam)
+    sigma = check_positive("sigma", sigma)
     if connectivity not in (4, 8) or isinstance(connectivity, bool):
         raise ValueError(f"connectivity must be 4 or 8, got {connectivity!r}")
     # integer-valued for 8-bit input (exact ties, as in the C++ code on uint8 images)
@@ -270,5 +271,7 @@ def ers(rgb, n_segments, *, seed=0, lam=0.5, sigma=5.0, connectivity=4):
         # clusters are 8-connected trees: split them into 4-connected pieces and merge
         # the small pieces (below a quarter of the mean area) into a neighbour
         h, w = labels.shape
-        labels = enforce_connectivity(labels, max(1, int(0.25 * h * w / n_segments)))
+        labels = enforce_connectivity(
+            labels, n_segments, mode="split", min_size=max(1, int(0.25 * h * w / n_segments))
+        )
     return labels

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import math
 
-from ._common import enforce_connectivity
+from ssn.connectivity import enforce_connectivity
+from ssn.validation import check_int, check_positive
+
 from .registry import register
-from .slic import _check_int, _check_positive
 
 
 @register("fh", "Felzenszwalb-Huttenlocher, scikit-image, scale calibrated to the count")
@@ -21,7 +22,6 @@ def fh(
     rgb,
     n_segments,
     *,
-    seed=0,
     sigma=0.8,
     min_size=None,
     min_size_fraction=0.25,
@@ -32,21 +32,21 @@ def fh(
 
     if not isinstance(sigma, (int, float)) or sigma < 0:
         raise ValueError(f"sigma must be a non-negative number, got {sigma!r}")
-    min_size_fraction = _check_positive("min_size_fraction", min_size_fraction)
-    tolerance = _check_positive("tolerance", tolerance)
-    max_evals = _check_int("max_evals", max_evals, 1)
+    min_size_fraction = check_positive("min_size_fraction", min_size_fraction)
+    tolerance = check_positive("tolerance", tolerance)
+    max_evals = check_int("max_evals", max_evals, 1)
     height, width = rgb.shape[:2]
     area = height * width / n_segments
     if min_size is None:
         min_size = max(1, int(min_size_fraction * area))
-    min_size = _check_int("min_size", min_size, 1)
+    min_size = check_int("min_size", min_size, 1)
 
     cache = {}
 
     def run(scale):
         if scale not in cache:
             labels = felzenszwalb(rgb, scale=scale, sigma=sigma, min_size=min_size, channel_axis=-1)
-            labels = enforce_connectivity(labels)
+            labels = enforce_connectivity(labels, n_segments, mode="split", min_size=0)
             cache[scale] = (labels, int(labels.max()) + 1)
         return cache[scale]
 

@@ -14,9 +14,11 @@ import math
 
 import numpy as np
 
-from ._common import closest_count, enforce_connectivity, opencv_single_thread, to_uint8
+from ssn.connectivity import enforce_connectivity
+from ssn.validation import check_int, check_positive
+
+from ._common import closest_count, opencv_single_thread, to_uint8
 from .registry import register
-from .slic import _check_int, _check_positive
 
 
 def _safe_region_size(height: int, width: int, region_size: int) -> bool:
@@ -38,12 +40,12 @@ def _safe_region_size(height: int, width: int, region_size: int) -> bool:
 
 
 @register("lsc", "LSC (linear spectral clustering), OpenCV ximgproc implementation")
-def lsc(rgb, n_segments, *, seed=0, ratio=0.075, num_iterations=10, min_element_size=20):
+def lsc(rgb, n_segments, *, ratio=0.075, num_iterations=10, min_element_size=20):
     import cv2
 
-    ratio = _check_positive("ratio", ratio)
-    num_iterations = _check_int("num_iterations", num_iterations, 1)
-    min_element_size = _check_int("min_element_size", min_element_size, 0)
+    ratio = check_positive("ratio", ratio)
+    num_iterations = check_int("num_iterations", num_iterations, 1)
+    min_element_size = check_int("min_element_size", min_element_size, 0)
     height, width = rgb.shape[:2]
     lab = cv2.cvtColor(cv2.GaussianBlur(to_uint8(rgb), (3, 3), 0), cv2.COLOR_RGB2Lab)
 
@@ -54,7 +56,12 @@ def lsc(rgb, n_segments, *, seed=0, ratio=0.075, num_iterations=10, min_element_
             sp.iterate(num_iterations)
             if min_element_size > 0:
                 sp.enforceLabelConnectivity(min_element_size)
-        return enforce_connectivity(sp.getLabels(), max(1, int(0.25 * height * width / n_segments)))
+        return enforce_connectivity(
+            sp.getLabels(),
+            n_segments,
+            mode="split",
+            min_size=max(1, int(0.25 * height * width / n_segments)),
+        )
 
     step = math.sqrt(height * width / n_segments)
     sizes = [r for r in {max(2, math.floor(step)), max(2, math.ceil(step))}

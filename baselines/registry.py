@@ -1,26 +1,29 @@
-"""The registry of baseline methods and the single entry point :func:`segment`."""
+"""The registry of baseline methods, the single entry point :func:`segment`, and
+:func:`ssn_methods`, through which the baselines join :mod:`ssn.methods` (the
+``ssn.methods`` entry point in ``pyproject.toml``)."""
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ssn._image import as_rgb_float, check_n_segments
+from ssn.validation import as_rgb_float, check_n_segments
 
 from ._common import relabel_consecutive
 
-__all__ = ["Method", "available_methods", "get_method", "register", "segment"]
+__all__ = ["Method", "available_methods", "get_method", "register", "segment", "ssn_methods"]
 
 
 @dataclass(frozen=True)
 class Method:
     """A registered baseline.
 
-    ``func(rgb, n_segments, *, seed, **params)`` receives a contiguous ``(H, W, 3)``
-    float32 RGB image in [0, 1] and a validated count, and returns integer labels.
+    ``func(rgb, n_segments, **params)`` receives a contiguous ``(H, W, 3)`` float32 RGB
+    image in [0, 1] and a validated count, and returns integer labels.
     """
 
     name: str
@@ -33,15 +36,15 @@ _REGISTRY: dict[str, Method] = {}
 
 
 def register(name: str, summary: str):
-    """Decorator registering ``func`` under ``name``; its keyword-only parameters other
-    than ``seed`` are the method's tunable parameters."""
+    """Decorator registering ``func`` under ``name``; its keyword-only parameters are
+    the method's tunable parameters."""
 
     def deco(func):
         sig = inspect.signature(func)
         params = {
             p.name: p.default
             for p in sig.parameters.values()
-            if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name != "seed"
+            if p.kind is inspect.Parameter.KEYWORD_ONLY
         }
         _REGISTRY[name] = Method(name=name, func=func, summary=summary, params=params)
         return func
@@ -81,7 +84,6 @@ def segment(
     n_segments: int,
     *,
     method: str = "slic",
-    seed: int = 0,
     channel_axis: int | None = -1,
     **params,
 ) -> np.ndarray:
@@ -91,14 +93,11 @@ def segment(
     ----------
     image : (H, W[, C]) array_like
         Grayscale, RGB or RGBA image; integer (uint8, uint16, ...) or float in [0, 1].
-        Validated exactly like :func:`ssn.segment` (see :func:`ssn._image.as_rgb_float`).
+        Validated exactly like :func:`ssn.segment` (see :func:`ssn.validation.as_rgb_float`).
     n_segments : int
         Target number of superpixels, in ``[1, H*W]``.
     method : str
         One of :func:`available_methods`.
-    seed : int
-        Seed for methods with randomness; all the current methods are deterministic, so
-        the output depends on it only where documented.
     channel_axis : int or None
         Axis of the colour channels (``None`` for a grayscale image).
     **params
@@ -113,9 +112,9 @@ def segment(
     Raises
     ------
     ValueError
-        For an unknown method or parameter, a bad parameter value, a bad seed, or an
-        image/count rejected by :func:`ssn._image.as_rgb_float` /
-        :func:`ssn._image.check_n_segments`.
+        For an unknown method or parameter, a bad parameter value, or an
+        image/count rejected by :func:`ssn.validation.as_rgb_float` /
+        :func:`ssn.validation.check_n_segments`.
     TypeError
         For a non-numeric image.
     """
@@ -127,15 +126,33 @@ def segment(
             f"unknown parameter(s) {', '.join(unknown)} for method {method!r}; "
             f"valid parameters: {valid}"
         )
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     rgb = as_rgb_float(image, channel_axis=channel_axis)
     height, width = rgb.shape[:2]
     n = check_n_segments(n_segments, height, width)
     if n == 1:
         return np.zeros((height, width), np.int32)
-    labels = np.asarray(m.func(rgb, n, seed=int(seed), **params))
+    labels = np.asarray(m.func(rgb, n, **params))
     if labels.shape != (height, width):  # pragma: no cover - a method bug
         raise RuntimeError(f"method {method!r} returned shape {labels.shape}")
     labels, _ = relabel_consecutive(labels.astype(np.int64, copy=False))
     return labels
+
+
+def ssn_methods() -> list:
+    """The baselines as :class:`ssn.methods.Method` records (the ``ssn.methods`` entry
+    point): each builds a segmenter calling :func:`segment` with its parameters."""
+    from ssn.methods import Method as SSNMethod
+    from ssn.methods import Segmenter
+
+    def build(name: str, **params) -> Segmenter:
+        return Segmenter(name, functools.partial(segment, method=name, **params))
+
+    return [
+        SSNMethod(
+            name,
+            get_method(name).summary,
+            functools.partial(build, name),
+            dict(get_method(name).params),
+        )  # fmt: skip
+        for name in available_methods()
+    ]

@@ -28,9 +28,11 @@ import math
 
 import numpy as np
 
-from ._common import enforce_connectivity, to_uint8
+from ssn.connectivity import enforce_connectivity
+from ssn.validation import check_int
+
+from ._common import to_uint8
 from .registry import register
-from .slic import _check_int
 
 
 def _seeds_grid(width: int, height: int, request: int, levels: int):
@@ -83,7 +85,6 @@ def seeds(
     rgb,
     n_segments,
     *,
-    seed=0,
     num_levels=4,
     prior=2,
     histogram_bins=5,
@@ -93,12 +94,12 @@ def seeds(
 ):
     import cv2
 
-    num_levels = _check_int("num_levels", num_levels, 1)
-    prior = _check_int("prior", prior, 0)
+    num_levels = check_int("num_levels", num_levels, 1)
+    prior = check_int("prior", prior, 0)
     if prior > 5:
         raise ValueError(f"prior must be in [0, 5], got {prior}")
-    histogram_bins = _check_int("histogram_bins", histogram_bins, 1)
-    num_iterations = _check_int("num_iterations", num_iterations, 1)
+    histogram_bins = check_int("histogram_bins", histogram_bins, 1)
+    num_iterations = check_int("num_iterations", num_iterations, 1)
     if not isinstance(tolerance, (int, float)) or not tolerance > 0:
         raise ValueError(f"tolerance must be a positive number, got {tolerance!r}")
     height, width = rgb.shape[:2]
@@ -142,4 +143,9 @@ def seeds(
     sp.iterate(lab, num_iterations)
     # SEEDS keeps its superpixels connected while updating; only stray fragments are
     # merged (below a tenth of the mean area)
-    return enforce_connectivity(sp.getLabels(), max(1, int(0.1 * height * width / n_segments)))
+    return enforce_connectivity(
+        sp.getLabels(),
+        n_segments,
+        mode="split",
+        min_size=max(1, int(0.1 * height * width / n_segments)),
+    )

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
+from ssn.connectivity import enforce_connectivity
+from ssn.validation import check_int, check_positive
 
-from ._common import closest_count, enforce_connectivity, to_uint8
+from ._common import closest_count, to_uint8
 from .registry import register
 
 
@@ -41,26 +42,11 @@ def _request_for_grid(target: float, height: int, width: int) -> int:
     return best
 
 
-def _check_positive(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    if not (value > 0 and math.isfinite(value)):
-        raise ValueError(f"{name} must be positive and finite, got {value!r}")
-    return float(value)
-
-
-def _check_int(name, value, lo):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
-        raise ValueError(f"{name} must be an integer >= {lo}, got {value!r}")
-    return int(value)
-
-
 @register("slic", "SLIC, scikit-image implementation (Lab, k-means in XYLab)")
 def slic_skimage(
     rgb,
     n_segments,
     *,
-    seed=0,
     compactness=10.0,
     max_num_iter=10,
     sigma=0.0,
@@ -69,12 +55,12 @@ def slic_skimage(
 ):
     from skimage.segmentation import slic
 
-    compactness = _check_positive("compactness", compactness)
-    max_num_iter = _check_int("max_num_iter", max_num_iter, 1)
+    compactness = check_positive("compactness", compactness)
+    max_num_iter = check_int("max_num_iter", max_num_iter, 1)
     if not (isinstance(sigma, (int, float)) and sigma >= 0):
         raise ValueError(f"sigma must be a non-negative number, got {sigma!r}")
-    tolerance = _check_positive("tolerance", tolerance)
-    max_runs = _check_int("max_runs", max_runs, 1)
+    tolerance = check_positive("tolerance", tolerance)
+    max_runs = check_int("max_runs", max_runs, 1)
     height, width = rgb.shape[:2]
 
     def run(request):
@@ -106,7 +92,7 @@ def slic_skimage(
         if request in tried:
             break
     labels = best[0]
-    return enforce_connectivity(labels)
+    return enforce_connectivity(labels, n_segments, mode="split", min_size=0)
 
 
 def _opencv_slic(rgb, n_segments, algorithm, ruler, num_iterations, min_element_size):
@@ -123,7 +109,12 @@ def _opencv_slic(rgb, n_segments, algorithm, ruler, num_iterations, min_element_
         sp.iterate(num_iterations)
         if min_element_size > 0:
             sp.enforceLabelConnectivity(min_element_size)
-        return enforce_connectivity(sp.getLabels(), max(1, int(0.25 * height * width / n_segments)))
+        return enforce_connectivity(
+            sp.getLabels(),
+            n_segments,
+            mode="split",
+            min_size=max(1, int(0.25 * height * width / n_segments)),
+        )
 
     step = math.sqrt(height * width / n_segments)
     # OpenCV places seeds on a grid of pitch `region_size` (an integer): try the two
@@ -135,10 +126,10 @@ def _opencv_slic(rgb, n_segments, algorithm, ruler, num_iterations, min_element_
 
 
 @register("slic-opencv", "SLIC, OpenCV ximgproc implementation")
-def slic_opencv(rgb, n_segments, *, seed=0, ruler=10.0, num_iterations=10, min_element_size=25):
+def slic_opencv(rgb, n_segments, *, ruler=10.0, num_iterations=10, min_element_size=25):
     import cv2
 
-    ruler = _check_positive("ruler", ruler)
-    num_iterations = _check_int("num_iterations", num_iterations, 1)
-    min_element_size = _check_int("min_element_size", min_element_size, 0)
+    ruler = check_positive("ruler", ruler)
+    num_iterations = check_int("num_iterations", num_iterations, 1)
+    min_element_size = check_int("min_element_size", min_element_size, 0)
     return _opencv_slic(rgb, n_segments, cv2.ximgproc.SLIC, ruler, num_iterations, min_element_size)

@@ -23,9 +23,10 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from ssn.validation import check_positive
+
 from ._common import grid_seeds, rgb_to_lab
 from .registry import register
-from .slic import _check_positive
 
 __all__ = ["pq_drain", "snic", "snic_labels"]
 
@@ -216,8 +217,8 @@ def snic_labels(lab_img: np.ndarray, seeds_y, seeds_x, compactness: float) -> np
 
 
 @register("snic", "SNIC, numba implementation (priority-queue region growing in XYLab)")
-def snic(rgb, n_segments, *, seed=0, compactness=20.0):
-    compactness = _check_positive("compactness", compactness)
+def snic(rgb, n_segments, *, compactness=20.0):
+    compactness = check_positive("compactness", compactness)
     h, w = rgb.shape[:2]
     ys, xs = grid_seeds(n_segments, h, w)
     return snic_labels(rgb_to_lab(rgb), ys, xs, compactness)

@@ -5,22 +5,24 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import enforce_connectivity, grid_seeds
+from ssn.connectivity import enforce_connectivity
+from ssn.validation import check_positive
+
+from ._common import grid_seeds
 from .registry import register
-from .slic import _check_positive
 
 
 @register("watershed", "compact watershed of the Sobel gradient from grid markers, scikit-image")
-def watershed(rgb, n_segments, *, seed=0, compactness=1e-4):
+def watershed(rgb, n_segments, *, compactness=1e-4):
     from skimage.color import rgb2gray
     from skimage.filters import sobel
     from skimage.segmentation import watershed as ws
 
-    compactness = _check_positive("compactness", compactness)
+    compactness = check_positive("compactness", compactness)
     height, width = rgb.shape[:2]
     gradient = sobel(rgb2gray(rgb))
     markers = np.zeros((height, width), np.int32)
     ys, xs = grid_seeds(n_segments, height, width)
     markers[ys, xs] = np.arange(1, ys.size + 1)
     labels = ws(gradient, markers, compactness=compactness)
-    return enforce_connectivity(labels - 1)
+    return enforce_connectivity(labels - 1, n_segments, mode="split", min_size=0)

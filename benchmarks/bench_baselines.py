@@ -1,6 +1,6 @@
 """Benchmark the baseline superpixel methods: speed, realised counts, ASA and BR.
 
-For every method of :func:`baselines.available_methods`:
+For every baseline of :func:`ssn.methods.available_methods` (all but ``ssn``):
 
 * median milliseconds per image at K in {200, 400, 800, 1200} on the first N (20)
   BSDS500 test images (481x321) and on one Cityscapes sample downscaled by 2
@@ -9,8 +9,7 @@ For every method of :func:`baselines.available_methods`:
 * the realised superpixel counts (min/mean/max over the images) at every K;
 * ASA and BR at K = 400 on the BSDS500 images, Stutz protocol (4-connected boundary
   pixels on both sides of a label change, r = round(0.0025 * diagonal) = 1), averaged
-  over the annotations of each image, then over the images (``ssn.metrics``; a local
-  fallback with the same definition is used if that module is missing).
+  over the annotations of each image, then over the images (``ssn.metrics``).
 
 Also timed: scikit-image's ``slic`` as one plain call (``skimage-slic-1call``), since
 ``slic`` in the registry re-runs scikit-image when the count is off; the SNIC/SLIC
@@ -38,8 +37,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-import baselines  # noqa: E402
 from ssn.io import read_bsds_ground_truth, read_image  # noqa: E402
+from ssn.methods import available_methods, load_segmenter  # noqa: E402
 from ssn.metrics import evaluate_image  # noqa: E402
 
 RAW_SLIC = "skimage-slic-1call"
@@ -63,7 +62,7 @@ def segment_fn(method):
             return slic(img, n_segments=k, start_label=0, channel_axis=-1)
 
         return run
-    return lambda img, k: baselines.segment(img, k, method=method)
+    return load_segmenter(method)
 
 
 def time_call(fn, img, k, repeats):
@@ -87,7 +86,9 @@ def main(argv=None):
     parser.add_argument("--json", default=None, help="write the results to this file")
     args = parser.parse_args(argv)
 
-    methods = args.methods.split(",") if args.methods else baselines.available_methods()
+    methods = (
+        args.methods.split(",") if args.methods else [m for m in available_methods() if m != "ssn"]
+    )
     if RAW_SLIC not in methods and "slic" in methods:
         methods.append(RAW_SLIC)
     bsds = data_root() / "BSDS500" / "data"

@@ -131,7 +131,7 @@ def runtime_rows(device, ks, repeats: int) -> list[dict]:
     import torch
 
     import ssn
-    from ssn.segment import resolve_model
+    from ssn.inference import resolve_model
 
     rows = []
     models = {"SSN_pix": "pix", "SSN_deep": deep_model_name()}

@@ -28,10 +28,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import baselines  # noqa: E402
 import ssn  # noqa: E402
 from ssn.caffe import _fields, convert, read_caffemodel  # noqa: E402
 from ssn.io import read_flo, read_image  # noqa: E402
+from ssn.methods import load_segmenter  # noqa: E402
 from ssn.metrics import flow_endpoint_error  # noqa: E402
 
 MODEL_FILE = "ssn_sintel_model.caffemodel"
@@ -105,7 +105,7 @@ def epe_table(ks: list[int]) -> None:
                     / "frame_0002.flo"))  # fmt: skip
                 image = frame(scene, pass_, 2)
                 row = [
-                    flow_endpoint_error(baselines.segment(image, k, method="slic"), flow),
+                    flow_endpoint_error(load_segmenter("slic")(image, k), flow),
                     flow_endpoint_error(ssn.segment(image, k, device="cpu"), flow),
                 ]
                 for index in candidates.values():

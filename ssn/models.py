@@ -282,19 +282,10 @@ class SSN(nn.Module):
                 (``config.frame_pair`` set); refused by an image model.
         """
         x = self.pixel_features(image, grid)
+        self.check_next_frame(next_frame is not None)
         layout = self.config.frame_pair
         if layout is None:
-            if next_frame is not None:
-                raise ValueError(
-                    "next_frame is only for flow models (trained on frame pairs); this model "
-                    f"takes one image ({self.config.in_channels} input channels)"
-                )
             return x
-        if next_frame is None:
-            raise ValueError(
-                f"this model takes a frame pair ({self.config.in_channels} input channels, "
-                "trained on Sintel): pass the following frame as next_frame="
-            )
         if next_frame.shape != image.shape:
             raise ValueError(
                 f"next_frame has shape {tuple(next_frame.shape)}, image {tuple(image.shape)}"
@@ -303,6 +294,19 @@ class SSN(nn.Module):
             return torch.cat((x, self.frame_inputs(next_frame)), dim=1)
         x2 = self.pixel_features(next_frame, grid)
         return torch.cat((x, x2, x - x2), dim=1)
+
+    def check_next_frame(self, given: bool) -> None:
+        """Refuse a next frame for an image model, and its absence for a flow model."""
+        if given and self.config.frame_pair is None:
+            raise ValueError(
+                "next_frame is only for flow models (trained on frame pairs); this model "
+                f"takes one image ({self.config.in_channels} input channels)"
+            )
+        if not given and self.config.frame_pair is not None:
+            raise ValueError(
+                f"this model takes a frame pair ({self.config.in_channels} input channels, "
+                "trained on Sintel): pass the following frame as next_frame="
+            )
 
     def frame_inputs(self, next_frame: Tensor) -> Tensor:
         """The extra input of a ``frame_pair="lab"`` flow model: the scaled Lab

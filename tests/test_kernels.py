@@ -61,8 +61,8 @@ def test_rejects_integer_features():
 
 @pytest.mark.parametrize("feature_net", ["pix", "deep"])
 def test_segment_cpu_path_agrees_with_torch_module(feature_net):
+    from ssn.inference import _labels_cpu
     from ssn.models import SSN, SSNConfig
-    from ssn.segment import _labels_cpu
 
     torch.manual_seed(0)
     net = SSN(SSNConfig(feature_net=feature_net)).eval()

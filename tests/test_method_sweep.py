@@ -32,7 +32,7 @@ CHILD = r"""
 import json, sys
 import numpy as np
 import baselines
-from ssn.segment import segment
+from ssn.inference import segment
 
 for line in open(sys.argv[1]):
     method, h, w, k = json.loads(line)

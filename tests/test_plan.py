@@ -93,8 +93,12 @@ def small_config(data_config: str, **changes) -> dict:
                     "feature_net": "linear",
                     "overrides": ["max_iters=20"],
                 },  # fmt: skip
-                "voc_deep": {"dataset": "voc2012", "feature_net": "deep", "n_features": 12,
-                             "gpu": 2},  # fmt: skip
+                "voc_deep": {
+                    "dataset": "voc2012",
+                    "feature_net": "deep",
+                    "n_features": 12,
+                    "gpu": 2,
+                },  # fmt: skip
             },
         },
         "figures": {
@@ -242,7 +246,7 @@ def test_segment_params_carry_the_configured_device(data_config, bundled, device
     assert plan.segment_params("ssn_pix_v5", "bsds500") == {
         "method": "ssn", "model": "pix", "n_iter": 5, "connectivity": "largest", "device": device,
     }  # fmt: skip
-    assert plan.segment_params("slic", "bsds500") == {"method": "slic", "seed": 0, "device": "cpu"}
+    assert plan.segment_params("slic", "bsds500") == {"method": "slic"}
     assert plan.gpu_jobs is (device == "cuda")
     assert plan.is_gpu_job("ssn_pix") is (device == "cuda")
     assert plan.is_gpu_job("slic") is False
@@ -431,3 +435,28 @@ def test_quick_config_plan():
     assert plan.train_runs == {} and plan.device == "cpu"
     assert "ssn_linear" in plan.combos["sintel"]  # bundled:linear on every dataset
     assert all(f.startswith("results/quick/figures/") for f in plan.figure_outputs())
+
+
+def test_more_baselines_config_plan():
+    """config/more_baselines.yaml: OpenCV's SLIC and the compact watershed on BSDS500."""
+    plan = Plan(shipped("config/more_baselines.yaml"))
+    assert list(plan.datasets) == ["bsds500"] and plan.train_runs == {}
+    assert {"slic_opencv", "watershed"} <= set(plan.combos["bsds500"])
+    assert plan.segment_params("slic_opencv", "bsds500") == {"method": "slic-opencv"}
+
+
+def test_every_registered_method_is_in_a_shipped_config():
+    """Issue #14 (1): no registered method is left unused, and no config names a method
+    that is not registered."""
+    from ssn.methods import available_methods
+
+    configs = [shipped(), *(shipped(f"config/{p.name}") for p in sorted(
+        (REPO_ROOT / "config").glob("*.yaml")) if p.name not in (
+        "config.yaml", "datasets.yaml", "datasets.local.yaml", "models.local.yaml"))]  # fmt: skip
+    used = {"ssn"} | {
+        spec["baseline"]
+        for config in configs
+        for spec in config["methods"].values()
+        if spec["family"] == "baseline"
+    }
+    assert used == set(available_methods())

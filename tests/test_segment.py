@@ -11,9 +11,9 @@ from skimage.segmentation import slic
 
 from ssn.checkpoint import save_checkpoint
 from ssn.cli import main
+from ssn.inference import segment
 from ssn.io import read_bsds_ground_truth, read_image, read_label_image
 from ssn.models import SSN, SSNConfig
-from ssn.segment import segment
 
 
 def _quadrants(size=32):
@@ -363,7 +363,7 @@ def test_cli_output_paths_and_device_are_checked_before_segmenting(
         def fail(*args, **kwargs):
             raise AssertionError("segmented before checking the outputs")
 
-        monkeypatch.setattr(command, "segment_image", fail)
+        monkeypatch.setattr(command, "load_segmenter", fail)
     args = ["segment", str(src), "-k", "4", *map(str, make_args(tmp_path, src))]
     assert main(args) == 2
     err = capsys.readouterr().err
@@ -408,3 +408,55 @@ def test_list_methods_exists(capsys):
     assert exc.value.code == 0
     listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
     assert listed == ["ssn", *baselines.available_methods()]
+    assert len(listed) > 1  # the baselines joined through the ssn.methods entry point
+
+
+# -- issue #14 (1): one method layer ------------------------------------------------------
+
+
+def test_one_registry_for_ssn_and_the_baselines():
+    """ssn.methods lists SSN and the baselines; a segmenter equals the direct call."""
+    import baselines
+    from ssn.methods import available_methods, load_segmenter
+
+    assert available_methods() == ["ssn", *baselines.available_methods()]
+    image = _quadrants()
+    np.testing.assert_array_equal(
+        load_segmenter("slic")(image, 4), baselines.segment(image, 4, method="slic")
+    )
+    ssn_segmenter = load_segmenter("ssn", model="pix", n_iter=5, connectivity="none", device="cpu")
+    np.testing.assert_array_equal(
+        ssn_segmenter(image, 4),
+        segment(image, 4, n_iter=5, enforce_connectivity=False, device="cpu"),
+    )
+    with pytest.raises(ValueError, match="unknown setting.*seed.*valid: connectivity, device"):
+        load_segmenter("ssn", seed=1)
+    with pytest.raises(ValueError, match="unknown method 'slic2'; valid methods: ssn, ers"):
+        load_segmenter("slic2")
+    with pytest.raises(ValueError, match="n_iter must be an integer >= 1"):
+        load_segmenter("ssn", n_iter=0)
+    with pytest.raises(ValueError, match="method 'slic' segments one image"):
+        load_segmenter("slic")(image, 4, image)
+    assert not ssn_segmenter.takes_frame_pair
+
+
+def test_models_from_files_are_loaded_once(tmp_path, monkeypatch):
+    """Issue #13/#14: segment(model=<file>) read the checkpoint on every call; now the
+    loaded model is kept until the file changes."""
+    import ssn.inference
+    from ssn.checkpoint import save_checkpoint
+
+    path = tmp_path / "m.pt"
+    save_checkpoint(path, SSN(SSNConfig(feature_net="linear")))
+    reads = []
+    real = ssn.inference.load_model
+    monkeypatch.setattr(
+        ssn.inference, "load_model", lambda *a, **k: reads.append(a) or real(*a, **k)
+    )
+    image = _quadrants()
+    first = segment(image, 4, model=path, device="cpu")
+    np.testing.assert_array_equal(segment(image, 4, model=str(path), device="cpu"), first)
+    assert len(reads) == 1
+    save_checkpoint(path, SSN(SSNConfig(feature_net="linear")))  # a new file version
+    segment(image, 4, model=path, device="cpu")
+    assert len(reads) == 2

@@ -275,7 +275,7 @@ class Plan:
                 "connectivity": spec.get("connectivity", "largest"),
                 "device": self.device,
             }
-        return {"method": spec["baseline"], "seed": spec.get("seed", 0), "device": "cpu"}
+        return {"method": spec["baseline"]}
 
     def metrics_files(self, dataset=None) -> list[str]:
         datasets = [dataset] if dataset else list(self.datasets)

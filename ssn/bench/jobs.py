@@ -57,16 +57,14 @@ def busy_cpu_seconds() -> float:
 
 
 def resolve_device(device: str) -> str:
-    """The device a job runs on: ``auto`` is ``cuda`` where this job sees a GPU.
+    """The device type a job runs on (``auto``: ``cuda`` where this job sees a GPU).
 
     The workflow never probes the machine that builds the DAG; each job resolves the
-    config's device itself.
+    config's device itself, with :func:`ssn.inference.resolve_device`.
     """
-    if device != "auto":
-        return device
-    import torch
+    from ssn.inference import resolve_device as resolve
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    return resolve(device).type
 
 
 def cpu_model() -> str:
@@ -167,41 +165,18 @@ def dataset_items(name: str, stamp, options: dict) -> list[Item]:
 
 
 def load_segmenter(spec: dict):
-    """A function (image, k, next_frame=None) -> labels for a method spec.
+    """``(segmenter, device)`` of a segmentation job's spec (``Plan.segment_params``):
+    ``method`` and its settings for :func:`ssn.methods.load_segmenter`, whose ``device``
+    may be ``auto`` (resolved here, by the machine that runs the job). Baselines run on
+    the CPU."""
+    from ssn.methods import load_segmenter as load
 
-    ``spec`` is a segmentation job's spec (workflow/plan.py, ``Plan.segment_params``):
-    ``method`` (``ssn`` or a baseline) and its settings; ``device`` may be ``auto``.
-
-    The SSN model is loaded once. ``next_frame`` reaches only models trained on frame
-    pairs (Sintel); every other method segments ``image`` alone.
-    """
-    from ssn.commands.segment import segment_image
-
-    kwargs = dict(spec)
-    method = kwargs.pop("method")
-    device = resolve_device(kwargs.pop("device", "cpu"))
-    if method == "ssn":
-        from ssn.segment import resolve_model
-
-        model = resolve_model(kwargs.pop("model"), device)
-        n_iter = kwargs.pop("n_iter", 10)
-        connectivity = kwargs.pop("connectivity", "largest")
-
-        pair_model = model.config.frame_pair is not None
-
-        def run(image, k, next_frame=None):
-            return segment_image(
-                image, k, method="ssn", model=model, n_iter=n_iter,
-                connectivity=connectivity, device=device,
-                next_frame=next_frame if pair_model else None,
-            )  # fmt: skip
-    else:
-        seed = kwargs.pop("seed", 0)
-
-        def run(image, k, next_frame=None):
-            return segment_image(image, k, method=method, seed=seed)
-
-    return run
+    settings = dict(spec)
+    method = settings.pop("method")
+    device = "cpu"
+    if "device" in settings:
+        settings["device"] = device = resolve_device(settings["device"])
+    return load(method, **settings), device
 
 
 def _synchronize(device: str) -> None:
@@ -211,16 +186,18 @@ def _synchronize(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def timed_segmentation(segment, image, k: int, next_frame, device: str):
-    """``(labels, ms)`` of one call of a :func:`load_segmenter` function.
+def timed_segmentation(segmenter, image, k: int, next_frame, device: str):
+    """``(labels, ms)`` of one call of a :func:`load_segmenter` segmenter.
 
-    CUDA work is waited for on both sides, so the time is the call's and not that of
-    kernels still queued before it or after it.
+    ``next_frame`` (Sintel's) reaches only the methods that take frame pairs. CUDA work
+    is waited for on both sides, so the time is the call's and not that of kernels still
+    queued before it or after it.
     """
     import time
 
+    frame = next_frame if segmenter.takes_frame_pair else None
     _synchronize(device)
     start = time.perf_counter()
-    labels = segment(image, k, next_frame)
+    labels = segmenter(image, k, frame)
     _synchronize(device)
     return labels, 1000.0 * (time.perf_counter() - start)

@@ -13,8 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ssn.io import read_image, write_label_image
-
-SSN_METHOD = "ssn"
+from ssn.methods import load_segmenter
 
 
 class _ListMethods(argparse.Action):
@@ -24,14 +23,9 @@ class _ListMethods(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
 
     def __call__(self, parser, namespace, values, option_string=None):
-        import baselines
+        from ssn.methods import available_methods, get_method
 
-        lines = [
-            f"{SSN_METHOD:12} Superpixel Sampling Network (--model pix, linear, deep or a checkpoint)"
-        ]
-        for name in baselines.available_methods():
-            lines.append(f"{name:12} {baselines.get_method(name).summary}")
-        print("\n".join(lines))
+        print("\n".join(f"{name:12} {get_method(name).summary}" for name in available_methods()))
         parser.exit(0)
 
 
@@ -45,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--method",
-        default=SSN_METHOD,
+        default="ssn",
         help="'ssn' (default) or a baseline name (see `ssn segment --list-methods`)",
     )
     parser.add_argument(
@@ -69,7 +63,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the following frame, for a flow model trained on Sintel frame pairs",
     )
     parser.add_argument("--device", default=None, help="torch device (default: cuda if available)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for randomised baselines")
     parser.add_argument(
         "--out", "-o", type=Path, required=True, help="output labels: .png (16-bit) or .npy"
     )
@@ -78,47 +71,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def segment_image(
-    image: np.ndarray,
-    n_segments: int,
-    *,
-    method: str = SSN_METHOD,
-    model="pix",
-    n_iter: int = 10,
-    connectivity: str = "largest",
-    device=None,
-    seed: int = 0,
-    next_frame: np.ndarray | None = None,
-) -> np.ndarray:
-    """Labels of ``image`` by SSN (``method='ssn'``) or a registered baseline.
-
-    The single code path shared by the CLI and the workflow's segmentation step.
-    """
-    if method == SSN_METHOD:
-        from ssn.segment import segment
-
-        return segment(
-            image,
-            n_segments,
-            model=model,
-            n_iter=n_iter,
-            enforce_connectivity=False if connectivity == "none" else connectivity,
-            device=device,
-            next_frame=next_frame,
-        )
-    if next_frame is not None:
-        raise ValueError(f"next_frame is for SSN flow models, not the baseline {method!r}")
-    import baselines
-
-    return baselines.segment(image, n_segments, method=method, seed=seed)
-
-
 def write_overlay(path: Path, image: np.ndarray, labels: np.ndarray) -> None:
     """Save ``image`` with the superpixel boundaries of ``labels`` in yellow."""
     from PIL import Image
     from skimage.segmentation import mark_boundaries
 
-    from ssn._image import as_rgb_float
+    from ssn.validation import as_rgb_float
 
     drawn = mark_boundaries(as_rgb_float(image), labels, color=(1, 1, 0))
     Image.fromarray((np.clip(drawn, 0, 1) * 255).round().astype(np.uint8)).save(path)
@@ -166,18 +124,14 @@ def check_outputs(image: Path, out: Path, overlay: Path | None) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_outputs(args.image, args.out, args.overlay)
+    settings = {}
+    if args.method == "ssn":  # the SSN options; a baseline runs with its defaults
+        settings = {"model": args.model, "n_iter": args.n_iter,
+                    "connectivity": args.connectivity, "device": args.device}  # fmt: skip
+    segmenter = load_segmenter(args.method, **settings)
     image = read_image(args.image)
-    labels = segment_image(
-        image,
-        args.n_segments,
-        method=args.method,
-        model=args.model,
-        n_iter=args.n_iter,
-        connectivity=args.connectivity,
-        device=args.device,
-        seed=args.seed,
-        next_frame=None if args.next_frame is None else read_image(args.next_frame),
-    )
+    next_frame = None if args.next_frame is None else read_image(args.next_frame)
+    labels = segmenter(image, args.n_segments, next_frame)
     write_label_image(args.out, labels)
     if args.overlay is not None:
         write_overlay(args.overlay, image, labels)

@@ -62,12 +62,12 @@ def validate(model: SSN, config: TrainConfig, device) -> dict:
     the end-point error of the superpixel-mean flow (``val_epe``); its negative selects
     the best model (``score``).
     """
+    from ssn.inference import segment
     from ssn.metrics import (
         achievable_segmentation_accuracy,
         boundary_recall,
         flow_endpoint_error,
     )
-    from ssn.segment import segment
 
     module = getattr(model, "module", model)
     was_training = module.training

@@ -61,7 +61,7 @@ class Session:
 
 
 def _device(config: TrainConfig, local_rank: int) -> torch.device:
-    from ssn.segment import resolve_device
+    from ssn.inference import resolve_device
 
     if config.device == "auto":
         return (

@@ -10,7 +10,6 @@ from ssn.bench.jobs import (
     dataset_items,
     device_name,
     load_segmenter,
-    resolve_device,
     set_threads,
     setup_logging,
     timed_segmentation,
@@ -34,17 +33,15 @@ repeats = int(snakemake.params.repeats)
 
 rows = []
 for method, spec in snakemake.params.methods.items():
-    spec = dict(spec)
-    spec["device"] = device = resolve_device(spec.get("device", "cpu"))  # auto: resolved here
-    segment = load_segmenter(spec)
+    segmenter, device = load_segmenter(spec)  # device auto: resolved here
     for k in snakemake.params.n_segments:
         times, counts = [], []
         busy_start, own_start, wall_start = busy_cpu_seconds(), time.process_time(), time.time()
         for image, next_frame in images:
-            segment(image, k, next_frame)  # warm-up
+            timed_segmentation(segmenter, image, k, next_frame, device)  # warm-up
             per_image = []
             for _ in range(repeats):
-                labels, ms = timed_segmentation(segment, image, k, next_frame, device)
+                labels, ms = timed_segmentation(segmenter, image, k, next_frame, device)
                 per_image.append(ms)
             times.append(statistics.median(per_image))
             counts.append(int(labels.max()) + 1)

@@ -7,7 +7,6 @@ from ssn.bench.jobs import (
     dataset_items,
     device_name,
     load_segmenter,
-    resolve_device,
     set_threads,
     setup_logging,
     timed_segmentation,
@@ -22,10 +21,9 @@ from ssn.io import write_label_image  # noqa: E402
 set_threads(snakemake.threads)
 dataset = snakemake.wildcards.dataset
 k = int(snakemake.wildcards.k)
-spec = dict(snakemake.params.segment)
-spec["device"] = device = resolve_device(spec.get("device", "cpu"))  # auto: resolved here
+spec = snakemake.params.segment
 items = dataset_items(dataset, snakemake.input.stamp, snakemake.params.dataset)
-segment = load_segmenter(spec)
+segmenter, device = load_segmenter(spec)  # device auto: resolved here
 out = Path(snakemake.output.labels)
 out.mkdir(parents=True, exist_ok=True)
 log.info("%s: %d images, method %s, K=%d on %s", dataset, len(items), spec, k, device)
@@ -35,8 +33,8 @@ for n, item in enumerate(items):
     sample = item.load()
     image, next_frame = sample["image"], sample.get("next_frame")
     if n == 0:  # warm-up: JIT compilation, model transfer, allocator
-        segment(image, k, next_frame)
-    labels, ms = timed_segmentation(segment, image, k, next_frame, device)
+        timed_segmentation(segmenter, image, k, next_frame, device)
+    labels, ms = timed_segmentation(segmenter, image, k, next_frame, device)
     write_label_image(out / f"{item.id}.png", labels)
     rows.append(
         {

@@ -1,18 +1,21 @@
-"""``ssn.segment``: superpixels of a numpy image with an SSN model."""
+"""Inference: ``ssn.segment`` (superpixels of a numpy image with an SSN model), the
+models it runs (names, checkpoints, the paper's released models; loaded once and
+kept) and the devices it runs on."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from ssn import connectivity, official
-from ssn._image import as_rgb_float, check_n_segments
 from ssn._kernels import rgb_to_lab_features, slic_labels
 from ssn.checkpoint import load_model, pretrained_path
 from ssn.functional import grid_shape, position_scale
 from ssn.models import SSN, SSNConfig
+from ssn.validation import as_rgb_float, check_n_segments
 
 __all__ = ["available_devices", "default_device", "resolve_device", "resolve_model", "segment"]
 
@@ -32,7 +35,8 @@ def available_devices() -> list[str]:
 
 
 def resolve_device(device=None) -> torch.device:
-    """``device`` as a :class:`torch.device` this machine has (None: :func:`default_device`).
+    """``device`` as a :class:`torch.device` this machine has (None or ``"auto"``:
+    :func:`default_device`).
 
     Raises
     ------
@@ -40,8 +44,10 @@ def resolve_device(device=None) -> torch.device:
         For a name torch does not know, or a device this machine or torch build lacks
         (``cuda`` on a CPU-only torch); the message lists the available devices.
     """
-    if device is None:
+    if device is None or device == "auto":
         return default_device()
+    if isinstance(device, torch.device):
+        device = str(device)
     available = ", ".join(available_devices())
     try:
         dev = torch.device(device)
@@ -74,6 +80,11 @@ def resolve_model(model, device=None) -> SSN:
     and ``"official-sintel"`` the paper's released models (see :mod:`ssn.official`);
     anything else is read as a checkpoint path.
 
+    A model loaded from a file is kept (the last 8, per file version and device), so
+    segmenting many images with ``model="deep"`` reads the checkpoint once. The kept
+    model is shared: use it for inference only (``ssn.checkpoint.load_model`` gives a
+    private copy to train).
+
     Raises
     ------
     FileNotFoundError
@@ -82,11 +93,13 @@ def resolve_model(model, device=None) -> SSN:
     ValueError
         If the checkpoint is corrupt or not an SSN checkpoint.
     """
-    device = torch.device(device) if device is not None else default_device()
+    device = resolve_device(device)
     if isinstance(model, SSN):
         return model.to(device).eval()
     if model == "pix":
         return SSN(SSNConfig(feature_net="pix")).to(device).eval()
+    if official.is_official(model):
+        return _kept_model(model, None, str(device))
     if model in ("linear", "deep"):
         path = pretrained_path(model)
         if not path.is_file():
@@ -94,15 +107,26 @@ def resolve_model(model, device=None) -> SSN:
                 f"no bundled weights for model={model!r} at {path}; train them with "
                 "`ssn train` or pass a checkpoint path as model="
             )
-        return load_model(path, device)
-    if official.is_official(model):
-        return official.load(model, device).eval()
-    if isinstance(model, (str, Path)):
-        return load_model(model, device)
-    raise ValueError(
-        "model must be 'pix', 'linear', 'deep', an official-* name, a checkpoint path or an "
-        f"SSN, got {model!r}"
-    )
+    elif isinstance(model, (str, Path)):
+        path = Path(model)
+        if not path.is_file():
+            load_model(path, device)  # raises the checkpoint reader's error
+    else:
+        raise ValueError(
+            "model must be 'pix', 'linear', 'deep', an official-* name, a checkpoint path or "
+            f"an SSN, got {model!r}"
+        )
+    stat = path.stat()
+    version = (stat.st_mtime_ns, stat.st_size, stat.st_ino)  # a rewrite changes one
+    return _kept_model(str(path.resolve()), version, str(device))
+
+
+@functools.lru_cache(maxsize=8)
+def _kept_model(source: str, version, device: str) -> SSN:
+    """The model of an official name or a checkpoint file (``version`` tells its edits)."""
+    if official.is_official(source):
+        return official.load(source, device).eval()
+    return load_model(source, device).eval()
 
 
 def segment(
@@ -161,7 +185,7 @@ def segment(
     Raises
     ------
     ValueError
-        For a malformed image (see :func:`ssn._image.as_rgb_float`), ``n_segments``
+        For a malformed image (see :func:`ssn.validation.as_rgb_float`), ``n_segments``
         outside ``[1, H·W]``, ``n_iter < 1``, an unusable model, or a ``next_frame``
         missing for a flow model, given to another model or of another size.
     FileNotFoundError
@@ -217,13 +241,9 @@ def _as_tensor(rgb: np.ndarray) -> torch.Tensor:
 
 def _next_frame_tensor(net: SSN, next_frame, shape, channel_axis) -> torch.Tensor | None:
     """The next frame as a tensor for a flow model; None for an image model."""
+    net.check_next_frame(next_frame is not None)
     if next_frame is None:
         return None
-    if net.config.frame_pair is None:
-        raise ValueError(
-            "next_frame is only for flow models (trained on frame pairs); this model "
-            f"takes one image ({net.config.in_channels} input channels)"
-        )
     rgb2 = as_rgb_float(next_frame, channel_axis=channel_axis)
     if rgb2.shape != shape:
         raise ValueError(

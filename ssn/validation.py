@@ -1,14 +1,18 @@
-"""Validation and normalisation of user images and superpixel counts.
+"""Validation of what users pass in: images, superpixel counts, numeric settings.
 
 Every entry point that takes an image (``ssn.segment``, the baselines, the CLI) goes
-through :func:`as_rgb_float` so that they all accept and reject the same inputs.
+through :func:`as_rgb_float` and :func:`check_n_segments`, so that they all accept and
+reject the same inputs; method settings go through :func:`check_int` and
+:func:`check_positive`. Each error is a :class:`ValueError` naming the bad value.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-__all__ = ["as_rgb_float", "check_n_segments"]
+__all__ = ["as_rgb_float", "check_int", "check_n_segments", "check_positive"]
 
 
 def as_rgb_float(image, *, channel_axis: int | None = -1, dtype=np.float32) -> np.ndarray:
@@ -131,3 +135,19 @@ def check_n_segments(n_segments, height: int, width: int) -> int:
             f"{height}x{width} image ({height * width})"
         )
     return n_segments
+
+
+def check_int(name: str, value, minimum: int) -> int:
+    """``value`` as an int, refused unless it is an integer ``>= minimum`` (bools too)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_positive(name: str, value) -> float:
+    """``value`` as a float, refused unless it is a positive finite number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    if not (value > 0 and math.isfinite(value)):
+        raise ValueError(f"{name} must be positive and finite, got {value!r}")
+    return float(value)
