@@ -543,3 +543,26 @@ def test_default_folders_follow_the_task_and_network():
     assert load_config(None, ["data_root=null"]).data_root is None
     with pytest.raises(ValueError, match="task must be one of bsds500, voc2012, cityscapes"):
         load_config(None, ["task=voc"])
+
+
+def test_learning_rate_schedule():
+    """The paper's rate is constant; warm-up is linear from 0, cosine ends at lr_min."""
+    paper = TrainConfig()
+    assert {paper.learning_rate_at(i) for i in (1, 1000, 500_000)} == {1e-4}
+    c = load_config(None, ["learning_rate=1e-3", "lr_warmup_iters=10", "lr_decay=cosine",
+                           "lr_min=1e-5", "max_iters=110"])  # fmt: skip
+    assert c.learning_rate_at(5) == pytest.approx(5e-4)
+    assert c.learning_rate_at(10) == pytest.approx(1e-3)
+    assert c.learning_rate_at(60) == pytest.approx((1e-3 + 1e-5) / 2)
+    assert c.learning_rate_at(110) == pytest.approx(1e-5)
+    rates = [c.learning_rate_at(i) for i in range(10, 111)]
+    assert all(a >= b for a, b in zip(rates, rates[1:], strict=False))
+    with pytest.raises(ValueError, match="lr_decay must be"):
+        load_config(None, ["lr_decay=step"])
+
+
+def test_the_schedule_reaches_the_optimiser(tiny_bsds, tmp_path):
+    train(_config(tiny_bsds, tmp_path, max_iters=3, learning_rate=1e-3, lr_warmup_iters=2,
+                  lr_decay="cosine", lr_min=1e-4))  # fmt: skip
+    state = load_checkpoint(tmp_path / "last.pt")
+    assert state["optimizer"]["param_groups"][0]["lr"] == pytest.approx(1e-4)

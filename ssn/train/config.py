@@ -49,7 +49,10 @@ class TrainConfig:
     # -- optimisation
     n_segments: int = 100
     batch_size: int = 8
-    learning_rate: float = 1e-4
+    learning_rate: float = 1e-4  # peak rate (the paper: constant)
+    lr_warmup_iters: int = 0  # linear warm-up from 0 to learning_rate over these iterations
+    lr_decay: str = "constant"  # constant | cosine (to lr_min at max_iters)
+    lr_min: float = 0.0
     beta1: float = 0.9
     beta2: float = 0.999
     max_iters: int = 500_000
@@ -72,6 +75,18 @@ class TrainConfig:
     threads: int = 0  # CPU threads for torch (0 = torch's default)
     seed: int = 0
     progress: bool = True
+
+    def learning_rate_at(self, iteration: int) -> float:
+        """The learning rate of iteration ``iteration`` (1-based): warm-up, then the decay."""
+        if iteration <= self.lr_warmup_iters:
+            return self.learning_rate * iteration / self.lr_warmup_iters
+        if self.lr_decay == "constant":
+            return self.learning_rate
+        span = max(1, self.max_iters - self.lr_warmup_iters)
+        progress = min(1.0, (iteration - self.lr_warmup_iters) / span)
+        return self.lr_min + 0.5 * (self.learning_rate - self.lr_min) * (
+            1 + math.cos(math.pi * progress)
+        )
 
     @property
     def dataset_folder(self) -> Path:
@@ -106,7 +121,7 @@ class TrainConfig:
                      "eval_images", "eval_n_segments", "max_segments"):  # fmt: skip
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("threads", "num_workers", "seed"):
+        for name in ("threads", "num_workers", "seed", "lr_warmup_iters"):
             if getattr(self, name) < 0:
                 raise ValueError(
                     f"{name} must be 0 or more, got {getattr(self, name)}"
@@ -115,7 +130,9 @@ class TrainConfig:
         for name in ("learning_rate", "eta", "train_eta"):
             if not (getattr(self, name) > 0 and math.isfinite(getattr(self, name))):
                 raise ValueError(f"{name} must be a positive number, got {getattr(self, name)}")
-        for name in ("compactness_weight", "grad_clip"):
+        if self.lr_decay not in ("constant", "cosine"):
+            raise ValueError(f"lr_decay must be 'constant' or 'cosine', got {self.lr_decay!r}")
+        for name in ("compactness_weight", "grad_clip", "lr_min"):
             if not (getattr(self, name) >= 0 and math.isfinite(getattr(self, name))):
                 raise ValueError(
                     f"{name} must be 0 or a positive number, got {getattr(self, name)}"

@@ -222,6 +222,8 @@ def train(config: TrainConfig, *, overwrite: bool = False) -> dict:
         amp = torch.bfloat16 if session.device.type == "cuda" and config.amp else None
         for it in range(run.start + 1, config.max_iters + 1):
             losses = compute_loss(net, to_device(next(batches), session.device), config, amp)
+            for group in run.optimizer.param_groups:
+                group["lr"] = config.learning_rate_at(it)
             run.optimizer.zero_grad(set_to_none=True)
             losses["loss"].backward()
             if config.grad_clip > 0:
