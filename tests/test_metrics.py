@@ -1,4 +1,4 @@
-"""Correctness of the superpixel metrics (ssn.metrics / ssn.evaluation).
+"""Correctness of the superpixel metrics (ssn.metrics).
 
 Three kinds of evidence:
 
@@ -635,6 +635,35 @@ def test_summarize_images_weights_every_pair_equally():
     assert summary["ev"] is None
 
 
+def test_summaries_from_the_tidy_table_equal_those_of_the_evaluations():
+    """Issue #14 (3): the workflow summarises its per-pair table through ssn.metrics; the
+    rows it stores give back the same ImageEvaluation summaries."""
+    from ssn.metrics import evaluations_from_records
+
+    image = np.arange(16).reshape(4, 4)
+    a = evaluate_image(SP4, [GT4], image=image, protocol="ssn", tolerance=1)
+    b = evaluate_image(SP4, [GT4, SP4, np.zeros((4, 4), dtype=int)], image=image,
+                       protocol="ssn", tolerance=1)  # fmt: skip
+    records = [
+        {
+            "image": name,
+            "protocol": "ssn",
+            "tolerance": e.tolerance,
+            "n_superpixels": e.n_superpixels,
+            "co": e.compactness,
+            "ev": e.explained_variation,
+            **row,
+        }  # fmt: skip
+        for name, e in (("a", a), ("b", b))
+        for row in e.per_annotation
+    ]
+    rebuilt = evaluations_from_records(records)
+    assert [len(e.per_annotation) for e in rebuilt] == [1, 3]
+    assert summarize_images(rebuilt) == summarize_images([a, b])
+    records[0]["ev"] = float("nan")  # no EV for image a: no EV summary
+    assert summarize_images(evaluations_from_records(records))["ev"] is None
+
+
 def test_stutz_average_hand_computed():
     # Constant recall 0.9 on [200, 5200] -> 10 % missed.
     assert stutz_average([200, 5200], [0.9, 0.9]) == pytest.approx(10.0)
@@ -671,7 +700,7 @@ def test_stutz_average_cpp_port_reproduces_its_quirk():
 
 def _fake_evaluation(n_superpixels, br_values, ue_values, ev):
     """An ImageEvaluation with chosen values, to test summaries without images."""
-    from ssn.evaluation import ImageEvaluation
+    from ssn.metrics import ImageEvaluation
 
     rows = [
         {"asa": 1 - ue, "br": br, "bp": 0.5, "ue": ue}

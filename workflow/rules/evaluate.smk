@@ -37,6 +37,7 @@ rule aggregate:
             category="Tables",
             labels={"table": "summary (CSV)"},
         ),
+        averages=f"{RESULTS}/tables/stutz_averages.csv",
         markdown=f"{RESULTS}/tables/summary.md",
     log:
         "logs/aggregate.log",

@@ -1,5 +1,6 @@
 # ruff: noqa: F821  (`snakemake` is injected by the script directive)
-"""All per-image metrics in one tidy table, and the summary per dataset/method/K/protocol."""
+"""All per-image metrics in one tidy table; the summary per dataset/method/K/protocol and
+the Stutz benchmark's averages over the counts, both from ssn.metrics.summary."""
 
 from ssn.bench.jobs import setup_logging
 
@@ -7,6 +8,12 @@ log = setup_logging(snakemake.log[0])
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+
+from ssn.metrics.summary import (  # noqa: E402
+    evaluations_from_records,
+    summarize_images,
+    summarize_over_counts,
+)
 
 tables = [pd.read_csv(f, dtype={"image": str}) for f in snakemake.input.metrics]
 table = pd.concat(tables, ignore_index=True, sort=False)
@@ -19,45 +26,57 @@ table["label"] = table["method"].map(snakemake.params.labels)
 table.to_csv(snakemake.output.table, index=False, float_format="%.5g")
 log.info("%d rows from %d files", len(table), len(tables))
 
-keys = ["dataset", "method", "label", "k", "protocol"]
-pairs = table.groupby(keys, sort=True)
-summary = pairs.agg(
-    n_pairs=("image", "size"),
-    asa=("asa", "mean"),
-    br=("br", "mean"),
-    bp=("bp", "mean"),
-    ue=("ue", "mean"),
-)
-# per-image statistics: realised count, CO, EV, EPE, time and the worst annotation
-images = table.groupby([*keys, "image"], sort=True).agg(
-    n_superpixels=("n_superpixels", "first"),
-    co=("co", "first"),
-    ev=("ev", "first"),
-    epe=("epe", "mean"),
-    time_ms=("time_ms", "first"),
-    asa_worst=("asa", "min"),
-    br_worst=("br", "min"),
-    bp_worst=("bp", "min"),
-    ue_worst=("ue", "max"),
-)
-per_image = images.groupby(keys, sort=True).agg(
-    n_images=("n_superpixels", "size"),
-    n_superpixels=("n_superpixels", "mean"),
-    co=("co", "mean"),
-    ev=("ev", "mean"),
-    epe=("epe", "mean"),
-    time_ms=("time_ms", "mean"),
-    asa_worst=("asa_worst", "mean"),
-    br_worst=("br_worst", "mean"),
-    bp_worst=("bp_worst", "mean"),
-    ue_worst=("ue_worst", "mean"),
-)
-summary = summary.join(per_image).reset_index()
+KEYS = ["dataset", "method", "label", "k", "protocol"]
+METRICS = ("asa", "br", "bp", "ue")
+
+
+def per_image_means(part: pd.DataFrame) -> dict:
+    """Means over images of what each image has once: time, count, CO, EV, EPE."""
+    images = part.groupby("image", sort=False).agg(
+        n_superpixels=("n_superpixels", "first"), co=("co", "first"), ev=("ev", "first"),
+        epe=("epe", "mean"), time_ms=("time_ms", "first"),
+    )  # fmt: skip
+    return {"n_images": len(images), **images.mean().to_dict()}
+
+
+rows, evaluations = [], {}
+for key, part in table.groupby(KEYS, sort=True):
+    row = dict(zip(KEYS, key, strict=True))
+    row.update(per_image_means(part))
+    if row["protocol"] != "flow":  # regions: ssn.metrics' summary of the (image, annotation) pairs
+        images = evaluations_from_records(part.to_dict("records"))
+        evaluations[key] = images
+        summary = summarize_images(images)
+        row["n_pairs"] = summary["n_pairs"]
+        row.update({m: summary["mean"][m] for m in METRICS})
+        row.update({f"{m}_worst": summary["worst"][m] for m in METRICS})
+    else:
+        row["n_pairs"] = len(part)
+    rows.append(row)
 order = ["dataset", "method", "label", "k", "protocol", "n_images", "n_pairs", "n_superpixels",
          "asa", "br", "bp", "ue", "asa_worst", "br_worst", "bp_worst", "ue_worst", "co", "ev",
          "epe", "time_ms"]  # fmt: skip
-summary = summary[order]
+summary = pd.DataFrame(rows).reindex(columns=order)
 summary.to_csv(snakemake.output.summary, index=False, float_format="%.6g")
+
+# The Stutz benchmark's one-number summaries (AMR, AUE, AUV in %, lower is better) of
+# each curve, over [200, the largest requested K]: shorter than its [200, 5200], so
+# comparable between the methods of one run, not with published values.
+averages = []
+curves: dict[tuple, dict] = {}
+for (dataset, method, label, k, protocol), images in evaluations.items():
+    curves.setdefault((dataset, method, label, protocol), {})[k] = images
+for (dataset, method, label, protocol), by_count in sorted(curves.items()):
+    upper = min(5200, max(by_count))
+    if len(by_count) < 2 or upper <= 200:
+        continue
+    result = summarize_over_counts(by_count, lower=200, upper=upper)["averages"]
+    averages.append({"dataset": dataset, "method": method, "label": label,
+                     "protocol": protocol, "lower": 200, "upper": upper,
+                     **{m: result[m] for m in ("amr", "aue", "auv")}})  # fmt: skip
+average_columns = ["dataset", "method", "label", "protocol", "lower", "upper", "amr", "aue", "auv"]
+averages = pd.DataFrame(averages, columns=average_columns)
+averages.to_csv(snakemake.output.averages, index=False, float_format="%.6g")
 
 
 def markdown(frame: pd.DataFrame) -> str:
@@ -80,4 +99,9 @@ with open(snakemake.output.markdown, "w") as fh:
             cols = ["label", "k", "n_images", "n_pairs", "n_superpixels", "asa", "br", "bp",
                     "ue", "co", "ev", "time_ms"]  # fmt: skip
         fh.write(markdown(part[cols]) + "\n\n")
-log.info("summary: %d rows", len(summary))
+        stutz = averages[(averages["dataset"] == dataset) & (averages["protocol"] == protocol)]
+        if len(stutz):
+            low, high = int(stutz["lower"].iloc[0]), int(stutz["upper"].iloc[0])
+            fh.write(f"Stutz averages over K in [{low}, {high}] (%, lower is better):\n\n")
+            fh.write(markdown(stutz[["label", "amr", "aue", "auv"]]) + "\n\n")
+log.info("summary: %d rows, %d Stutz averages", len(summary), len(averages))

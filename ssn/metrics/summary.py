@@ -27,9 +27,16 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from .boundaries import get_protocol
 from .per_image import ANNOTATION_METRICS, ImageEvaluation
 
-__all__ = ["stutz_average", "stutz_averages", "summarize_images", "summarize_over_counts"]
+__all__ = [
+    "evaluations_from_records",
+    "stutz_average",
+    "stutz_averages",
+    "summarize_images",
+    "summarize_over_counts",
+]
 
 _STATISTICS = ("mean", "best", "worst")
 _METHODS = ("trapezoid", "stutz-cpp")
@@ -78,6 +85,34 @@ def summarize_images(evaluations: Sequence[ImageEvaluation]) -> dict:
         "co": float(np.mean([e.compactness for e in evaluations])),
         "ev": None if any(v is None for v in evs) else float(np.mean(evs)),
     }
+
+
+def evaluations_from_records(records: Sequence[Mapping]) -> list[ImageEvaluation]:
+    """The :class:`ImageEvaluation` of each image of a tidy table's rows.
+
+    ``records`` hold one (image, annotation) pair each, as the benchmark's per-image
+    tables store them: ``image``, ``protocol``, ``tolerance``, ``n_superpixels``,
+    ``co``, ``ev`` (NaN or None: no EV), and the annotation metrics ``asa``, ``br``,
+    ``bp``, ``ue``. Images keep the order of their first row.
+    """
+    images: dict[str, list[Mapping]] = {}
+    for row in records:
+        images.setdefault(row["image"], []).append(row)
+    evaluations = []
+    for rows in images.values():
+        first = rows[0]
+        ev = first.get("ev")
+        evaluations.append(
+            ImageEvaluation(
+                protocol=get_protocol(first["protocol"]),
+                tolerance=int(first["tolerance"]),
+                n_superpixels=int(first["n_superpixels"]),
+                per_annotation=[{m: float(r[m]) for m in ANNOTATION_METRICS} for r in rows],
+                compactness=float(first["co"]),
+                explained_variation=None if ev is None or math.isnan(ev) else float(ev),
+            )
+        )
+    return evaluations
 
 
 def _mean_of(dicts) -> dict[str, float]:

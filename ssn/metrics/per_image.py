@@ -123,7 +123,7 @@ def evaluate_image(
     image : (H, W[, C]) array_like, optional
         The image, for EV; EV is None without it.
     protocol : {"stutz", "ssn"}, optional
-        Boundary protocol for BR and BP (see :mod:`ssn.evaluation.boundaries`).
+        Boundary protocol for BR and BP (see :mod:`ssn.metrics.boundaries`).
     tolerance : int, optional
         Boundary tolerance r; default from the protocol.
     ignore_labels : int or iterable of int, optional
@@ -131,7 +131,7 @@ def evaluate_image(
     void_boundaries : {"keep", "fill"}, optional
         Ground-truth boundaries for BR and BP: "keep" takes the annotation as it is,
         so the edges of an ignored region are boundaries; "fill" first gives ignored
-        pixels their nearest label (:func:`~ssn.evaluation.fill_ignored`), which puts
+        pixels their nearest label (:func:`~ssn.metrics.fill_ignored`), which puts
         the boundary in the middle of a void band such as Pascal VOC's outlines.
 
     Returns

@@ -2,18 +2,30 @@
 
 Modules, one job each:
 
-* :mod:`~ssn.evaluation.boundaries` -- protocols (``stutz``, ``ssn``), boundary maps,
+* :mod:`~ssn.metrics.boundaries` -- protocols (``stutz``, ``ssn``), boundary maps,
   BR and BP;
-* :mod:`~ssn.evaluation.regions` -- ASA (with ignore labels) and UE;
-* :mod:`~ssn.evaluation.shape` -- superpixel count and compactness (CO);
-* :mod:`~ssn.evaluation.signals` -- explained variation (EV) and flow EPE;
-* :mod:`~ssn.evaluation.per_image` -- all metrics of one image against all its
+* :mod:`~ssn.metrics.regions` -- ASA (with ignore labels) and UE;
+* :mod:`~ssn.metrics.shape` -- superpixel count and compactness (CO);
+* :mod:`~ssn.metrics.signals` -- explained variation (EV) and flow EPE;
+* :mod:`~ssn.metrics.per_image` -- all metrics of one image against all its
   annotations;
-* :mod:`~ssn.evaluation.summary` -- means over (image, annotation) pairs, per-image
+* :mod:`~ssn.metrics.summary` -- means over (image, annotation) pairs, per-image
   best/worst, curves over superpixel counts and the Stutz benchmark averages.
 
-All functions take numpy label images with any integer ids. :mod:`ssn.metrics`
-re-exports this API.
+All functions take numpy label images with any integer ids. Protocols: ``stutz``
+(default; 4-connected boundaries on both sides of a label change, r = round(0.0025 *
+image diagonal)) and ``ssn`` (the SEAL evaluator of the SSN paper: right or bottom
+neighbour differs, r explicit, default 1). Every summary records its protocol.
+
+Examples
+--------
+>>> import numpy as np
+>>> from ssn.metrics import evaluate_image
+>>> sp = np.array([[0, 0, 1, 1]] * 4)
+>>> gt = np.array([[0, 0, 0, 1]] * 4)
+>>> result = evaluate_image(sp, [gt], protocol="ssn", tolerance=1)
+>>> result.per_annotation[0]["asa"], result.to_dict()["protocol"]["name"]
+(0.75, 'ssn')
 """
 
 from .boundaries import (
@@ -35,10 +47,17 @@ from .regions import (
 )
 from .shape import compactness, n_superpixels
 from .signals import explained_variation, flow_endpoint_error
-from .summary import stutz_average, stutz_averages, summarize_images, summarize_over_counts
+from .summary import (
+    evaluations_from_records,
+    stutz_average,
+    stutz_averages,
+    summarize_images,
+    summarize_over_counts,
+)
 
 __all__ = [
     "ANNOTATION_METRICS",
+    "evaluations_from_records",
     "CITYSCAPES_VOID_LABELS",
     "HIGHER_IS_BETTER",
     "PROTOCOLS",
