@@ -28,7 +28,7 @@ from ssn.validation import check_positive
 from ._common import grid_seeds, rgb_to_lab
 from .registry import register
 
-__all__ = ["pq_drain", "snic", "snic_labels"]
+__all__ = ["snic", "snic_labels"]
 
 
 @numba.njit(cache=True, inline="always")
@@ -88,25 +88,6 @@ def _pop_root(keys, order, pix, lab, size):
     pix[i] = p
     lab[i] = k
     return size
-
-
-@numba.njit(cache=True)
-def pq_drain(priorities):
-    """Push ``priorities[i]`` with payload ``i`` for all ``i`` into the SNIC queue, then pop
-    everything; returns the payloads in pop order (for tests of the queue order)."""
-    n = priorities.size
-    keys = np.empty(n, np.float64)
-    order = np.empty(n, np.int64)
-    pix = np.empty(n, np.int64)
-    lab = np.empty(n, np.int32)
-    size = 0
-    for i in range(n):
-        size = _push(keys, order, pix, lab, size, priorities[i], i, i, 0)
-    out = np.empty(n, np.int64)
-    for j in range(n):
-        out[j] = pix[0]
-        size = _pop_root(keys, order, pix, lab, size)
-    return out
 
 
 @numba.njit(cache=True)

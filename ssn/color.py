@@ -32,8 +32,8 @@ def rgb_to_lab(image: Tensor) -> Tensor:
         [-128, 127], on the device and in the dtype of ``image``.
 
     Example:
-        >>> rgb_to_lab(torch.ones(1, 3, 2, 2))[0, :, 0, 0].round()
-        tensor([100., 0., 0.])
+        >>> (rgb_to_lab(torch.ones(1, 3, 2, 2))[0, :, 0, 0].round() + 0.0).tolist()  # white
+        [100.0, 0.0, 0.0]
     """
     if image.ndim != 4 or image.shape[1] != 3:
         raise ValueError(f"image must have shape (B, 3, H, W), got {tuple(image.shape)}")

@@ -268,9 +268,9 @@ def enforce_connectivity(
     array([[0, 0, 1],
            [2, 0, 1],
            [0, 0, 1]], dtype=int32)
-    >>> enforce_connectivity(lab, n_segments=2)
+    >>> enforce_connectivity(lab, n_segments=2)  # the stray piece of 1 joins label 0
     array([[0, 0, 1],
-           [1, 0, 1],
+           [0, 0, 1],
            [0, 0, 1]], dtype=int32)
     """
     arr = np.asarray(labels)

@@ -14,8 +14,6 @@ from ssn.functional import (
 
 __all__ = ["compactness_loss", "label_reconstruction_loss", "reconstruction", "reconstruction_loss"]
 
-COMPACTNESS_WEIGHT = 1e-5
-
 
 def reconstruction(target: Tensor, association: Tensor, grid: tuple[int, int]) -> Tensor:
     """Map a pixel property to superpixels (column-normalised Q) and back (row-normalised).
@@ -157,7 +155,8 @@ def compactness_loss(
             for the same weight).
 
     Returns:
-        Scalar loss (multiply by :data:`COMPACTNESS_WEIGHT` = 1e-5 when training).
+        Scalar loss (weighted by ``TrainConfig.compactness_weight``, the paper's 1e-5, in
+        training).
     """
     centres = pixel_to_superpixel(positions, association, grid)
     recon = hard_superpixel_to_pixel(centres, labels)

@@ -59,3 +59,14 @@ def asa(superpixels: np.ndarray, ground_truth: np.ndarray) -> float:
         _, counts = np.unique(ground_truth[superpixels == s], return_counts=True)
         total += counts.max()
     return total / superpixels.size
+
+
+def onehot(segments, max_segments: int = 50):
+    """The official one-hot encoding of segment indices (-1: an all-zero vector), channels
+    first; numpy in, numpy float32 out, torch in, torch float32 out."""
+    as_torch = torch.is_tensor(segments)
+    indices = np.asarray(segments.cpu() if as_torch else segments)
+    out = np.zeros((*indices.shape[:-2], max_segments, *indices.shape[-2:]), np.float32)
+    for channel in range(max_segments):
+        out[..., channel, :, :] = indices == channel
+    return torch.from_numpy(out) if as_torch else out

@@ -263,3 +263,43 @@ def test_sintel_corrupt_flo_and_missing_mask_are_named(sintel_root, tmp_path):
         Sintel(root, ["cave_2"])
     with pytest.raises(LayoutError, match=r"(?s)training/flow.*frame_%04d\.flo"):
         Sintel(root / "training")
+
+
+# -- issue #14 (2): one evaluation view ------------------------------------------------
+
+
+@pytest.mark.realdata
+def test_every_loader_gives_the_same_evaluation_view(bsds_root, voc_root, cityscapes_root,
+                                                      sintel_root):  # fmt: skip
+    """evaluation_items(): stable ids, the dataset's ignore labels and void boundaries
+    defined once, flow with the next frame for Sintel."""
+    bsds = BSDS500(bsds_root, "val")
+    items = bsds.evaluation_items()
+    assert [item.id for item in items] == [stem for _, stem in bsds.items]
+    sample = items[0].load()
+    assert len(sample.annotations) == len(bsds.load(0)["segmentations"]) >= 4
+    assert (sample.ignore_labels, sample.void_boundaries, sample.is_flow) == ((), "keep", False)
+
+    voc = VOC2012(voc_root, "trainval")
+    sample = voc.evaluation_items()[0].load()
+    assert voc.evaluation_items()[0].id == voc.ids[0]
+    assert sample.ignore_labels == VOC2012.IGNORE_LABELS == (255,)
+    assert sample.void_boundaries == "fill"
+    np.testing.assert_array_equal(sample.annotations[0], voc.load(0)["labels"])
+
+    city = Cityscapes(cityscapes_root, "train")
+    item = city.evaluation_items()[0]
+    assert item.id + "_leftImg8bit.png" == city.images[0].name
+    sample = item.load()
+    assert sample.ignore_labels == (255,) and sample.annotations[0].max() <= 255
+    np.testing.assert_array_equal(sample.annotations[0], city.load(0)["train_ids"])
+
+    sintel = Sintel(sintel_root, "all")
+    item = sintel.evaluation_items()[0]
+    p, scene, frame = sintel.pairs[0]
+    assert item.id == f"{p}_{scene}_{frame:04d}"
+    sample = item.load()
+    raw = sintel.load(0)
+    assert sample.is_flow and sample.annotations == []
+    np.testing.assert_array_equal(sample.next_frame, raw["image2"])
+    np.testing.assert_array_equal(sample.valid, ~raw["invalid"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import reference
 import torch
 from torch.utils.data import DataLoader, Subset
 
@@ -17,9 +18,9 @@ from ssn.data import (
     PatchSampler,
     ScaleDistribution,
     Sintel,
-    segments_to_onehot,
+    segment_indices,
 )
-from ssn.data.torch_datasets import FlowPatches, SegmentationPatches, labels_to_onehot, sample_rng
+from ssn.data.torch_datasets import FlowPatches, SegmentationPatches, sample_rng
 
 
 def _coded(h=240, w=330, seed=0, block=10):
@@ -159,7 +160,8 @@ def test_sampler_validates_inputs():
 # --------------------------------------------------------------------------- one-hot
 def test_onehot_caps_at_50_segments_like_the_official_code():
     labels = np.arange(60).repeat(10).reshape(20, 30) + 1  # 60 segments, ids 1..60
-    segments, onehot = segments_to_onehot(labels)
+    segments = segment_indices(labels)
+    onehot = reference.onehot(segments)
     assert onehot.shape == (50, 20, 30) and onehot.dtype == np.float32
     assert segments.dtype == np.int64
     np.testing.assert_array_equal(segments[labels <= 50], labels[labels <= 50] - 1)
@@ -174,17 +176,18 @@ def test_onehot_largest_policy_void_and_padding():
     labels[0, :3] = 4  # small
     labels[9, :5] = 255  # void
     labels[5, 0] = -1  # padding
-    segments, onehot = segments_to_onehot(labels, max_segments=2, void=255, policy="largest")
+    segments = segment_indices(labels, max_segments=2, void=255, policy="largest")
+    onehot = reference.onehot(segments, 2)
     assert set(np.unique(segments).tolist()) == {-1, 0, 1}
     assert (segments[labels == 9] == 1).all() and (segments[labels == 0] == 0).all()
     assert (segments[labels == 4] == -1).all() and (segments[labels == 255] == -1).all()
     assert onehot[:, 5, 0].sum() == 0
-    first, _ = segments_to_onehot(labels, max_segments=2, void=255)
+    first = segment_indices(labels, max_segments=2, void=255)
     assert (first[labels == 4] == 1).all() and (first[labels == 9] == -1).all()
     with pytest.raises(ValueError, match="policy"):
-        segments_to_onehot(labels, policy="random")
+        segment_indices(labels, policy="random")
     with pytest.raises(ValueError, match="2-D integer"):
-        segments_to_onehot(labels.astype(float))
+        segment_indices(labels.astype(float))
 
 
 # --------------------------------------------------------------------------- torch datasets
@@ -197,7 +200,7 @@ def test_sample_rng_streams_are_independent_and_reproducible():
 
 @pytest.fixture(scope="module")
 def bsds_patches(bsds_root):
-    return SegmentationPatches(BSDS500(bsds_root, "train"), scale="official", seed=3, onehot=True)
+    return SegmentationPatches(BSDS500(bsds_root, "train"), scale="official", seed=3)
 
 
 @pytest.mark.realdata
@@ -206,15 +209,16 @@ def test_bsds_patches_shapes_and_labels(bsds_patches):
     assert item["image"].shape == (3, 201, 201) and item["image"].dtype == torch.float32
     assert 0 <= item["image"].min() and item["image"].max() <= 1
     assert item["labels"].shape == (201, 201) and item["labels"].dtype == torch.int64
-    assert item["onehot"].shape == (50, 201, 201) and item["onehot"].dtype == torch.float32
+    onehot = reference.onehot(item["labels"])  # what the loss computes from the indices
+    assert onehot.shape == (50, 201, 201) and onehot.dtype == torch.float32
     assert item["labels"].min() >= -1 and item["labels"].max() < 50
     kept = item["labels"] >= 0
-    assert torch.equal(item["onehot"].sum(0), kept.float())
-    assert torch.equal(item["onehot"].argmax(0)[kept], item["labels"][kept])
+    assert torch.equal(onehot.sum(0), kept.float())
+    assert torch.equal(onehot.argmax(0)[kept], item["labels"][kept])
     assert item["valid"].all()  # BSDS images are larger than 201 even at scale 0.75
-    assert torch.equal(labels_to_onehot(item["labels"]), item["onehot"])
+    assert "onehot" not in item  # no 8 MB tensor per sample on the data path
     batch = torch.stack([item["labels"], item["labels"]])
-    assert torch.equal(labels_to_onehot(batch)[1], item["onehot"])
+    assert torch.equal(reference.onehot(batch)[1], onehot)
 
 
 @pytest.mark.realdata
@@ -222,7 +226,7 @@ def test_patches_are_deterministic_across_workers_and_epochs(bsds_patches):
     subset = Subset(bsds_patches, [0, 1, 2, 3, 4, 5])
     single = next(iter(DataLoader(subset, batch_size=6, num_workers=0)))
     workers = next(iter(DataLoader(subset, batch_size=6, num_workers=2)))
-    for key in ("image", "labels", "onehot"):
+    for key in ("image", "labels", "valid"):
         assert torch.equal(single[key], workers[key])
     other = bsds_patches[1, 0]  # (epoch, index)
     assert not torch.equal(other["image"], single["image"][0])
@@ -235,8 +239,8 @@ def test_bsds_one_annotation_is_drawn_per_sample(bsds_root):
     full = source.load(0)
     h, w = full["image"].shape[:2]
     # a patch as large as the image: no crop, so the patch labels are one whole annotation
-    ds = SegmentationPatches(source, patch_size=(h, w), flip=False, onehot=False)
-    candidates = [segments_to_onehot(seg)[0] for seg in full["segmentations"]]
+    ds = SegmentationPatches(source, patch_size=(h, w), flip=False)
+    candidates = [segment_indices(seg) for seg in full["segmentations"]]
     drawn = []
     for epoch in range(10):
         labels = ds[epoch, 0]["labels"].numpy()

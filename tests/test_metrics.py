@@ -17,9 +17,7 @@ import numpy as np
 import pytest
 
 from ssn.metrics import (
-    CITYSCAPES_VOID_LABELS,
     PROTOCOLS,
-    VOC_IGNORE_LABELS,
     achievable_segmentation_accuracy,
     boundary_map,
     boundary_precision,
@@ -168,6 +166,10 @@ def random_labels(rng, shape, n_labels, block=1):
 # --------------------------------------------------------------------------------------
 
 # Superpixels: four 2x2 quadrants.        Ground truth: an L-shaped segment 1.
+# Pascal VOC's void label; the Cityscapes labelIds of its void category
+VOC_IGNORE_LABELS = (255,)
+CITYSCAPES_VOID_LABELS = (0, 1, 2, 3, 4, 5, 6)
+
 SP4 = np.array(
     [
         [0, 0, 1, 1],

@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import pytest
 
 from baselines._common import rgb_to_lab
-from baselines.snic import pq_drain, snic_labels
+from baselines.snic import _pop_root, _push, snic_labels
+
+
+@numba.njit
+def pq_drain(priorities):
+    """Push ``priorities[i]`` with payload ``i`` for all ``i`` into the SNIC queue, then pop
+    everything; returns the payloads in pop order (the queue order under test)."""
+    n = priorities.size
+    keys = np.empty(n, np.float64)
+    order = np.empty(n, np.int64)
+    pix = np.empty(n, np.int64)
+    lab = np.empty(n, np.int32)
+    size = 0
+    for i in range(n):
+        size = _push(keys, order, pix, lab, size, priorities[i], i, i, 0)
+    out = np.empty(n, np.int64)
+    for j in range(n):
+        out[j] = pix[0]
+        size = _pop_root(keys, order, pix, lab, size)
+    return out
 
 
 def test_priority_queue_pops_in_key_order_with_fifo_ties():

@@ -7,8 +7,6 @@ import logging
 import os
 import platform
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -85,78 +83,29 @@ def device_name(device: str) -> str:
     return f"{cpu_model()} ({os.cpu_count()} logical CPUs)"
 
 
-@dataclass
-class Item:
-    """One evaluation image: a stable id and a loader of its sample."""
-
-    id: str
-    load: Callable[[], dict]
-
-
 def _stamp_root(stamp) -> Path:
     import json
 
     return Path(json.loads(Path(stamp).read_text())["root"])
 
 
-def dataset_items(name: str, stamp, options: dict) -> list[Item]:
-    """The evaluation images of a dataset, in a fixed order.
-
-    Every sample is a dict with ``image`` (H, W, 3) uint8 and either ``annotations`` (list
-    of (H, W) label images) with ``ignore`` (ground-truth ids left out of ASA), or
-    ``flow`` (H, W, 2) with ``valid`` (H, W) bool (Sintel).
-    """
+def dataset_items(name: str, stamp, options: dict) -> list:
+    """The evaluation items (:class:`ssn.data.EvaluationItem`) of a dataset, in a fixed
+    order: the loader of ``name`` on the fetched folder, with the config's options."""
     from ssn import data
-    from ssn.metrics import VOC_IGNORE_LABELS
 
-    root = _stamp_root(stamp)
-    split = options["split"]
-    items: list[Item] = []
+    root, split = _stamp_root(stamp), options["split"]
     if name == "bsds500":
-        ds = data.BSDS500(root, split)
-
-        def load_bsds(i, ds=ds):
-            s = ds.load(i)
-            return {"image": s["image"], "annotations": s["segmentations"], "ignore": ()}
-
-        items = [Item(ds.items[i][1], lambda i=i: load_bsds(i)) for i in range(len(ds))]
+        loader = data.BSDS500(root, split)
     elif name == "voc2012":
-        ds = data.VOC2012(root, split)
-
-        def load_voc(i, ds=ds):
-            s = ds.load(i)
-            return {"image": s["image"], "annotations": [s["labels"]], "ignore": VOC_IGNORE_LABELS}
-
-        items = [Item(ds.ids[i], lambda i=i: load_voc(i)) for i in range(len(ds))]
+        loader = data.VOC2012(root, split)
     elif name == "cityscapes":
-        ds = data.Cityscapes(root, split, scale=options.get("scale", 1.0))
-
-        def load_city(i, ds=ds):
-            s = ds.load(i)
-            return {"image": s["image"], "annotations": [s["train_ids"]], "ignore": (255,)}
-
-        items = [
-            Item(p.name[: -len("_leftImg8bit.png")], lambda i=i: load_city(i))
-            for i, p in enumerate(ds.images)
-        ]
+        loader = data.Cityscapes(root, split, scale=options.get("scale", 1.0))
     elif name == "sintel":
-        ds = data.Sintel(root, split, pass_=options.get("pass", "clean"), missing="skip")
-
-        def load_sintel(i, ds=ds):
-            s = ds.load(i)
-            return {
-                "image": s["image1"],
-                "next_frame": s["image2"],  # input of the flow models trained on Sintel
-                "flow": s["flow"],
-                "valid": ~s["invalid"],
-            }
-
-        items = [
-            Item(f"{p}_{scene}_{frame:04d}", lambda i=i: load_sintel(i))
-            for i, (p, scene, frame) in enumerate(ds.pairs)
-        ]
+        loader = data.Sintel(root, split, pass_=options.get("pass", "clean"), missing="skip")
     else:
         raise ValueError(f"unknown dataset {name!r}")
+    items = loader.evaluation_items()
     if options.get("max_images"):
         items = items[: int(options["max_images"])]
     if not items:

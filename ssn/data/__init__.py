@@ -2,8 +2,9 @@
 
 - Acquisition: :func:`load_config` (``config/datasets.yaml``), :func:`fetch`, :func:`check`,
   with :func:`download` (streaming, resumable), sha256 checks and :func:`safe_extract`.
-- Loaders (numpy): :class:`BSDS500`, :class:`VOC2012`, :class:`Cityscapes`, :class:`Sintel`.
-- Training patches: :class:`PatchSampler`, :func:`segments_to_onehot` and the torch
+- Loaders (numpy): :class:`BSDS500`, :class:`VOC2012`, :class:`Cityscapes`, :class:`Sintel`;
+  each gives ``evaluation_items()`` (:class:`EvaluationItem`), the one evaluation view.
+- Training patches: :class:`PatchSampler`, :func:`segment_indices` and the torch
   datasets :class:`SegmentationPatches`, :class:`FlowPatches`
   (``ssn.data.torch_datasets``, imported lazily so that acquisition does not need torch).
 """
@@ -16,10 +17,11 @@ from .checksum import ChecksumError, sha256_file, verify_file, verify_manifest
 from .cityscapes import Cityscapes, label_ids_to_train_ids
 from .config import ArchiveSpec, DatasetSpec, load_config
 from .download import DownloadError, download
+from .evaluation import EvaluationItem, EvaluationSample
 from .extract import UnsafeArchiveError, safe_extract
 from .layout import LAYOUTS, LayoutError, find_root
 from .sintel import Sintel
-from .transforms import OFFICIAL_SCALE, PatchSampler, ScaleDistribution, segments_to_onehot
+from .transforms import OFFICIAL_SCALE, PatchSampler, ScaleDistribution, segment_indices
 from .voc import VOC2012
 
 __all__ = [
@@ -32,6 +34,8 @@ __all__ = [
     "Cityscapes",
     "DatasetSpec",
     "DownloadError",
+    "EvaluationItem",
+    "EvaluationSample",
     "FetchResult",
     "FlowPatches",
     "LayoutError",
@@ -46,10 +50,9 @@ __all__ = [
     "fetch",
     "find_root",
     "label_ids_to_train_ids",
-    "labels_to_onehot",
     "load_config",
     "safe_extract",
-    "segments_to_onehot",
+    "segment_indices",
     "sha256_file",
     "stamp_path",
     "verify_file",
@@ -58,7 +61,7 @@ __all__ = [
 
 
 def __getattr__(name):
-    if name in ("SegmentationPatches", "FlowPatches", "labels_to_onehot"):
+    if name in ("SegmentationPatches", "FlowPatches"):
         from . import torch_datasets
 
         return getattr(torch_datasets, name)

@@ -7,12 +7,14 @@ number per image is read from the ``.mat`` header without decoding it.
 
 from __future__ import annotations
 
+import functools
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from ..io import read_bsds_ground_truth, read_image
+from .evaluation import EvaluationItem, EvaluationSample
 from .layout import find_root
 
 __all__ = ["BSDS500", "SPLITS"]
@@ -145,6 +147,18 @@ class BSDS500:
             "id": sample["id"],
             "annotation": k,
         }
+
+    def evaluation_items(self) -> list[EvaluationItem]:
+        """Every image with all its annotations (no void label)."""
+
+        def load(index: int) -> EvaluationSample:
+            sample = self.load(index)
+            return EvaluationSample(sample["image"], list(sample["segmentations"]))
+
+        return [
+            EvaluationItem(stem, functools.partial(load, i))
+            for i, (_, stem) in enumerate(self.items)
+        ]
 
     def segmentation_example(self, index: int, rng: np.random.Generator):
         """Image ``index`` with one annotation drawn at random (the official training input).

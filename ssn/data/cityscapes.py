@@ -9,11 +9,13 @@ neighbour.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
 
 from ..io import read_labelled_image
+from .evaluation import EvaluationItem, EvaluationSample
 from .layout import find_root
 
 __all__ = [
@@ -163,6 +165,21 @@ class Cityscapes:
             "train_ids": label_ids_to_train_ids(label_ids),
             "id": image_path.name[: -len("_leftImg8bit.png")],
         }
+
+    #: annotation values scored as nothing: the void train id (255)
+    IGNORE_LABELS = (VOID,)
+
+    def evaluation_items(self) -> list[EvaluationItem]:
+        """Every frame with its train ids; 255 (void) is ignored."""
+
+        def load(index: int) -> EvaluationSample:
+            sample = self.load(index)
+            return EvaluationSample(sample["image"], [sample["train_ids"]], self.IGNORE_LABELS)
+
+        return [
+            EvaluationItem(path.name[: -len("_leftImg8bit.png")], functools.partial(load, i))
+            for i, path in enumerate(self.images)
+        ]
 
     def segmentation_example(self, index: int, rng: np.random.Generator):
         """``(image, train_ids, void)`` for training patches; ``void`` = 255."""

@@ -8,9 +8,11 @@ split 18 / 5 (836 / 205 pairs) as in :data:`SPLITS`, stated in ``config/datasets
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from ..io import read_flo, read_image, read_label_image
+from .evaluation import EvaluationItem, EvaluationSample
 from .layout import find_root
 
 __all__ = ["PASSES", "SPLITS", "TRAINING_SCENES", "Sintel"]
@@ -109,6 +111,20 @@ class Sintel:
 
     def __repr__(self) -> str:
         return f"Sintel(root={str(self.root)!r}, scenes={len(self.scenes)}, passes={self.passes}, pairs={len(self)})"
+
+    def evaluation_items(self) -> list[EvaluationItem]:
+        """Every frame pair: the first frame, the next one and the flow where it is valid."""
+
+        def load(index: int) -> EvaluationSample:
+            s = self.load(index)
+            return EvaluationSample(
+                s["image1"], next_frame=s["image2"], flow=s["flow"], valid=~s["invalid"]
+            )
+
+        return [
+            EvaluationItem(f"{p}_{scene}_{frame:04d}", functools.partial(load, i))
+            for i, (p, scene, frame) in enumerate(self.pairs)
+        ]
 
     def load(self, index: int) -> dict:
         """Pair ``index``.

@@ -16,30 +16,14 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .transforms import OFFICIAL_SCALE, PatchSampler, ScaleDistribution, segments_to_onehot
+from .transforms import OFFICIAL_SCALE, PatchSampler, ScaleDistribution, segment_indices
 
-__all__ = ["FlowPatches", "SegmentationPatches", "labels_to_onehot", "sample_rng"]
+__all__ = ["FlowPatches", "SegmentationPatches", "sample_rng"]
 
 
 def sample_rng(seed: int, epoch: int, index: int) -> np.random.Generator:
     """The generator of one sample: independent streams for every (seed, epoch, index)."""
     return np.random.default_rng(np.random.SeedSequence([int(seed), int(epoch), int(index)]))
-
-
-def labels_to_onehot(labels: torch.Tensor, max_segments: int = 50) -> torch.Tensor:
-    """One-hot encode segment indices on any device; index -1 gives an all-zero vector.
-
-    Args:
-        labels: (B, H, W) or (H, W) int64 segment indices in [-1, max_segments).
-
-    Returns:
-        (B, max_segments, H, W) or (max_segments, H, W) float32 tensor on ``labels.device``.
-    """
-    if labels.dtype != torch.int64:
-        raise ValueError(f"labels must be int64, got {labels.dtype}")
-    onehot = torch.nn.functional.one_hot(labels.clamp(min=0), max_segments).to(torch.float32)
-    onehot = onehot * (labels >= 0).unsqueeze(-1)
-    return onehot.movedim(-1, -3).contiguous()
 
 
 def _image_tensor(image: np.ndarray) -> torch.Tensor:
@@ -65,7 +49,7 @@ class _Seeded(Dataset):
 
 
 class SegmentationPatches(_Seeded):
-    """Random training patches with one-hot segment labels (BSDS500, VOC, Cityscapes).
+    """Random training patches with segment indices (BSDS500, VOC, Cityscapes).
 
     Parameters
     ----------
@@ -78,20 +62,15 @@ class SegmentationPatches(_Seeded):
     scale : ScaleDistribution, "official" or None, keyword-only
         Random rescaling; the paper uses it for BSDS500 ("official").
     max_segments : int, keyword-only
-        One-hot channels (50 in the official code); see :func:`segments_to_onehot`.
+        Segments kept (the official code's 50 one-hot channels); see
+        :func:`~ssn.data.transforms.segment_indices`.
     policy : {"first", "largest"}, keyword-only
-        Which segments keep a channel when there are more.
-    onehot : bool, keyword-only
-        Include the (max_segments, P, P) float32 one-hot tensor. Off by default: it is 8 MB
-        per 201×201 sample, which halves DataLoader throughput with workers and can exhaust
-        a container's small ``/dev/shm``; expand ``labels`` with :func:`labels_to_onehot`
-        on the training device instead (same values).
+        Which segments are kept when there are more.
     seed : int, keyword-only
 
     Items (``ds[index]`` or ``ds[epoch, index]``) are dicts: ``image`` (3, P, P) float32,
-    ``labels`` (P, P) int64 (segment index, -1 = void / dropped / padding), ``onehot``
-    (max_segments, P, P) float32 if requested, ``valid`` (P, P) bool (False on padding),
-    ``index`` int.
+    ``labels`` (P, P) int64 (segment index, -1 = void / dropped / padding; the loss
+    computes the one-hot from it), ``valid`` (P, P) bool (False on padding), ``index`` int.
     """
 
     def __init__(
@@ -103,7 +82,6 @@ class SegmentationPatches(_Seeded):
         scale: ScaleDistribution | str | None = None,
         max_segments: int = 50,
         policy: str = "first",
-        onehot: bool = False,
         seed: int = 0,
     ):
         super().__init__(seed)
@@ -117,24 +95,20 @@ class SegmentationPatches(_Seeded):
         self.sampler = PatchSampler(patch_size=patch_size, flip=flip, scale=scale)
         self.max_segments = max_segments
         self.policy = policy
-        self.onehot = onehot
 
     def __getitem__(self, key) -> dict:
         index, rng = self._rng(key)
         image, labels, void = self.source.segmentation_example(index, rng)
         out = self.sampler(rng, images=[image], labels=[labels])
-        segments, onehot = segments_to_onehot(
+        segments = segment_indices(
             out["labels"][0], max_segments=self.max_segments, void=void, policy=self.policy
         )
-        item = {
+        return {
             "image": _image_tensor(out["images"][0]),
             "labels": torch.from_numpy(segments),
             "valid": torch.from_numpy(out["valid"]),
             "index": index,
         }
-        if self.onehot:
-            item["onehot"] = torch.from_numpy(onehot)
-        return item
 
 
 class FlowPatches(_Seeded):

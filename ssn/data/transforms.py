@@ -1,4 +1,4 @@
-"""Training-patch augmentation as in the SSN paper and the one-hot label encoding.
+"""Training-patch augmentation as in the SSN paper, and the segment indices of the labels.
 
 :class:`PatchSampler` draws, in this order from one ``numpy.random.Generator``: a scale
 factor (BSDS500, official: ``Normal(1, 0.75)`` clipped to ``[0.75, 3]``), a horizontal
@@ -7,12 +7,12 @@ transformed together, so they stay aligned; a flip negates the horizontal flow a
 scale multiplies the flow. Inputs smaller than the patch are padded (image 0, labels
 ``-1``, ``valid`` False) instead of failing.
 
-:func:`segments_to_onehot` turns a label image into at most ``max_segments`` one-hot
-channels (the official code keeps 50): segments are numbered in increasing order of their
-label value, as the official ``convert_label`` does, and the first ``max_segments`` get a
-channel. Pixels of any further segment (and void / padding pixels) get an all-zero one-hot
-vector -- they add nothing to the reconstruction loss -- and index ``-1`` in the returned
-``segments``. ``policy="largest"`` keeps the largest segments instead of the first.
+:func:`segment_indices` numbers at most ``max_segments`` segments of a label image (the
+official code keeps 50 one-hot channels): segments are numbered in increasing order of
+their label value, as the official ``convert_label`` does, and the first
+``max_segments`` are kept. Pixels of any further segment (and void / padding pixels) get
+index ``-1``, the official all-zero one-hot vector: they add nothing to the
+reconstruction loss. ``policy="largest"`` keeps the largest segments instead of the first.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["OFFICIAL_SCALE", "PatchSampler", "ScaleDistribution", "segments_to_onehot"]
+__all__ = ["OFFICIAL_SCALE", "PatchSampler", "ScaleDistribution", "segment_indices"]
 
 
 @dataclass(frozen=True)
@@ -187,34 +187,34 @@ class PatchSampler:
         }
 
 
-def segments_to_onehot(
+def segment_indices(
     labels: np.ndarray,
     *,
     max_segments: int = 50,
     void=None,
     policy: str = "first",
-    dtype=np.float32,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Number the segments of a label image and one-hot encode at most ``max_segments``.
+) -> np.ndarray:
+    """Number the segments of a label image ``0..max_segments-1``; the rest become -1.
+
+    These indices are the reconstruction loss's target: the official code's one-hot
+    channels, computed from the indices where the loss needs them.
 
     Parameters
     ----------
     labels : (H, W) integer ndarray
         Negative values are ignored (padding).
     max_segments : int
-        Number of one-hot channels (official: 50).
+        Number of segments kept (official: 50 one-hot channels).
     void : int or None
         A label value to ignore as well (255 for VOC / Cityscapes train ids).
     policy : {"first", "largest"}
-        Which segments get channels when there are more than ``max_segments``: the ones with
+        Which segments are kept when there are more than ``max_segments``: the ones with
         the smallest label values (official) or the largest areas (ties: smaller value).
 
     Returns
     -------
     segments : (H, W) int64 ndarray
-        Channel index 0..max_segments-1 per pixel, -1 for ignored or dropped pixels.
-    onehot : (max_segments, H, W) ndarray of ``dtype``
-        All-zero where ``segments`` is -1.
+        Segment index 0..max_segments-1 per pixel, -1 for ignored or dropped pixels.
 
     Raises
     ------
@@ -241,8 +241,4 @@ def segments_to_onehot(
             kept = kept[:max_segments]
     lut = np.full(values.size, -1, dtype=np.int64)
     lut[kept] = np.arange(kept.size)
-    segments = lut[inverse.reshape(labels.shape)]
-    onehot = np.zeros((max_segments,) + labels.shape, dtype=dtype)
-    rows, cols = np.nonzero(segments >= 0)
-    onehot[segments[rows, cols], rows, cols] = 1
-    return segments, onehot
+    return lut[inverse.reshape(labels.shape)]

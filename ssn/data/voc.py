@@ -7,11 +7,13 @@ Splits are the official lists ``ImageSets/Segmentation/{train,val,trainval}.txt`
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
 
 from ..io import read_labelled_image
+from .evaluation import EvaluationItem, EvaluationSample
 from .layout import find_root
 
 __all__ = ["CLASSES", "VOID", "VOC2012"]
@@ -85,6 +87,20 @@ class VOC2012:
         if bad.size or (values < 0).any():
             raise ValueError(f"{label_path}: labels outside 0-20 and 255: {bad.tolist()}")
         return {"image": image, "labels": labels, "id": self.ids[index]}
+
+    #: annotation values scored as nothing: the void band around objects (255)
+    IGNORE_LABELS = (VOID,)
+
+    def evaluation_items(self) -> list[EvaluationItem]:
+        """Every image with its class labels; 255 (void) is ignored."""
+
+        def load(index: int) -> EvaluationSample:
+            sample = self.load(index)
+            return EvaluationSample(
+                sample["image"], [sample["labels"]], self.IGNORE_LABELS, void_boundaries="fill"
+            )
+
+        return [EvaluationItem(id_, functools.partial(load, i)) for i, id_ in enumerate(self.ids)]
 
     def segmentation_example(self, index: int, rng: np.random.Generator):
         """``(image, labels, void)`` for training patches; ``void`` = 255."""

@@ -39,8 +39,6 @@ from .boundaries import (
 )
 from .per_image import ANNOTATION_METRICS, HIGHER_IS_BETTER, ImageEvaluation, evaluate_image
 from .regions import (
-    CITYSCAPES_VOID_LABELS,
-    VOC_IGNORE_LABELS,
     achievable_segmentation_accuracy,
     fill_ignored,
     undersegmentation_error,
@@ -58,10 +56,8 @@ from .summary import (
 __all__ = [
     "ANNOTATION_METRICS",
     "evaluations_from_records",
-    "CITYSCAPES_VOID_LABELS",
     "HIGHER_IS_BETTER",
     "PROTOCOLS",
-    "VOC_IGNORE_LABELS",
     "ImageEvaluation",
     "Protocol",
     "achievable_segmentation_accuracy",

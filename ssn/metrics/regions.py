@@ -27,19 +27,10 @@ from scipy import ndimage
 from ._labels import Overlap, as_label_image, check_same_shape, dense_labels, overlap_table
 
 __all__ = [
-    "CITYSCAPES_VOID_LABELS",
-    "VOC_IGNORE_LABELS",
     "achievable_segmentation_accuracy",
     "fill_ignored",
     "undersegmentation_error",
 ]
-
-#: Pascal VOC marks object outlines and difficult regions with 255.
-VOC_IGNORE_LABELS = (255,)
-
-#: Cityscapes ``labelIds`` of the "void" category: unlabeled, ego vehicle,
-#: rectification border, out of roi, static, dynamic, ground.
-CITYSCAPES_VOID_LABELS = (0, 1, 2, 3, 4, 5, 6)
 
 
 def _overlap(labels, ground_truth) -> Overlap:
@@ -80,7 +71,7 @@ def fill_ignored(ground_truth, ignore_labels) -> np.ndarray:
     ground_truth : (H, W) array_like of int
         Annotation.
     ignore_labels : int or iterable of int
-        Ids to fill (e.g. :data:`VOC_IGNORE_LABELS`).
+        Ids to fill (e.g. ``ssn.data.VOC2012.IGNORE_LABELS``, 255).
 
     Returns
     -------
@@ -135,9 +126,9 @@ def achievable_segmentation_accuracy(labels, ground_truth, *, ignore_labels=()) 
     ground_truth : (H, W) array_like of int
         Ground-truth segmentation (any integer ids).
     ignore_labels : int or iterable of int, optional
-        Ground-truth ids to leave out, e.g. :data:`VOC_IGNORE_LABELS` (255) or
-        :data:`CITYSCAPES_VOID_LABELS` (``labelIds`` 0-6). Their pixels count neither in the
-        numerator nor in N. Absent ids are allowed.
+        Ground-truth ids to leave out, e.g. the void label of Pascal VOC and of the
+        Cityscapes train ids (255; each dataset's ``IGNORE_LABELS`` in :mod:`ssn.data`).
+        Their pixels count neither in the numerator nor in N. Absent ids are allowed.
 
     Returns
     -------

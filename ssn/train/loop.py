@@ -55,47 +55,36 @@ def compute_loss(model: SSN, batch: dict, config: TrainConfig, autocast_dtype=No
 
 @torch.no_grad()
 def validate(model: SSN, config: TrainConfig, device) -> dict:
-    """Validation scores on the first ``eval_images`` items of the validation split.
+    """Validation scores on the first ``eval_images`` items of the validation split, read
+    through the loader's evaluation view (:meth:`ssn.data.BSDS500.evaluation_items` ...)
+    as the benchmark reads it.
 
-    Segmentation tasks: mean ASA (void label 255 ignored for VOC / Cityscapes) and BR
-    (Stutz protocol) over every annotation; ``val_asa`` selects the best model. Sintel:
-    the end-point error of the superpixel-mean flow (``val_epe``); its negative selects
-    the best model (``score``).
+    Segmentation tasks: mean ASA and BR (Stutz protocol, the dataset's void label and
+    void boundaries as the benchmark scores them) over every annotation; ``val_asa``
+    selects the best model. Sintel: the end-point error of the superpixel-mean flow
+    (``val_epe``); its negative selects the best model (``score``).
     """
     from ssn.inference import segment
-    from ssn.metrics import (
-        achievable_segmentation_accuracy,
-        boundary_recall,
-        flow_endpoint_error,
-    )
+    from ssn.metrics import evaluate_image, flow_endpoint_error
 
     module = getattr(model, "module", model)
     was_training = module.training
     module.eval()
-    data = validation_source(config)
     scores: dict[str, list[float]] = {}
-    for i in range(min(config.eval_images, len(data))):
-        sample = data.load(i)
-        if config.task == "sintel":
-            labels = segment(
-                sample["image1"], config.eval_n_segments, model=module, device=device,
-                next_frame=sample["image2"],
-            )  # fmt: skip
-            valid = ~sample["invalid"] if "invalid" in sample else None
-            epe = flow_endpoint_error(labels, sample["flow"], valid=valid)
+    for item in validation_source(config).evaluation_items()[: config.eval_images]:
+        sample = item.load()
+        labels = segment(sample.image, config.eval_n_segments, model=module, device=device,
+                         next_frame=sample.next_frame)  # fmt: skip
+        if sample.is_flow:
+            epe = flow_endpoint_error(labels, sample.flow, valid=sample.valid)
             scores.setdefault("val_epe", []).append(epe)
             continue
-        labels = segment(sample["image"], config.eval_n_segments, model=module, device=device)
-        if config.task == "bsds500":
-            truths, ignore = sample["segmentations"], ()
-        else:
-            truths = [sample["train_ids"] if config.task == "cityscapes" else sample["labels"]]
-            ignore = (255,)
-        for gt in truths:
-            scores.setdefault("val_asa", []).append(
-                achievable_segmentation_accuracy(labels, gt, ignore_labels=ignore)
-            )
-            scores.setdefault("val_br", []).append(boundary_recall(labels, gt))
+        result = evaluate_image(labels, sample.annotations, protocol="stutz",
+                                ignore_labels=sample.ignore_labels,
+                                void_boundaries=sample.void_boundaries)  # fmt: skip
+        for row in result.per_annotation:
+            scores.setdefault("val_asa", []).append(row["asa"])
+            scores.setdefault("val_br", []).append(row["br"])
     module.train(was_training)
     result = {k: float(np.mean(v)) for k, v in scores.items()}
     result["score"] = -result["val_epe"] if "val_epe" in result else result["val_asa"]

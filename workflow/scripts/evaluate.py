@@ -38,7 +38,7 @@ for item in items:
         "image": item.id,
         "time_ms": float(timing.loc[item.id, "time_ms"]),
     }
-    if "flow" in sample:  # Sintel: flow EPE of the per-superpixel mean flow
+    if sample.is_flow:  # Sintel: flow EPE of the per-superpixel mean flow
         rows.append(
             {
                 **base,
@@ -46,7 +46,7 @@ for item in items:
                 "protocol": "flow",
                 "tolerance": None,
                 "n_superpixels": n_superpixels(labels),
-                "epe": flow_endpoint_error(labels, sample["flow"], valid=sample["valid"]),
+                "epe": flow_endpoint_error(labels, sample.flow, valid=sample.valid),
                 "co": compactness(labels),
             }
         )
@@ -54,12 +54,12 @@ for item in items:
     for protocol in options.get("protocols", ["stutz", "ssn"]):
         result = evaluate_image(
             labels,
-            sample["annotations"],
-            image=sample["image"],
+            sample.annotations,
+            image=sample.image,
             protocol=protocol,
             tolerance=tolerances.get(protocol),
-            ignore_labels=sample["ignore"],
-            void_boundaries=options.get("void_boundaries", "keep"),
+            ignore_labels=sample.ignore_labels,
+            void_boundaries=options.get("void_boundaries") or sample.void_boundaries,
         )
         for a, metrics in enumerate(result.per_annotation):
             rows.append(

@@ -36,7 +36,7 @@ fig, axes = plt.subplots(
     len(items), len(methods), figsize=(side * len(methods), side * len(items)), squeeze=False
 )
 for r, item in enumerate(items):
-    image = item.load()["image"]
+    image = item.load().image
     for c, (method, folder) in enumerate(zip(methods, snakemake.input.labels, strict=True)):
         labels = read_label_image(Path(folder) / f"{item.id}.png")
         drawn = image.copy()

@@ -28,7 +28,7 @@ if size["dataset"] == "cityscapes":
     options["scale"] = size.get("scale", 0.5)
 items = dataset_items(size["dataset"], snakemake.input.stamp, options)
 samples = [item.load() for item in items]
-images = [(s["image"], s.get("next_frame")) for s in samples]  # frame pairs: Sintel
+images = [(s.image, s.next_frame) for s in samples]  # frame pairs: Sintel
 repeats = int(snakemake.params.repeats)
 
 rows = []

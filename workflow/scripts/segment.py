@@ -31,7 +31,7 @@ log.info("%s: %d images, method %s, K=%d on %s", dataset, len(items), spec, k, d
 rows = []
 for n, item in enumerate(items):
     sample = item.load()
-    image, next_frame = sample["image"], sample.get("next_frame")
+    image, next_frame = sample.image, sample.next_frame
     if n == 0:  # warm-up: JIT compilation, model transfer, allocator
         timed_segmentation(segmenter, image, k, next_frame, device)
     labels, ms = timed_segmentation(segmenter, image, k, next_frame, device)
