@@ -221,7 +221,7 @@ def caffe_to_state_dict(layers: list[CaffeLayer], path="<model>") -> tuple[dict,
     Returns
     -------
     state : dict of str to numpy array
-        Keys of ``SSN.features`` (``conv1.0.weight``, ``conv1.1.running_mean``, …,
+        Keys of ``SSN.feature_net`` (``conv1.0.weight``, ``conv1.1.running_mean``, …,
         ``conv7.weight``), prefixed with ``features.``.
     in_channels : int
         Input channels of the first convolution (5, or 15 for the Sintel model).
@@ -237,18 +237,18 @@ def caffe_to_state_dict(layers: list[CaffeLayer], path="<model>") -> tuple[dict,
         mean, var, factor = bn.blobs
         if factor.size != 1:
             raise CaffeFormatError(f"{path}: BatchNorm{i} scale factor has {factor.size} values")
-        prefix = f"features.conv{i}"
+        prefix = f"feature_net.conv{i}"
         state[f"{prefix}.0.weight"], state[f"{prefix}.0.bias"] = conv.blobs
         state[f"{prefix}.1.running_mean"] = _unscale(mean, factor)
         state[f"{prefix}.1.running_var"] = _unscale(var, factor)
     conv7 = _expect(by_name, "Convolution7", 2, path)
-    state["features.conv7.weight"], state["features.conv7.bias"] = conv7.blobs
+    state["feature_net.conv7.weight"], state["feature_net.conv7.bias"] = conv7.blobs
     for key in [k for k in state if k.endswith(".bias")]:
         state[key] = state[key].reshape(-1)
-    in_channels = state["features.conv1.0.weight"].shape[1]
-    width = state["features.conv2.0.weight"].shape[0]
-    carried = state["features.conv7.weight"].shape[1] - 3 * width
-    n_features = carried + state["features.conv7.weight"].shape[0]
+    in_channels = state["feature_net.conv1.0.weight"].shape[1]
+    width = state["feature_net.conv2.0.weight"].shape[0]
+    carried = state["feature_net.conv7.weight"].shape[1] - 3 * width
+    n_features = carried + state["feature_net.conv7.weight"].shape[0]
     return state, int(in_channels), int(n_features)
 
 
@@ -288,7 +288,7 @@ def convert(source, destination=None, **extra):
         feature_net="deep",
         n_features=n_features,
         in_channels=in_channels,
-        carried_channels=n_features - state["features.conv7.weight"].shape[0],
+        carried_channels=n_features - state["feature_net.conv7.weight"].shape[0],
         upsample="caffe",
         frame_pair=OFFICIAL_FRAME_PAIR.get(in_channels),
     )

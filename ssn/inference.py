@@ -263,5 +263,5 @@ def _labels_cpu(
         features = rgb_to_lab_features(rgb, scale, config.color_scale)
     else:
         x = net.input_features(_as_tensor(rgb), grid, next_frame)
-        features = net.features(x)[0].numpy()
+        features = net.feature_net(x)[0].numpy()
     return slic_labels(features, grid, n_iter)[0]

@@ -263,7 +263,8 @@ class SSN(nn.Module):
     def __init__(self, config: SSNConfig | None = None):
         super().__init__()
         self.config = config or SSNConfig()
-        self.features = build_feature_net(self.config)
+        self.feature_net = build_feature_net(self.config)
+        self.register_load_state_dict_pre_hook(_rename_legacy_keys)
 
     def pixel_features(self, image: Tensor, grid: tuple[int, int]) -> Tensor:
         """Scaled XYLab input features ``(B, 5, H, W)`` of an RGB image in [0, 1]."""
@@ -291,7 +292,8 @@ class SSN(nn.Module):
                 f"next_frame has shape {tuple(next_frame.shape)}, image {tuple(image.shape)}"
             )
         if layout == "lab":
-            return torch.cat((x, self.frame_inputs(next_frame)), dim=1)
+            # the next frame's scaled Lab appended to the frame's XYLab
+            return torch.cat((x, rgb_to_lab(next_frame) * self.config.color_scale), dim=1)
         x2 = self.pixel_features(next_frame, grid)
         return torch.cat((x, x2, x - x2), dim=1)
 
@@ -308,11 +310,6 @@ class SSN(nn.Module):
                 "trained on Sintel): pass the following frame as next_frame="
             )
 
-    def frame_inputs(self, next_frame: Tensor) -> Tensor:
-        """The extra input of a ``frame_pair="lab"`` flow model: the scaled Lab
-        ``(B, 3, H, W)`` of the next frame, appended to the frame's XYLab."""
-        return rgb_to_lab(next_frame) * self.config.color_scale
-
     def forward(
         self,
         image: Tensor,
@@ -320,7 +317,6 @@ class SSN(nn.Module):
         *,
         n_iter: int | None = None,
         next_frame: Tensor | None = None,
-        extra_inputs: Tensor | None = None,
         autocast_dtype: torch.dtype | None = None,
     ) -> SlicResult:
         """Superpixels of ``image`` ``(B, 3, H, W)`` (RGB in [0, 1]).
@@ -332,8 +328,6 @@ class SSN(nn.Module):
             n_iter: SLIC iterations; defaults to ``n_iter_train`` in training mode and
                 ``n_iter_test`` in eval mode.
             next_frame: the following frame(s), RGB like ``image``, for a flow model.
-            extra_inputs: further input channels appended to XYLab instead of
-                ``next_frame`` (e.g. :meth:`frame_inputs`), ``in_channels - 5`` of them.
             autocast_dtype: run the feature network under autocast to this dtype (e.g.
                 ``torch.bfloat16`` for training on a GPU); differentiable SLIC always
                 gets the features in the input's dtype, where its exponentials and
@@ -341,10 +335,7 @@ class SSN(nn.Module):
         """
         height, width = image.shape[-2:]
         grid = grid_shape(n_segments, height, width)
-        if extra_inputs is not None:
-            x = torch.cat((self.pixel_features(image, grid), extra_inputs), dim=1)
-        else:
-            x = self.input_features(image, grid, next_frame)
+        x = self.input_features(image, grid, next_frame)
         if x.shape[1] != self.config.in_channels:
             raise ValueError(
                 f"the model expects {self.config.in_channels} input channels, got {x.shape[1]}"
@@ -354,5 +345,12 @@ class SSN(nn.Module):
         with torch.autocast(
             x.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None
         ):
-            features = self.features(x)
+            features = self.feature_net(x)
         return differentiable_slic(features.to(x.dtype), grid, n_iter=n_iter)
+
+
+def _rename_legacy_keys(module, state_dict, prefix, *args) -> None:
+    """Checkpoints written before the feature network was named ``feature_net`` keep
+    their ``features.*`` keys; they load unchanged."""
+    for key in [k for k in state_dict if k.startswith(prefix + "features.")]:
+        state_dict[prefix + "feature_net." + key[len(prefix + "features.") :]] = state_dict.pop(key)

@@ -80,7 +80,7 @@ class TestSSN:
     def test_wrong_extra_channels(self):
         net = SSN(SSNConfig(feature_net="pix"))
         with pytest.raises(ValueError, match="input channels"):
-            net(torch.rand(1, 3, 10, 10), 4, extra_inputs=torch.rand(1, 2, 10, 10))
+            net(torch.rand(1, 3, 10, 10), 4, next_frame=torch.rand(1, 3, 10, 10))
 
 
 class TestLosses:

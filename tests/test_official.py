@@ -74,7 +74,7 @@ def _fake_ssn(rng, in_channels=5, factor=999.98, **blob_kw):
         net += _layer(f"Convolution{i}", "Convolution", (w, b), **blob_kw)
         net += _layer(f"BatchNorm{i}", "BatchNorm", (mean, var, f), **blob_kw)
         net += _layer(f"ReLU{i}", "ReLU")
-        k = f"features.conv{i}"
+        k = f"feature_net.conv{i}"
         state.update({f"{k}.0.weight": w, f"{k}.0.bias": b})
         scale = 0 if factor == 0 else 1
         state[f"{k}.1.running_mean"] = mean / f[0] * scale if factor else mean * 0
@@ -84,7 +84,7 @@ def _fake_ssn(rng, in_channels=5, factor=999.98, **blob_kw):
     b7 = rng.normal(size=15).astype(np.float32)
     net += _layer("Convolution7", "Convolution", (w7, b7), **blob_kw)
     net += _layer("recon_feat_50", "Convolution", (rng.normal(size=(50, 9, 1, 1)),), **blob_kw)
-    state.update({"features.conv7.weight": w7, "features.conv7.bias": b7})
+    state.update({"feature_net.conv7.weight": w7, "feature_net.conv7.bias": b7})
     return net, state
 
 
@@ -108,8 +108,8 @@ class TestCaffeReader:
         path = tmp_path / "zero.caffemodel"
         path.write_bytes(data)
         state, _, _ = caffe_to_state_dict(read_caffemodel(path))
-        assert not state["features.conv3.1.running_mean"].any()
-        assert not state["features.conv3.1.running_var"].any()
+        assert not state["feature_net.conv3.1.running_mean"].any()
+        assert not state["feature_net.conv3.1.running_var"].any()
 
     def test_converted_bsds500_equals_the_caffe_made_npz(self, official_weights):
         """Every conv weight and bias, every BatchNorm mean and variance, bit for bit."""
@@ -123,11 +123,11 @@ class TestCaffeReader:
         convs, bns = list(npz["arr_0"]), list(npz["arr_1"])
         assert len(convs) == 14 and len(bns) == 12
         for i in range(7):
-            prefix = f"features.conv{i + 1}" + (".0" if i < 6 else "")
+            prefix = f"feature_net.conv{i + 1}" + (".0" if i < 6 else "")
             np.testing.assert_array_equal(state[f"{prefix}.weight"], convs[2 * i])
             np.testing.assert_array_equal(state[f"{prefix}.bias"], convs[2 * i + 1].ravel())
         for i in range(6):
-            prefix = f"features.conv{i + 1}.1"
+            prefix = f"feature_net.conv{i + 1}.1"
             np.testing.assert_array_equal(state[f"{prefix}.running_mean"], bns[2 * i])
             np.testing.assert_array_equal(state[f"{prefix}.running_var"], bns[2 * i + 1])
 
@@ -304,10 +304,10 @@ class TestFramePairs:
     def test_only_the_first_frame_is_carried(self):
         net = SSN(SSNConfig(in_channels=15, carried_channels=5, frame_pair="official")).eval()
         a, b = torch.rand(1, 3, 17, 25), torch.rand(1, 3, 17, 25)
-        features = net.features(net.input_features(a, (3, 4), b))
+        features = net.feature_net(net.input_features(a, (3, 4), b))
         assert features.shape[1] == 20
         torch.testing.assert_close(features[:, :5], net.pixel_features(a, (3, 4)))
-        assert net.features.conv7.in_channels == 5 + 3 * 64
+        assert net.feature_net.conv7.in_channels == 5 + 3 * 64
 
     def test_frame_pair_and_channels_must_agree(self):
         with pytest.raises(ValueError, match="needs in_channels=15"):

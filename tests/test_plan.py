@@ -417,8 +417,10 @@ def test_paper_config_plan():
     plan = Plan(config)
     assert plan.device == "auto" and not plan.gpu_jobs
     assert len(plan.train_runs) == 7
-    assert plan.train_profiles("bsds500_deep_k10") == {"cpu_profile": "config/train/cpu.yaml"}
-    assert plan.train_overrides("bsds500_deep_k10")[:3] == [
+    assert plan.train_profiles("bsds500_deep_10features") == {
+        "cpu_profile": "config/train/cpu.yaml"
+    }
+    assert plan.train_overrides("bsds500_deep_10features")[:3] == [
         "task=bsds500", "feature_net=deep", "n_features=10",
     ]  # fmt: skip
     assert plan.train_overrides("sintel_linear")[:2] == ["task=sintel", "feature_net=linear"]

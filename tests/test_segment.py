@@ -229,7 +229,7 @@ def test_flow_model_takes_the_next_frame():
     shifted = np.roll(image, 2, axis=1)
     with torch.no_grad():
         as_t = lambda a: torch.from_numpy(a.astype(np.float32)).permute(2, 0, 1)[None]  # noqa: E731
-        ref = net(as_t(image), 30, n_iter=10, extra_inputs=net.frame_inputs(as_t(shifted)))
+        ref = net(as_t(image), 30, n_iter=10, next_frame=as_t(shifted))
     labels = segment(image, 30, model=net, next_frame=shifted, enforce_connectivity=False,
                      device="cpu")  # fmt: skip
     # the fused CPU kernel against the torch module: float32 ties may flip a few pixels

@@ -499,7 +499,7 @@ def test_autocast_runs_the_feature_net_only(monkeypatch):
 
     monkeypatch.setattr(ssn.models, "differentiable_slic", spy)
     model = SSN(SSNConfig(feature_net="deep")).train()
-    conv = next(m for m in model.features.modules() if isinstance(m, torch.nn.Conv2d))
+    conv = next(m for m in model.feature_net.modules() if isinstance(m, torch.nn.Conv2d))
     conv.register_forward_hook(lambda m, i, o: seen.__setitem__("net", o.dtype))
     image = torch.rand(1, 3, 24, 24)
     out = model(image, 9, autocast_dtype=torch.bfloat16)

@@ -535,7 +535,7 @@ def test_full_dag_run(tmp_path, bsds_root, samples_root):
         model = load_model(tmp_path / "resources" / "train" / name / "model.pt", "cpu")
         assert model.config.in_channels == (8 if name.startswith("sintel") else 5)
         assert model.config.feature_net in name
-        assert model.config.n_features == (10 if name.endswith("k10") else 20)
+        assert model.config.n_features == (10 if name.endswith("10features") else 20)
 
     results = tmp_path / "results"
     summary = pd.read_csv(results / "tables" / "summary.csv")
