@@ -12,6 +12,10 @@ Measures (2 threads by default):
    k = 20, v = 5): peak memory (target < 2.5 GB).
 4. SSN_deep full inference at 481×321.
 
+Section 1 is measured twice: with the machine as it is, then (``--busy``, the default)
+while a process this script starts keeps one core busy, at K = 400. Every timing line
+names the CPU model, the threads and the CPU share other processes took meanwhile.
+
 Peak memory on the CPU is the growth of the peak resident set size of a fresh child
 process over its level just before the measured call (inputs already allocated); on
 CUDA it is ``torch.cuda.max_memory_allocated``.
@@ -22,6 +26,7 @@ CUDA it is ``torch.cuda.max_memory_allocated``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -52,7 +57,32 @@ def _sync(device):
         torch.cuda.synchronize()
 
 
-def bench_inference(images, repeats: int, device) -> list[dict]:
+@contextlib.contextmanager
+def one_busy_core():
+    """A child process spinning on one core for the duration of the block."""
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.5)  # let the scheduler place it
+        yield
+    finally:
+        busy.kill()
+        busy.wait()
+
+
+@contextlib.contextmanager
+def others_share(result: dict):
+    """Store in ``result["other_cpu_share"]`` the share of the machine's CPU that other
+    processes used during the block (0: quiet, 0.5: one of two cores busy)."""
+    from ssn.bench.jobs import busy_cpu_seconds
+
+    busy, own, wall = busy_cpu_seconds(), time.process_time(), time.time()
+    yield
+    others = busy_cpu_seconds() - busy - (time.process_time() - own)
+    result["other_cpu_share"] = max(0.0, others) / ((time.time() - wall) * os.cpu_count())
+
+
+def bench_inference(images, repeats: int, device, ks=KS) -> list[dict]:
+    import torch
     from skimage.segmentation import slic
 
     import ssn
@@ -62,7 +92,7 @@ def bench_inference(images, repeats: int, device) -> list[dict]:
     except ImportError:
         FastSlic = None
     rows = []
-    for k in KS:
+    for k in ks:
         ssn_ms, sk_ms, fast_ms, counts = [], [], [], []
         for image in images:
             ssn.segment(image, k, device=device)  # warm-up (compilation, caches)
@@ -92,6 +122,7 @@ def bench_inference(images, repeats: int, device) -> list[dict]:
             "skimage_slic_ms": statistics.median(sk_ms),
             "ratio_vs_skimage": statistics.median(ssn_ms) / statistics.median(sk_ms),
             "ssn_pix_mean_count": statistics.mean(counts),
+            "threads": torch.get_num_threads(),
         }
         if fast_ms:
             row["fast_slic_ms"] = statistics.median(fast_ms)
@@ -172,6 +203,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    parser.add_argument("--no-busy", dest="busy", action="store_false",
+                        help="skip the measurement with one busy core")  # fmt: skip
     parser.add_argument("--child-train", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -191,14 +224,32 @@ def main() -> None:
     if not paths:
         sys.exit(f"no BSDS500 test images under {args.data} (set --data or SSN_DATA)")
     images = [read_image(p) for p in paths[: args.images]]
+    import ssn._kernels  # noqa: F401  (sets the OpenMP wait policy it documents)
+    from ssn.bench.jobs import cpu_model
+
     print(
-        f"{len(images)} BSDS500 test images, {args.threads} threads, device {device}, "
-        f"torch {torch.__version__}, numba {numba.__version__}"
+        f"{len(images)} BSDS500 test images, {args.threads} threads on {cpu_model()} "
+        f"({os.cpu_count()} logical CPUs), device {device}, torch {torch.__version__}, "
+        f"numba {numba.__version__} ({os.environ.get('OMP_WAIT_POLICY', 'default')} OpenMP wait)"
     )
-    results = {"threads": args.threads, "device": str(device), "images": len(images)}
+    results = {"threads": args.threads, "device": str(device), "images": len(images),
+               "cpu": cpu_model(), "logical_cpus": os.cpu_count()}  # fmt: skip
 
     print("\n1. SSN_pix inference (image -> connected labels), v = 10")
-    results["inference"] = bench_inference(images, args.repeats, device)
+    load: dict = {}
+    with others_share(load):
+        results["inference"] = bench_inference(images, args.repeats, device)
+    print(f"   other processes took {load['other_cpu_share']:.0%} of the CPU meanwhile")
+    results["inference_other_cpu_share"] = load["other_cpu_share"]
+    if args.busy:
+        print("   ... again while one core is kept busy by another process, K = 400:")
+        busy: dict = {}
+        with one_busy_core(), others_share(busy):
+            results["inference_one_busy_core"] = bench_inference(
+                images, args.repeats, device, ks=(400,)
+            )
+        print(f"   other processes took {busy['other_cpu_share']:.0%} of the CPU meanwhile")
+        results["inference_one_busy_core_other_cpu_share"] = busy["other_cpu_share"]
 
     print("\n2. Differentiable SLIC forward + backward, batch 8, 201x201, k=20, v=5, K=100")
     train = bench_train(args, 8, 201, 201, 100, repeats=5)

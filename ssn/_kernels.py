@@ -15,9 +15,18 @@ Tests check that these kernels agree with :func:`ssn.functional.differentiable_s
 from __future__ import annotations
 
 import math
+import os
 
-import numba
-import numpy as np
+# OpenMP threads that spin while they wait for a peer take the CPU that peer needs when
+# another process shares the cores: on 2 cores with one busy process, SSN_pix took 178
+# ms per BSDS500 image instead of 48 (numba's default OpenMP layer, 2 threads); waiting
+# passively it takes 85 ms, and the same as before on a quiet machine (issue #13,
+# benchmarks/bench_dslic.py). Read when numba's OpenMP runtime starts (its first
+# parallel call, after this import); a value set by the user wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numba  # noqa: E402
+import numpy as np  # noqa: E402
 
 __all__ = ["rgb_to_lab_features", "slic_labels"]
 
