@@ -28,6 +28,19 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
 
+from ssn.cells import cell_starts  # noqa: E402
+from ssn.color import (  # noqa: E402
+    LAB_LINEAR_SLOPE,
+    LAB_THRESHOLD,
+    RGB_TO_XYZ,
+    SRGB_THRESHOLD,
+    WHITE_D65,
+)
+
+# ssn.color's table as scalars, which numba compiles in as constants
+(_X_R, _X_G, _X_B), (_Y_R, _Y_G, _Y_B), (_Z_R, _Z_G, _Z_B) = RGB_TO_XYZ
+_WHITE_X, _WHITE_Y, _WHITE_Z = WHITE_D65
+
 __all__ = ["rgb_to_lab_features", "slic_labels"]
 
 # Same constants as ssn.functional: weights below exp(CUTOFF) are exactly 0 and
@@ -205,11 +218,6 @@ def _slic(feats, n_h, n_w, ystart, xstart, n_iter, fast_exp, cutoff):
     return labels, centres
 
 
-def _cell_starts(length: int, cells: int) -> np.ndarray:
-    # Cell i holds coordinates [ceil(i·L/n), ceil((i+1)·L/n)), as in ssn.functional.
-    return (np.arange(cells + 1, dtype=np.int64) * length + cells - 1) // cells
-
-
 def slic_labels(
     features: np.ndarray, grid: tuple[int, int], n_iter: int = 10, *, fast_exp: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -241,7 +249,7 @@ def slic_labels(
     n_h, n_w = grid
     cutoff = CUTOFF32 if feats.dtype == np.float32 else CUTOFF64
     return _slic(
-        feats, n_h, n_w, _cell_starts(height, n_h), _cell_starts(width, n_w),
+        feats, n_h, n_w, np.asarray(cell_starts(height, n_h)), np.asarray(cell_starts(width, n_w)),
         n_iter, bool(fast_exp and feats.dtype == np.float32), cutoff,
     )  # fmt: skip
 
@@ -254,13 +262,13 @@ def _lab_features(rgb, pos_scale, color_scale, out):
             lin = np.empty(3, np.float32)
             for c in range(3):
                 v = rgb[y, x, c]
-                lin[c] = ((v + 0.055) / 1.055) ** 2.4 if v > 0.04045 else v / 12.92
-            fx = (0.412453 * lin[0] + 0.357580 * lin[1] + 0.180423 * lin[2]) / 0.95047
-            fy = 0.212671 * lin[0] + 0.715160 * lin[1] + 0.072169 * lin[2]
-            fz = (0.019334 * lin[0] + 0.119193 * lin[1] + 0.950227 * lin[2]) / 1.08883
-            fx = fx ** (1.0 / 3.0) if fx > 0.008856 else 7.787 * fx + 16.0 / 116.0
-            fy = fy ** (1.0 / 3.0) if fy > 0.008856 else 7.787 * fy + 16.0 / 116.0
-            fz = fz ** (1.0 / 3.0) if fz > 0.008856 else 7.787 * fz + 16.0 / 116.0
+                lin[c] = ((v + 0.055) / 1.055) ** 2.4 if v > SRGB_THRESHOLD else v / 12.92
+            fx = (_X_R * lin[0] + _X_G * lin[1] + _X_B * lin[2]) / _WHITE_X
+            fy = (_Y_R * lin[0] + _Y_G * lin[1] + _Y_B * lin[2]) / _WHITE_Y
+            fz = (_Z_R * lin[0] + _Z_G * lin[1] + _Z_B * lin[2]) / _WHITE_Z
+            fx = fx ** (1.0 / 3.0) if fx > LAB_THRESHOLD else LAB_LINEAR_SLOPE * fx + 16.0 / 116.0
+            fy = fy ** (1.0 / 3.0) if fy > LAB_THRESHOLD else LAB_LINEAR_SLOPE * fy + 16.0 / 116.0
+            fz = fz ** (1.0 / 3.0) if fz > LAB_THRESHOLD else LAB_LINEAR_SLOPE * fz + 16.0 / 116.0
             out[0, y, x] = y * pos_scale
             out[1, y, x] = x * pos_scale
             out[2, y, x] = (116.0 * fy - 16.0) * color_scale

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ssn.cells import cell_starts
 from ssn.color import rgb_to_lab
 
 __all__ = [
@@ -138,8 +139,7 @@ class CellGrid:
             raise ValueError(f"grid {grid} does not fit a {height}x{width} image")
 
         def axis(length: int, cells: int):
-            # Cell i holds coordinates [ceil(i·L/n), ceil((i+1)·L/n)).
-            start = (torch.arange(cells + 1, device=device) * length + cells - 1) // cells
+            start = torch.tensor(cell_starts(length, cells), device=device)
             size = start[1:] - start[:-1]
             span = int(size.max())
             offset = torch.arange(span, device=device)
