@@ -155,7 +155,7 @@ def _train_step_child(batch, height, width, n_segments, n_iter, channels, device
 
     def step():
         out = differentiable_slic(feats, grid, n_iter=n_iter)
-        ((out.association * weights).sum() + out.centres.sum()).backward()
+        ((out.association.weights * weights).sum() + out.centres.sum()).backward()
         feats.grad = None
         _sync(device)
 

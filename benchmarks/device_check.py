@@ -183,10 +183,10 @@ def training_speed(device, batch_size: int, patch: int, seconds: float, max_iter
     valid = torch.ones(batch_size, patch, patch, dtype=torch.bool, device=device)
 
     def step() -> float:
-        out = model(images, 100)
-        recon = label_reconstruction_loss(labels, out.association, out.grid, 50, valid=valid)
-        positions = position_features(out.association, out.grid, eta=model.config.train_eta)
-        compact = compactness_loss(positions, out.association, out.labels, out.grid,
+        out = model(images, 100, n_iter=model.config.n_iter_train, eta=model.config.train_eta)
+        recon = label_reconstruction_loss(labels, out.association, 50, valid=valid)
+        positions = position_features(images, out.grid, eta=model.config.train_eta)
+        compact = compactness_loss(positions, out.association, out.labels,
                                    reduction="official")  # fmt: skip
         loss = recon + 1e-5 * compact
         optimiser.zero_grad(set_to_none=True)

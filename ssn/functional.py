@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -25,9 +24,11 @@ from ssn.cells import cell_starts
 from ssn.color import rgb_to_lab
 
 __all__ = [
+    "Association",
     "CellGrid",
     "SlicResult",
     "association_to_labels",
+    "dense_slic_reference",
     "differentiable_slic",
     "grid_shape",
     "hard_pixel_to_superpixel",
@@ -219,20 +220,66 @@ class CellGrid:
         return total[:, :, 1:-1, 1:-1].reshape(batch, depth, self.n_superpixels)
 
 
-class SlicResult(NamedTuple):
-    """Output of :func:`differentiable_slic`.
+@dataclass(frozen=True)
+class Association:
+    """The soft pixel–superpixel association Q of differentiable SLIC, with its grid.
+
+    ``weights[b, j, y, x]`` is the weight of pixel ``(y, x)`` for the ``j``-th of the 9
+    superpixels around its initial cell (module notes); they sum to 1 over ``j``. The
+    grid travels with the weights, so the mappings below cannot be given another one.
 
     Attributes:
-        association: soft association ``(B, 9, H, W)``, rows sum to 1 over the 9.
-        centres: superpixel centres ``(B, C, M)``, ``M = n_h · n_w``.
-        labels: hard labels ``(B, H, W)`` (int64 superpixel ids, before connectivity).
+        weights: ``(B, 9, H, W)`` tensor (differentiable).
         grid: the superpixel grid ``(n_h, n_w)``.
     """
 
-    association: Tensor
+    weights: Tensor
+    grid: tuple[int, int]
+
+    def __post_init__(self):
+        if self.weights.ndim != 4 or self.weights.shape[1] != 9:
+            raise ValueError(
+                f"association must have shape (B, 9, H, W), got {tuple(self.weights.shape)}"
+            )
+
+    def cells(self) -> CellGrid:
+        """The cell layout of the image the association covers."""
+        height, width = self.weights.shape[2:]
+        return CellGrid.build(height, width, self.grid, self.weights.device)
+
+    def to_superpixels(self, values: Tensor) -> Tensor:
+        """Pixel values ``(B, D, H, W)`` → superpixels ``(B, D, M)``; see
+        :func:`pixel_to_superpixel`."""
+        return pixel_to_superpixel(values, self)
+
+    def to_pixels(self, values: Tensor) -> Tensor:
+        """Superpixel values ``(B, D, M)`` → pixels ``(B, D, H, W)``; see
+        :func:`superpixel_to_pixel`."""
+        return superpixel_to_pixel(values, self)
+
+    def hard_labels(self) -> Tensor:
+        """Hard labels ``(B, H, W)``: the superpixel of largest weight (first on ties)."""
+        return association_to_labels(self)
+
+
+@dataclass(frozen=True)
+class SlicResult:
+    """Output of :func:`differentiable_slic`.
+
+    Attributes:
+        association: the soft :class:`Association` (weights ``(B, 9, H, W)`` and grid).
+        centres: superpixel centres ``(B, C, M)``, ``M = n_h · n_w``.
+        labels: hard labels ``(B, H, W)`` (int64 superpixel ids, before connectivity).
+    """
+
+    association: Association
     centres: Tensor
     labels: Tensor
-    grid: tuple[int, int]
+
+    @property
+    def grid(self) -> tuple[int, int]:
+        """The superpixel grid ``(n_h, n_w)``."""
+        return self.association.grid
 
 
 # Distance added for out-of-grid neighbours (the official layer uses 10000; any value far
@@ -272,12 +319,6 @@ class _NeighbourSoftmax(torch.autograd.Function):
         return weights * (grad - (weights * grad).sum(dim=1, keepdim=True))
 
 
-def _association_logits(centres_aug: Tensor, cells_aug: Tensor) -> Tensor:
-    # -||f - s||^2 = 2 f·s - ||s||^2 - ||f||^2; the last term is the same for all 9
-    # candidates of a pixel and cancels in the softmax, so it is never computed.
-    return torch.bmm(centres_aug, cells_aug)
-
-
 def _augment_centres(neighbours: Tensor, excluded: Tensor) -> Tensor:
     """``(B*M, 9, C)`` → ``(B*M, 9, C+1)`` rows ``[2·s, -||s||²]``.
 
@@ -288,17 +329,134 @@ def _augment_centres(neighbours: Tensor, excluded: Tensor) -> Tensor:
     return torch.cat((2.0 * neighbours, -(sq + excluded)), -1)
 
 
-def _update_centres(
-    weights: Tensor, cells_aug_t: Tensor, grid: CellGrid, batch: int, previous: Tensor
-) -> Tensor:
-    """Centres as the Q-weighted mean of their pixels (column-normalised Q).
+def differentiable_slic(
+    features: Tensor,
+    grid: tuple[int, int],
+    *,
+    n_iter: int = 10,
+) -> SlicResult:
+    """Differentiable SLIC (SSN, Jampani et al. 2018, Algorithm 1) on per-pixel features.
 
-    A centre that receives no weight keeps its previous value instead of dividing by 0.
+    1. initial centres: the mean feature of each initial grid cell;
+    2. for each of ``n_iter`` iterations: the distances of every pixel to the 9
+       superpixels around its cell, the soft association
+       ``Q = softmax(-||f_p - s_i||²)`` over those 9, and (but after the last
+       association) the centres moved to the Q-weighted mean of their pixels
+       (column-normalised Q), as in the official implementation;
+    3. hard labels: each pixel's superpixel of largest weight.
+
+    :func:`dense_slic_reference` is the same algorithm written with dense N×M matrices:
+    its executable specification for small images. Here pixels are grouped by cell, so
+    memory is O(N·9) (module notes).
+
+    Args:
+        features: pixel features ``(B, C, H, W)``, float32 or float64, any device.
+        grid: superpixel grid ``(n_h, n_w)``, e.g. from :func:`grid_shape`.
+        n_iter: number of iterations ``v`` (5 in training, 10 at test time).
+
+    Returns:
+        A :class:`SlicResult`: the :class:`Association` (weights ``(B, 9, H, W)`` and
+        grid), centres ``(B, C, M)`` and hard labels ``(B, H, W)``. Gradients flow
+        through the association and the centres.
+
+    Example:
+        >>> feats = torch.rand(2, 5, 30, 40)
+        >>> out = differentiable_slic(feats, grid=(3, 4), n_iter=5)
+        >>> out.association.weights.shape, out.centres.shape, out.labels.shape
+        (torch.Size([2, 9, 30, 40]), torch.Size([2, 5, 12]), torch.Size([2, 30, 40]))
     """
-    sums = grid.scatter_neighbours(torch.bmm(weights, cells_aug_t), batch)  # (B, C+1, M)
-    mass = sums[:, -1:]
-    eps = torch.finfo(sums.dtype).tiny ** 0.5
-    return (sums[:, :-1] + eps * previous) / (mass + eps)
+    if features.ndim != 4:
+        raise ValueError(f"features must have shape (B, C, H, W), got {tuple(features.shape)}")
+    if not features.is_floating_point():
+        raise TypeError(f"features must be floating point, got {features.dtype}")
+    if n_iter < 1:
+        raise ValueError(f"n_iter must be at least 1, got {n_iter}")
+    batch, _, height, width = features.shape
+    cells = CellGrid.build(height, width, grid, device=features.device)
+    pixels = _CellPixels(features, cells)
+
+    centres = pixels.cell_means()
+    for it in range(n_iter):
+        logits = pixels.negative_distances(centres)  # (B*M, 9, P), up to a per-pixel term
+        weights = _NeighbourSoftmax.apply(logits)  # soft association Q
+        if it < n_iter - 1:
+            centres = pixels.weighted_centres(weights, centres)
+
+    with torch.no_grad():
+        best = _argmax9(weights)  # (B*M, P)
+        ids = torch.gather(cells.neighbour_index.repeat(batch, 1), 1, best)
+        labels = cells.from_cells(ids.unsqueeze(1), batch)[:, 0]
+    association = Association(cells.from_cells(weights, batch), (cells.n_h, cells.n_w))
+    return SlicResult(association, centres, labels)
+
+
+class _CellPixels:
+    """The pixels of a batch grouped by initial cell, with what every step reuses.
+
+    Each cell holds its ``P`` pixel slots as columns ``[f_p; 1]`` (features plus a ones
+    row, zero in padding slots), so that distances and weighted sums become batched
+    matrix products.
+    """
+
+    def __init__(self, features: Tensor, cells: CellGrid):
+        self.cells, self.batch = cells, features.shape[0]
+        dtype = features.dtype
+        valid = cells.slot_valid.to(dtype).repeat(self.batch, 1).unsqueeze(1)
+        ones = torch.ones_like(features[:, :1])
+        self.columns = cells.to_cells(torch.cat((features, ones), dim=1)) * valid  # (BM, C+1, P)
+        self.rows = self.columns.transpose(1, 2)
+        # out-of-grid neighbours: a distance far beyond the softmax cutoff
+        excluded = (~cells.neighbour_valid).to(dtype).repeat(self.batch, 1).unsqueeze(-1)
+        self.excluded = excluded * _EXCLUDED_DISTANCE
+
+    def cell_means(self) -> Tensor:
+        """The initial centres ``(B, C, M)``: the mean feature of every cell."""
+        sums = self.columns.sum(dim=2).view(self.batch, self.cells.n_superpixels, -1)
+        sums = sums.transpose(1, 2)
+        return sums[:, :-1] / sums[:, -1:]
+
+    def negative_distances(self, centres: Tensor) -> Tensor:
+        """``-||f_p - s_i||²`` for the 9 neighbours ``i`` of every pixel's cell, without
+        the ``-||f_p||²`` term shared by the 9 (it cancels in the softmax)."""
+        neighbours = self.cells.gather_neighbours(centres)
+        return torch.bmm(_augment_centres(neighbours, self.excluded), self.columns)
+
+    def weighted_centres(self, weights: Tensor, previous: Tensor) -> Tensor:
+        """Centres as the Q-weighted mean of their pixels (column-normalised Q).
+
+        A centre that receives no weight keeps its previous value instead of dividing by 0.
+        """
+        sums = self.cells.scatter_neighbours(torch.bmm(weights, self.rows), self.batch)
+        mass = sums[:, -1:]
+        eps = torch.finfo(sums.dtype).tiny ** 0.5
+        return (sums[:, :-1] + eps * previous) / (mass + eps)
+
+
+def dense_slic_reference(
+    features: Tensor, grid: tuple[int, int], n_iter: int
+) -> tuple[Tensor, Tensor]:
+    """Algorithm 1 with dense ``N × M`` matrices: the specification of
+    :func:`differentiable_slic` (tested equal to it), for small images only.
+
+    Returns the dense association ``(B, N, M)`` (zero outside each pixel's 9
+    neighbours) and the centres ``(B, C, M)``.
+    """
+    batch, channels, height, width = features.shape
+    n_h, n_w = grid
+    own = initial_labels(height, width, grid, features.device).reshape(-1)  # (N,)
+    ids = torch.arange(n_h * n_w, device=features.device)
+    allowed = ((own[:, None] // n_w - ids[None] // n_w).abs() <= 1) & (
+        (own[:, None] % n_w - ids[None] % n_w).abs() <= 1
+    )  # (N, M): the 9 superpixels around each pixel's cell
+    flat = features.reshape(batch, channels, -1)  # (B, C, N)
+    members = F.one_hot(own, n_h * n_w).to(features.dtype)  # (N, M)
+    centres = flat @ members / members.sum(0)  # cell means
+    for it in range(n_iter):
+        distances = ((flat[:, :, :, None] - centres[:, :, None, :]) ** 2).sum(1)  # (B, N, M)
+        q = torch.softmax(-distances.masked_fill(~allowed, math.inf), dim=2)
+        if it < n_iter - 1:
+            centres = flat @ q / q.sum(1, keepdim=True)
+    return q, centres
 
 
 def _argmax9(weights: Tensor) -> Tensor:
@@ -312,109 +470,36 @@ def _argmax9(weights: Tensor) -> Tensor:
     return index
 
 
-def differentiable_slic(
-    features: Tensor,
-    grid: tuple[int, int],
-    *,
-    n_iter: int = 10,
-) -> SlicResult:
-    """Differentiable SLIC (SSN, Jampani et al. 2018) on per-pixel features.
-
-    Centres start as the mean feature of each initial grid cell. Each iteration
-    associates every pixel softly with the 9 superpixels around its initial cell,
-    ``Q = softmax(-||f_p - s_i||²)``, and (except after the last association) moves the
-    centres to the Q-weighted mean of their pixels. ``n_iter`` associations and
-    ``n_iter - 1`` centre updates are made, as in the official implementation.
-
-    Args:
-        features: pixel features ``(B, C, H, W)``, float32 or float64, any device.
-        grid: superpixel grid ``(n_h, n_w)``, e.g. from :func:`grid_shape`.
-        n_iter: number of iterations ``v`` (5 in training, 10 at test time).
-
-    Returns:
-        A :class:`SlicResult` of association ``(B, 9, H, W)``, centres ``(B, C, M)``,
-        hard labels ``(B, H, W)`` and the grid. Gradients flow through association and
-        centres.
-
-    Example:
-        >>> feats = torch.rand(2, 5, 30, 40)
-        >>> out = differentiable_slic(feats, grid=(3, 4), n_iter=5)
-        >>> out.association.shape, out.centres.shape, out.labels.shape
-        (torch.Size([2, 9, 30, 40]), torch.Size([2, 5, 12]), torch.Size([2, 30, 40]))
-    """
-    if features.ndim != 4:
-        raise ValueError(f"features must have shape (B, C, H, W), got {tuple(features.shape)}")
-    if not features.is_floating_point():
-        raise TypeError(f"features must be floating point, got {features.dtype}")
-    if n_iter < 1:
-        raise ValueError(f"n_iter must be at least 1, got {n_iter}")
-    batch, _, height, width = features.shape
-    cells = CellGrid.build(height, width, grid, device=features.device)
-    valid_slots = cells.slot_valid.to(features.dtype).repeat(batch, 1).unsqueeze(1)
-    ones = torch.ones_like(features[:, :1])
-    # (B*M, C+1, P): features plus a ones row (for the mass), zero in padding slots.
-    cells_aug = cells.to_cells(torch.cat((features, ones), dim=1)) * valid_slots
-    cells_aug_t = cells_aug.transpose(1, 2)
-    sums = cells_aug.sum(dim=2).view(batch, cells.n_superpixels, -1).transpose(1, 2)
-    centres = sums[:, :-1] / sums[:, -1:]
-    excluded = (~cells.neighbour_valid).to(features.dtype).repeat(batch, 1).unsqueeze(-1)
-    excluded = excluded * _EXCLUDED_DISTANCE
-
-    for it in range(n_iter):
-        neighbours = cells.gather_neighbours(centres)
-        logits = _association_logits(_augment_centres(neighbours, excluded), cells_aug)
-        weights = _NeighbourSoftmax.apply(logits)  # (B*M, 9, P)
-        if it < n_iter - 1:
-            centres = _update_centres(weights, cells_aug_t, cells, batch, centres)
-
-    with torch.no_grad():
-        best = _argmax9(weights)  # (B*M, P)
-        ids = torch.gather(cells.neighbour_index.repeat(batch, 1), 1, best)
-        labels = cells.from_cells(ids.unsqueeze(1), batch)[:, 0]
-    association = cells.from_cells(weights, batch)
-    return SlicResult(association, centres, labels, (cells.n_h, cells.n_w))
-
-
 # -- pixel <-> superpixel mappings ------------------------------------------------------
 
 
-def _check_association(association: Tensor, grid: tuple[int, int]) -> CellGrid:
-    if association.ndim != 4 or association.shape[1] != 9:
-        raise ValueError(
-            f"association must have shape (B, 9, H, W), got {tuple(association.shape)}"
-        )
-    return CellGrid.build(association.shape[2], association.shape[3], grid, association.device)
-
-
-def pixel_to_superpixel(values: Tensor, association: Tensor, grid: tuple[int, int]) -> Tensor:
+def pixel_to_superpixel(values: Tensor, association: Association) -> Tensor:
     """Map pixel values to superpixels with the column-normalised association.
 
     ``v_i = Σ_p Q_pi x_p / Σ_p Q_pi``.
 
     Args:
         values: pixel values ``(B, D, H, W)``.
-        association: soft association ``(B, 9, H, W)`` from :func:`differentiable_slic`.
-        grid: the superpixel grid ``(n_h, n_w)``.
+        association: from :func:`differentiable_slic` (``SlicResult.association``).
 
     Returns:
         Superpixel values ``(B, D, M)``; a superpixel with no weight gets 0.
     """
-    cells = _check_association(association, grid)
-    batch = values.shape[0]
-    if values.shape[0] != association.shape[0] or values.shape[2:] != association.shape[2:]:
+    weights = association.weights
+    if values.shape[0] != weights.shape[0] or values.shape[2:] != weights.shape[2:]:
         raise ValueError(
-            f"values {tuple(values.shape)} and association {tuple(association.shape)} "
+            f"values {tuple(values.shape)} and association {tuple(weights.shape)} "
             "must share batch size and H×W"
         )
+    cells, batch = association.cells(), values.shape[0]
     valid_slots = cells.slot_valid.to(values.dtype).repeat(batch, 1).unsqueeze(1)
     ones = torch.ones_like(values[:, :1])
     vals = cells.to_cells(torch.cat((values, ones), dim=1)) * valid_slots  # (BM, D+1, P)
-    weights = cells.to_cells(association)  # (BM, 9, P)
-    sums = cells.scatter_neighbours(torch.bmm(weights, vals.transpose(1, 2)), batch)
+    sums = cells.scatter_neighbours(torch.bmm(cells.to_cells(weights), vals.transpose(1, 2)), batch)
     return sums[:, :-1] / sums[:, -1:].clamp(min=torch.finfo(sums.dtype).tiny)
 
 
-def superpixel_to_pixel(values: Tensor, association: Tensor, grid: tuple[int, int]) -> Tensor:
+def superpixel_to_pixel(values: Tensor, association: Association) -> Tensor:
     """Map superpixel values to pixels with the row-normalised association.
 
     ``x_p = Σ_i Q_pi v_i`` over the 9 neighbours of the pixel's cell (rows of ``Q`` sum
@@ -422,20 +507,18 @@ def superpixel_to_pixel(values: Tensor, association: Tensor, grid: tuple[int, in
 
     Args:
         values: superpixel values ``(B, D, M)``.
-        association: soft association ``(B, 9, H, W)``.
-        grid: the superpixel grid ``(n_h, n_w)``.
+        association: from :func:`differentiable_slic`.
 
     Returns:
         Pixel values ``(B, D, H, W)``.
     """
-    cells = _check_association(association, grid)
-    batch = values.shape[0]
+    cells, batch = association.cells(), values.shape[0]
     if values.ndim != 3 or values.shape[2] != cells.n_superpixels:
         raise ValueError(
             f"values must have shape (B, D, {cells.n_superpixels}), got {tuple(values.shape)}"
         )
     neighbours = cells.gather_neighbours(values)  # (BM, 9, D)
-    weights = cells.to_cells(association)  # (BM, 9, P)
+    weights = cells.to_cells(association.weights)  # (BM, 9, P)
     return cells.from_cells(torch.bmm(neighbours.transpose(1, 2), weights), batch)
 
 
@@ -474,11 +557,11 @@ def initial_labels(height: int, width: int, grid: tuple[int, int], device=None) 
     return ys[:, None] * n_w + xs[None, :]
 
 
-def association_to_labels(association: Tensor, grid: tuple[int, int]) -> Tensor:
-    """Hard labels ``(B, H, W)`` from an association ``(B, 9, H, W)`` (argmax over the 9)."""
-    cells = _check_association(association, grid)
-    best = _argmax9(association)  # (B, H, W)
-    own = initial_labels(cells.height, cells.width, grid, association.device)
-    dy = torch.tensor([o[0] for o in NEIGHBOUR_OFFSETS], device=association.device)
-    dx = torch.tensor([o[1] for o in NEIGHBOUR_OFFSETS], device=association.device)
-    return own + dy[best] * cells.n_w + dx[best]
+def association_to_labels(association: Association) -> Tensor:
+    """Hard labels ``(B, H, W)`` of an association (argmax over the 9, first on ties)."""
+    weights, (n_h, n_w) = association.weights, association.grid
+    best = _argmax9(weights)  # (B, H, W)
+    own = initial_labels(weights.shape[2], weights.shape[3], (n_h, n_w), weights.device)
+    dy = torch.tensor([o[0] for o in NEIGHBOUR_OFFSETS], device=weights.device)
+    dx = torch.tensor([o[1] for o in NEIGHBOUR_OFFSETS], device=weights.device)
+    return own + dy[best] * n_w + dx[best]

@@ -5,34 +5,27 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ssn.functional import (
-    CellGrid,
-    hard_superpixel_to_pixel,
-    pixel_to_superpixel,
-    superpixel_to_pixel,
-)
+from ssn.functional import Association, hard_superpixel_to_pixel
 
 __all__ = ["compactness_loss", "label_reconstruction_loss", "reconstruction", "reconstruction_loss"]
 
 
-def reconstruction(target: Tensor, association: Tensor, grid: tuple[int, int]) -> Tensor:
+def reconstruction(target: Tensor, association: Association) -> Tensor:
     """Map a pixel property to superpixels (column-normalised Q) and back (row-normalised).
 
     Args:
         target: pixel property ``R`` ``(B, D, H, W)`` (one-hot labels, flow, ...).
-        association: soft association ``(B, 9, H, W)``.
-        grid: superpixel grid ``(n_h, n_w)``.
+        association: the soft association of :func:`ssn.functional.differentiable_slic`.
 
     Returns:
         The reconstruction ``R*`` ``(B, D, H, W)``.
     """
-    return superpixel_to_pixel(pixel_to_superpixel(target, association, grid), association, grid)
+    return association.to_pixels(association.to_superpixels(target))
 
 
 def reconstruction_loss(
     target: Tensor,
-    association: Tensor,
-    grid: tuple[int, int],
+    association: Association,
     *,
     kind: str = "cross_entropy",
     valid: Tensor | None = None,
@@ -42,8 +35,7 @@ def reconstruction_loss(
     Args:
         target: ``(B, D, H, W)``; one-hot labels for ``"cross_entropy"`` (an all-zero
             vector marks an ignored pixel), any values (e.g. flow) for ``"l1"``.
-        association: soft association ``(B, 9, H, W)``.
-        grid: superpixel grid ``(n_h, n_w)``.
+        association: the soft association of :func:`ssn.functional.differentiable_slic`.
         kind: ``"cross_entropy"`` (labels) or ``"l1"`` (flow; summed over the D
             channels, averaged over pixels).
         valid: optional ``(B, H, W)`` boolean mask of pixels that count in the loss; for
@@ -52,12 +44,13 @@ def reconstruction_loss(
     Returns:
         Scalar loss.
     """
-    if target.shape[0] != association.shape[0] or target.shape[2:] != association.shape[2:]:
+    weights = association.weights
+    if target.shape[0] != weights.shape[0] or target.shape[2:] != weights.shape[2:]:
         raise ValueError(
-            f"target {tuple(target.shape)} and association {tuple(association.shape)} "
+            f"target {tuple(target.shape)} and association {tuple(weights.shape)} "
             "must share batch size and H×W"
         )
-    recon = reconstruction(target, association, grid)
+    recon = reconstruction(target, association)
     if kind == "cross_entropy":
         if valid is None:
             valid = target.sum(dim=1) > 0
@@ -75,8 +68,7 @@ def reconstruction_loss(
 
 def label_reconstruction_loss(
     labels: Tensor,
-    association: Tensor,
-    grid: tuple[int, int],
+    association: Association,
     n_labels: int,
     *,
     valid: Tensor | None = None,
@@ -95,8 +87,7 @@ def label_reconstruction_loss(
         labels: ``(B, H, W)`` int64 segment indices in ``[0, n_labels)``; negative
             values mark ignored pixels (they still count in the superpixel mass, as an
             all-zero one-hot vector does).
-        association: soft association ``(B, 9, H, W)``.
-        grid: superpixel grid ``(n_h, n_w)``.
+        association: the soft association of :func:`ssn.functional.differentiable_slic`.
         n_labels: number of label classes (one-hot channels).
         valid: optional ``(B, H, W)`` mask of pixels that count in the loss, in addition
             to the labelled ones.
@@ -104,15 +95,15 @@ def label_reconstruction_loss(
     Returns:
         Scalar loss.
     """
-    batch, _, height, width = association.shape
+    batch, _, height, width = association.weights.shape
     if labels.shape != (batch, height, width):
         raise ValueError(
             f"labels {tuple(labels.shape)} must have shape (B, H, W) of the association "
-            f"{tuple(association.shape)}"
+            f"{tuple(association.weights.shape)}"
         )
-    cells = CellGrid.build(height, width, grid, association.device)
+    cells = association.cells()
     slots = cells.slot_valid.repeat(batch, 1).unsqueeze(1)  # (BM, 1, P)
-    weights = cells.to_cells(association) * slots  # (BM, 9, P), padding slots 0
+    weights = cells.to_cells(association.weights) * slots  # (BM, 9, P), padding slots 0
     cell_labels = cells.to_cells(labels.unsqueeze(1))  # (BM, 1, P)
     # Ignored pixels go to an extra bin: counted in the mass, never a target.
     bins = torch.where(cell_labels >= 0, cell_labels, n_labels).expand_as(weights)
@@ -134,9 +125,8 @@ def label_reconstruction_loss(
 
 def compactness_loss(
     positions: Tensor,
-    association: Tensor,
+    association: Association,
     labels: Tensor,
-    grid: tuple[int, int],
     *,
     reduction: str = "official",
 ) -> Tensor:
@@ -145,9 +135,8 @@ def compactness_loss(
     Args:
         positions: the scaled position features ``(B, 2, H, W)`` (the y, x channels of
             the XYLab features, i.e. already multiplied by the position scale).
-        association: soft association ``(B, 9, H, W)``.
+        association: the soft association of :func:`ssn.functional.differentiable_slic`.
         labels: hard labels ``(B, H, W)`` (before connectivity).
-        grid: superpixel grid ``(n_h, n_w)``.
         reduction: ``"official"`` = Caffe's EuclideanLoss, ``Σ ||·||² / (2·B)`` over all
             pixels and both channels, as in the official code (so the paper's weight
             1e-5 has its intended strength, ≈ 0.4× a per-element mean on 201×201
@@ -158,7 +147,7 @@ def compactness_loss(
         Scalar loss (weighted by ``TrainConfig.compactness_weight``, the paper's 1e-5, in
         training).
     """
-    centres = pixel_to_superpixel(positions, association, grid)
+    centres = association.to_superpixels(positions)
     recon = hard_superpixel_to_pixel(centres, labels)
     squared = (recon - positions) ** 2
     if reduction == "official":

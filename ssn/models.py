@@ -42,10 +42,13 @@ class SSNConfig:
         n_features: k, the number of clustering features (20 in the paper).
         in_channels: input feature channels (5 for XYLab).
         color_scale: factor on the Lab channels (0.26).
-        eta: position-scale factor at test time (2.5).
-        train_eta: position-scale factor when training (the official script's 0.25
-            for 201×201 patches with a 10×10 grid is eta = 5; the paper uses 2.5).
-        n_iter_train, n_iter_test: differentiable-SLIC iterations v (5 and 10).
+        eta: position-scale factor at test time (2.5), the default of
+            :meth:`SSN.forward`.
+        n_iter_test: differentiable-SLIC iterations v at test time (10), the default of
+            :meth:`SSN.forward`.
+        train_eta, n_iter_train: the settings the weights were trained with (2.5 and
+            5; the official script's 0.25 for 201×201 patches with a 10×10 grid is
+            eta = 5), recorded with them. Training passes its own explicitly.
         upsample: how SSN_deep brings conv4 / conv6 back to the input size.
             ``"resize"`` (default): floor-mode pooling, bilinear resize to the input
             size (``align_corners=False``). ``"caffe"``: the official network's
@@ -256,7 +259,7 @@ class SSN(nn.Module):
     Example:
         >>> net = SSN(SSNConfig(feature_net="pix"))
         >>> out = net(torch.rand(1, 3, 40, 60), n_segments=24)
-        >>> out.association.shape, out.grid
+        >>> out.association.weights.shape, out.grid
         (torch.Size([1, 9, 40, 60]), (4, 6))
     """
 
@@ -266,13 +269,17 @@ class SSN(nn.Module):
         self.feature_net = build_feature_net(self.config)
         self.register_load_state_dict_pre_hook(_rename_legacy_keys)
 
-    def pixel_features(self, image: Tensor, grid: tuple[int, int]) -> Tensor:
+    def pixel_features(self, image: Tensor, grid: tuple[int, int], eta: float) -> Tensor:
         """Scaled XYLab input features ``(B, 5, H, W)`` of an RGB image in [0, 1]."""
-        eta = self.config.train_eta if self.training else self.config.eta
         return xylab_features(image, grid, color_scale=self.config.color_scale, eta=eta)
 
     def input_features(
-        self, image: Tensor, grid: tuple[int, int], next_frame: Tensor | None = None
+        self,
+        image: Tensor,
+        grid: tuple[int, int],
+        next_frame: Tensor | None = None,
+        *,
+        eta: float | None = None,
     ) -> Tensor:
         """The network input ``(B, in_channels, H, W)`` for ``image`` (and the next frame).
 
@@ -281,8 +288,10 @@ class SSN(nn.Module):
             grid: the superpixel grid, which sets the position scale.
             next_frame: the following frame, same shape, for a flow model
                 (``config.frame_pair`` set); refused by an image model.
+            eta: the position-scale factor (default: ``config.eta``).
         """
-        x = self.pixel_features(image, grid)
+        eta = self.config.eta if eta is None else eta
+        x = self.pixel_features(image, grid, eta)
         self.check_next_frame(next_frame is not None)
         layout = self.config.frame_pair
         if layout is None:
@@ -294,7 +303,7 @@ class SSN(nn.Module):
         if layout == "lab":
             # the next frame's scaled Lab appended to the frame's XYLab
             return torch.cat((x, rgb_to_lab(next_frame) * self.config.color_scale), dim=1)
-        x2 = self.pixel_features(next_frame, grid)
+        x2 = self.pixel_features(next_frame, grid, eta)
         return torch.cat((x, x2, x - x2), dim=1)
 
     def check_next_frame(self, given: bool) -> None:
@@ -316,6 +325,7 @@ class SSN(nn.Module):
         n_segments: int,
         *,
         n_iter: int | None = None,
+        eta: float | None = None,
         next_frame: Tensor | None = None,
         autocast_dtype: torch.dtype | None = None,
     ) -> SlicResult:
@@ -325,8 +335,11 @@ class SSN(nn.Module):
             image: the RGB image(s).
             n_segments: requested number of superpixels (the grid decides the realised
                 count, see :func:`ssn.functional.grid_shape`).
-            n_iter: SLIC iterations; defaults to ``n_iter_train`` in training mode and
-                ``n_iter_test`` in eval mode.
+            n_iter: SLIC iterations (default: ``config.n_iter_test``; training passes
+                its 5). Explicit, not tied to ``train()`` / ``eval()``, which switch
+                only BatchNorm.
+            eta: position-scale factor (default: ``config.eta``; training passes its
+                own).
             next_frame: the following frame(s), RGB like ``image``, for a flow model.
             autocast_dtype: run the feature network under autocast to this dtype (e.g.
                 ``torch.bfloat16`` for training on a GPU); differentiable SLIC always
@@ -335,13 +348,13 @@ class SSN(nn.Module):
         """
         height, width = image.shape[-2:]
         grid = grid_shape(n_segments, height, width)
-        x = self.input_features(image, grid, next_frame)
+        x = self.input_features(image, grid, next_frame, eta=eta)
         if x.shape[1] != self.config.in_channels:
             raise ValueError(
                 f"the model expects {self.config.in_channels} input channels, got {x.shape[1]}"
             )
         if n_iter is None:
-            n_iter = self.config.n_iter_train if self.training else self.config.n_iter_test
+            n_iter = self.config.n_iter_test
         with torch.autocast(
             x.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None
         ):

@@ -8,36 +8,6 @@ import torch
 from ssn.functional import initial_labels
 
 
-def neighbour_mask(height: int, width: int, grid: tuple[int, int]) -> torch.Tensor:
-    """Dense ``(N, M)`` mask: may pixel p associate with superpixel i (3×3 around its cell)?"""
-    n_h, n_w = grid
-    own = initial_labels(height, width, grid).reshape(-1)
-    ids = torch.arange(n_h * n_w)
-    return ((own[:, None] // n_w - ids[None] // n_w).abs() <= 1) & (
-        (own[:, None] % n_w - ids[None] % n_w).abs() <= 1
-    )
-
-
-def dense_slic(features: torch.Tensor, grid: tuple[int, int], n_iter: int):
-    """Differentiable SLIC with full N×M distance matrices masked to the 9 neighbours.
-
-    Returns the dense association ``(B, N, M)`` and the centres ``(B, C, M)``.
-    """
-    batch, channels, height, width = features.shape
-    n_superpixels = grid[0] * grid[1]
-    allowed = neighbour_mask(height, width, grid)
-    flat = features.reshape(batch, channels, -1)
-    own = initial_labels(height, width, grid).reshape(-1)
-    onehot = (own[:, None] == torch.arange(n_superpixels)[None]).to(features.dtype)
-    centres = flat @ onehot / onehot.sum(0)
-    for it in range(n_iter):
-        dist = ((flat[:, :, :, None] - centres[:, :, None, :]) ** 2).sum(1)  # (B, N, M)
-        q = torch.softmax(-dist.masked_fill(~allowed, float("inf")), dim=2)
-        if it < n_iter - 1:
-            centres = (flat @ q) / q.sum(1, keepdim=True)
-    return q, centres
-
-
 def sparse_to_dense(association: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
     """``(B, 9, H, W)`` association → dense ``(B, N, M)`` by explicit loops over the 9."""
     batch, _, height, width = association.shape

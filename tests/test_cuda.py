@@ -45,9 +45,9 @@ def test_differentiable_slic_forward_backward_cuda_equals_cpu():
         x = features.to(device).requires_grad_(True)
         out = differentiable_slic(x, grid, n_iter=5)
         (
-            out.association * torch.arange(9, device=device, dtype=x.dtype)[:, None, None]
+            out.association.weights * torch.arange(9, device=device, dtype=x.dtype)[:, None, None]
         ).sum().backward()
-        outs[device] = (out.association.detach().cpu(), x.grad.cpu())
+        outs[device] = (out.association.weights.detach().cpu(), x.grad.cpu())
     torch.testing.assert_close(outs["cuda"][0], outs["cpu"][0])
     torch.testing.assert_close(outs["cuda"][1], outs["cpu"][1])
 
@@ -56,8 +56,8 @@ def test_official_caffe_network_cuda_equals_cpu():
     net = SSN(SSNConfig(upsample="caffe")).eval()
     x = torch.rand(1, 3, 65, 81)
     with torch.no_grad():
-        cpu = net(x, 50).association
-        gpu = net.cuda()(x.cuda(), 50).association.cpu()
+        cpu = net(x, 50).association.weights
+        gpu = net.cuda()(x.cuda(), 50).association.weights.cpu()
     torch.testing.assert_close(gpu, cpu, atol=1e-4, rtol=1e-3)
 
 
@@ -70,7 +70,7 @@ def test_training_step_with_bf16_autocast_on_cuda():
     labels = torch.randint(0, 5, (2, 65, 65), device="cuda")
     with torch.autocast("cuda", dtype=torch.bfloat16):
         out = net(images, 16)
-    loss = label_reconstruction_loss(labels, out.association.float(), out.grid, 50)
+    loss = label_reconstruction_loss(labels, out.association, 50)
     loss.backward()
     optimiser.step()
     assert torch.isfinite(loss)

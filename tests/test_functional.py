@@ -5,13 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from reference import dense_slic, sparse_to_dense
+from reference import sparse_to_dense
 from skimage.color import rgb2lab
 
 from ssn.color import rgb_to_lab
 from ssn.functional import (
+    Association,
     CellGrid,
     association_to_labels,
+    dense_slic_reference,
     differentiable_slic,
     grid_shape,
     hard_pixel_to_superpixel,
@@ -90,15 +92,21 @@ class TestFeatures:
         torch.testing.assert_close(feats[:, 2:], 0.26 * rgb_to_lab(rgb))
 
 
+
+def _outputs(result):
+    """The differentiable outputs of differentiable_slic: association weights, centres."""
+    return result.association.weights, result.centres
+
+
 class TestDifferentiableSlic:
     @pytest.mark.parametrize("height,width,grid", SHAPES)
     @pytest.mark.parametrize("n_iter", [1, 4])
     def test_equals_dense_reference(self, height, width, grid, n_iter):
         feats = _features(2, 4, height, width, seed=n_iter)
         ours = differentiable_slic(feats, grid, n_iter=n_iter)
-        q_ref, centres_ref = dense_slic(feats, grid, n_iter)
+        q_ref, centres_ref = dense_slic_reference(feats, grid, n_iter)
         torch.testing.assert_close(
-            sparse_to_dense(ours.association, grid), q_ref, atol=1e-6, rtol=0
+            sparse_to_dense(ours.association.weights, grid), q_ref, atol=1e-6, rtol=0
         )
         torch.testing.assert_close(ours.centres, centres_ref, atol=1e-6, rtol=0)
 
@@ -106,49 +114,51 @@ class TestDifferentiableSlic:
         feats = _features(1, 5, 40, 50)
         ref = differentiable_slic(feats, (4, 5), n_iter=10)
         ours = differentiable_slic(feats.float(), (4, 5), n_iter=10)
-        torch.testing.assert_close(ours.association.double(), ref.association, atol=2e-3, rtol=0)
+        torch.testing.assert_close(
+            ours.association.weights.double(), ref.association.weights, atol=2e-3, rtol=0
+        )
         assert (ours.labels != ref.labels).float().mean() < 0.01
 
     def test_association_rows_and_excluded_neighbours(self):
         feats = _features(1, 3, 13, 17)
         out = differentiable_slic(feats, (3, 4), n_iter=3)
-        torch.testing.assert_close(out.association.sum(1), torch.ones(1, 13, 17).double())
+        torch.testing.assert_close(out.association.weights.sum(1), torch.ones(1, 13, 17).double())
         own = initial_labels(13, 17, (3, 4))
         top_row = own // 4 == 0
         # Neighbours j = 0, 1, 2 (dy = -1) of the top row of cells are off the grid.
-        assert (out.association[0, :3][:, top_row] == 0).all()
+        assert (out.association.weights[0, :3][:, top_row] == 0).all()
         left = own % 4 == 0
-        assert (out.association[0, [0, 3, 6]][:, left] == 0).all()
+        assert (out.association.weights[0, [0, 3, 6]][:, left] == 0).all()
 
     def test_labels_are_argmax_of_association(self):
         feats = _features(2, 5, 21, 30)
         out = differentiable_slic(feats, (3, 4), n_iter=5)
         assert out.labels.dtype == torch.int64
-        torch.testing.assert_close(association_to_labels(out.association, (3, 4)), out.labels)
-        dense = sparse_to_dense(out.association, (3, 4))
+        torch.testing.assert_close(association_to_labels(out.association), out.labels)
+        dense = sparse_to_dense(out.association.weights, (3, 4))
         assert (dense.argmax(2).view(2, 21, 30) == out.labels).all()
 
     def test_gradcheck_through_iterations(self):
         feats = _features(1, 2, 5, 6).requires_grad_()
         assert torch.autograd.gradcheck(
-            lambda f: differentiable_slic(f, (2, 2), n_iter=3)[:2], (feats,)
+            lambda f: _outputs(differentiable_slic(f, (2, 2), n_iter=3)), (feats,)
         )
 
     def test_gradcheck_fast_mode_larger_batch(self):
         # Random projections of the Jacobian (fast mode) on a batched, ragged-grid case.
         feats = _features(2, 3, 9, 11).requires_grad_()
         assert torch.autograd.gradcheck(
-            lambda f: differentiable_slic(f, (2, 3), n_iter=4)[:2], (feats,), fast_mode=True
+            lambda f: _outputs(differentiable_slic(f, (2, 3), n_iter=4)), (feats,), fast_mode=True
         )
 
     def test_gradient_matches_dense_reference(self):
         feats = _features(1, 4, 10, 11).requires_grad_()
         weights = torch.rand(1, 10 * 11, 6, dtype=torch.float64)
         out = differentiable_slic(feats, (2, 3), n_iter=3)
-        (sparse_to_dense(out.association, (2, 3)) * weights).sum().backward()
+        (sparse_to_dense(out.association.weights, (2, 3)) * weights).sum().backward()
         ours = feats.grad.clone()
         feats.grad = None
-        q_ref, _ = dense_slic(feats, (2, 3), 3)
+        q_ref, _ = dense_slic_reference(feats, (2, 3), 3)
         (q_ref * weights).sum().backward()
         torch.testing.assert_close(ours, feats.grad, atol=1e-8, rtol=1e-6)
 
@@ -156,7 +166,7 @@ class TestDifferentiableSlic:
         feats = _features(3, 5, 16, 20)
         batched = differentiable_slic(feats, (2, 2), n_iter=4)
         single = differentiable_slic(feats[1:2], (2, 2), n_iter=4)
-        torch.testing.assert_close(batched.association[1:2], single.association)
+        torch.testing.assert_close(batched.association.weights[1:2], single.association.weights)
         assert (batched.labels[1:2] == single.labels).all()
 
     def test_piecewise_constant_image_recovers_regions(self):
@@ -175,7 +185,7 @@ class TestDifferentiableSlic:
     def test_device_and_dtype_follow_input(self, device):
         feats = _features(1, 5, 16, 16, dtype=torch.float32).to(device)
         out = differentiable_slic(feats, (2, 2), n_iter=2)
-        for t in (out.association, out.centres):
+        for t in (out.association.weights, out.centres):
             assert t.device.type == device and t.dtype == torch.float32
         assert out.labels.device.type == device
 
@@ -193,28 +203,28 @@ class TestDifferentiableSlic:
 class TestMappings:
     def _setup(self, height=13, width=17, grid=(3, 4)):
         feats = _features(2, 4, height, width)
-        return differentiable_slic(feats, grid, n_iter=3).association, grid
+        return differentiable_slic(feats, grid, n_iter=3).association.weights, grid
 
     def test_pixel_to_superpixel_is_column_normalised_q(self):
         association, grid = self._setup()
         values = _features(2, 3, 13, 17, seed=5)
         dense = sparse_to_dense(association, grid)  # (B, N, M)
         ref = values.reshape(2, 3, -1) @ dense / dense.sum(1, keepdim=True)
-        torch.testing.assert_close(pixel_to_superpixel(values, association, grid), ref)
+        torch.testing.assert_close(pixel_to_superpixel(values, Association(association, grid)), ref)
 
     def test_superpixel_to_pixel_is_row_normalised_q(self):
         association, grid = self._setup()
         values = _features(2, 3, 1, 12, seed=6)[:, :, 0]  # (B, 3, M)
         dense = sparse_to_dense(association, grid)
         ref = (values @ dense.transpose(1, 2)).view(2, 3, 13, 17)
-        torch.testing.assert_close(superpixel_to_pixel(values, association, grid), ref)
+        torch.testing.assert_close(superpixel_to_pixel(values, Association(association, grid)), ref)
 
     def test_constant_maps_to_constant(self):
         association, grid = self._setup()
         const = torch.full((2, 1, 13, 17), 3.5, dtype=torch.float64)
-        sp = pixel_to_superpixel(const, association, grid)
+        sp = pixel_to_superpixel(const, Association(association, grid))
         torch.testing.assert_close(sp, torch.full_like(sp, 3.5))
-        torch.testing.assert_close(superpixel_to_pixel(sp, association, grid), const)
+        torch.testing.assert_close(superpixel_to_pixel(sp, Association(association, grid)), const)
 
     def test_gradcheck_mappings(self):
         association, grid = self._setup(7, 8, (2, 3))
@@ -222,10 +232,10 @@ class TestMappings:
         values = _features(2, 2, 7, 8).requires_grad_()
         sp_values = _features(2, 2, 1, 6)[:, :, 0].requires_grad_()
         assert torch.autograd.gradcheck(
-            lambda v, q: pixel_to_superpixel(v, q, grid), (values, association)
+            lambda v, q: pixel_to_superpixel(v, Association(q, grid)), (values, association)
         )
         assert torch.autograd.gradcheck(
-            lambda v, q: superpixel_to_pixel(v, q, grid), (sp_values, association)
+            lambda v, q: superpixel_to_pixel(v, Association(q, grid)), (sp_values, association)
         )
 
     def test_hard_mappings_against_loops(self):
@@ -246,8 +256,8 @@ class TestMappings:
     def test_shape_errors(self):
         association, grid = self._setup()
         with pytest.raises(ValueError, match="share"):
-            pixel_to_superpixel(torch.rand(2, 1, 5, 5).double(), association, grid)
+            pixel_to_superpixel(torch.rand(2, 1, 5, 5).double(), Association(association, grid))
         with pytest.raises(ValueError, match=r"\(B, D, 12\)"):
-            superpixel_to_pixel(torch.rand(2, 1, 11).double(), association, grid)
+            superpixel_to_pixel(torch.rand(2, 1, 11).double(), Association(association, grid))
         with pytest.raises(ValueError, match=r"\(B, 9, H, W\)"):
-            pixel_to_superpixel(torch.rand(2, 1, 5, 5), torch.rand(2, 8, 5, 5), grid)
+            pixel_to_superpixel(torch.rand(2, 1, 5, 5), Association(torch.rand(2, 8, 5, 5), grid))

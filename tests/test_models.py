@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import pytest
 import torch
-from reference import dense_slic
 
 from ssn.checkpoint import export_weights, load_checkpoint, load_model, save_checkpoint
-from ssn.functional import differentiable_slic, initial_labels
+from ssn.functional import (
+    Association,
+    dense_slic_reference,
+    differentiable_slic,
+    initial_labels,
+)
 from ssn.losses import compactness_loss, reconstruction, reconstruction_loss
 from ssn.models import SSN, SSNConfig, SSNDeep, SSNLinear
 
@@ -57,7 +61,7 @@ class TestSSN:
         image = torch.rand(2, 3, 33, 33)
         out = net(image, n_segments=9)
         target = torch.nn.functional.one_hot(torch.randint(0, 3, (2, 33, 33)), 3)
-        loss = reconstruction_loss(target.permute(0, 3, 1, 2).float(), out.association, out.grid)
+        loss = reconstruction_loss(target.permute(0, 3, 1, 2).float(), out.association)
         loss.backward()
         for name, p in net.named_parameters():
             assert p.grad is not None and torch.isfinite(p.grad).all(), name
@@ -66,16 +70,21 @@ class TestSSN:
     def test_iterations_follow_mode(self):
         net = SSN(SSNConfig(feature_net="pix", n_iter_train=1, n_iter_test=6))
         image = torch.rand(1, 3, 20, 20, dtype=torch.float64)
-        feats = net.pixel_features(image, (2, 2))
-        q_ref1, _ = dense_slic(feats, (2, 2), 1)
-        q_ref6, _ = dense_slic(feats, (2, 2), 6)
-        out_train = net.train()(image, 4)
-        out_eval = net.eval()(image, 4)
+        feats = net.pixel_features(image, (2, 2), net.config.eta)
+        q_ref1, _ = dense_slic_reference(feats, (2, 2), 1)
+        q_ref6, _ = dense_slic_reference(feats, (2, 2), 6)
+        # explicit: training passes its n_iter; the default is the test-time one
+        out_train = net.train()(image, 4, n_iter=net.config.n_iter_train)
+        out_eval = net.train()(image, 4)
         own = initial_labels(20, 20, (2, 2)).view(-1)
         # The own-cell weight (j = 4) is the dense entry at each pixel's own superpixel.
         pix = torch.arange(400)
-        torch.testing.assert_close(out_train.association[0, 4].reshape(-1), q_ref1[0, pix, own])
-        torch.testing.assert_close(out_eval.association[0, 4].reshape(-1), q_ref6[0, pix, own])
+        torch.testing.assert_close(
+            out_train.association.weights[0, 4].reshape(-1), q_ref1[0, pix, own]
+        )
+        torch.testing.assert_close(
+            out_eval.association.weights[0, 4].reshape(-1), q_ref6[0, pix, own]
+        )
 
     def test_wrong_extra_channels(self):
         net = SSN(SSNConfig(feature_net="pix"))
@@ -86,14 +95,14 @@ class TestSSN:
 class TestLosses:
     def _hard_association(self, height, width, grid):
         # Every pixel fully in its own initial cell (j = 4).
-        assoc = torch.zeros(1, 9, height, width, dtype=torch.float64)
-        assoc[:, 4] = 1
-        return assoc
+        weights = torch.zeros(1, 9, height, width, dtype=torch.float64)
+        weights[:, 4] = 1
+        return Association(weights, grid)
 
     def test_reconstruction_with_hard_association_is_cell_mean(self):
         assoc = self._hard_association(4, 4, (2, 2))
         target = torch.arange(16.0, dtype=torch.float64).view(1, 1, 4, 4)
-        recon = reconstruction(target, assoc, (2, 2))
+        recon = reconstruction(target, assoc)
         # Top-left cell holds 0, 1, 4, 5: mean 2.5.
         assert recon[0, 0, 0, 0].item() == pytest.approx(2.5)
         assert recon[0, 0, 3, 3].item() == pytest.approx((10 + 11 + 14 + 15) / 4)
@@ -103,7 +112,7 @@ class TestLosses:
         # Labels [[0, 0], [0, 1]] in one superpixel: reconstruction (3/4, 1/4) everywhere.
         labels = torch.tensor([[0, 0], [0, 1]])
         target = torch.nn.functional.one_hot(labels, 2).permute(2, 0, 1)[None].double()
-        loss = reconstruction_loss(target, assoc, (1, 1))
+        loss = reconstruction_loss(target, assoc)
         expected = -(3 * torch.log(torch.tensor(0.75)) + torch.log(torch.tensor(0.25))) / 4
         assert loss.item() == pytest.approx(expected.item())
 
@@ -112,7 +121,7 @@ class TestLosses:
         target = torch.zeros(1, 2, 2, 2, dtype=torch.float64)
         target[0, 0, 0, :] = 1  # top row labelled 0, bottom row ignored (all-zero)
         # Reconstruction of class 0 is 2/4 = 0.5 on the two counted pixels.
-        assert reconstruction_loss(target, assoc, (1, 1)).item() == pytest.approx(
+        assert reconstruction_loss(target, assoc).item() == pytest.approx(
             -torch.log(torch.tensor(0.5)).item()
         )
 
@@ -120,19 +129,17 @@ class TestLosses:
         assoc = self._hard_association(4, 4, (2, 2))
         flow = torch.zeros(1, 2, 4, 4, dtype=torch.float64)
         flow[:, :, :2, :2] = 3.0
-        assert reconstruction_loss(flow, assoc, (2, 2), kind="l1").item() == pytest.approx(0.0)
+        assert reconstruction_loss(flow, assoc, kind="l1").item() == pytest.approx(0.0)
         flow[0, 0, 0, 0] = 7.0  # cell mean 4: |7-4| + 3·|3-4| = 6 over 16 pixels
-        assert reconstruction_loss(flow, assoc, (2, 2), kind="l1").item() == pytest.approx(6 / 16)
+        assert reconstruction_loss(flow, assoc, kind="l1").item() == pytest.approx(6 / 16)
 
     def test_compactness_hand_value(self):
         assoc = self._hard_association(2, 2, (1, 1))
         labels = torch.zeros(1, 2, 2, dtype=torch.int64)
         pos = torch.tensor([[[0.0, 0.0], [1.0, 1.0]], [[0.0, 1.0], [0.0, 1.0]]]).double()[None]
         # Centre (0.5, 0.5); each pixel is 0.5² + 0.5² = 0.5 away: sum 2, /(2·B) = 1.
-        assert compactness_loss(pos, assoc, labels, (1, 1)).item() == pytest.approx(1.0)
-        assert compactness_loss(
-            pos, assoc, labels, (1, 1), reduction="mean"
-        ).item() == pytest.approx(0.25)
+        assert compactness_loss(pos, assoc, labels).item() == pytest.approx(1.0)
+        assert compactness_loss(pos, assoc, labels, reduction="mean").item() == pytest.approx(0.25)
 
     def test_gradcheck_losses(self):
         feats = torch.rand(1, 3, 6, 7, dtype=torch.float64) * 3
@@ -144,9 +151,9 @@ class TestLosses:
         def total(f):
             out = differentiable_slic(f, (2, 2), n_iter=2)
             return (
-                reconstruction_loss(target, out.association, out.grid)
-                + reconstruction_loss(flow, out.association, out.grid, kind="l1")
-                + compactness_loss(f[:, :2], out.association, out.labels, out.grid)
+                reconstruction_loss(target, out.association)
+                + reconstruction_loss(flow, out.association, kind="l1")
+                + compactness_loss(f[:, :2], out.association, out.labels)
             )
 
         assert torch.autograd.gradcheck(total, (feats,))
@@ -154,7 +161,7 @@ class TestLosses:
     def test_bad_kind(self):
         assoc = self._hard_association(2, 2, (1, 1))
         with pytest.raises(ValueError, match="kind"):
-            reconstruction_loss(torch.zeros(1, 1, 2, 2).double(), assoc, (1, 1), kind="l2")
+            reconstruction_loss(torch.zeros(1, 1, 2, 2).double(), assoc, kind="l2")
 
 
 class TestCheckpoint:
@@ -227,8 +234,8 @@ class TestLabelReconstructionLoss:
 
         def losses(f):
             out = differentiable_slic(f, grid, n_iter=3)
-            dense = reconstruction_loss(onehot, out.association, grid, valid=valid & (labels >= 0))
-            sparse = label_reconstruction_loss(labels, out.association, grid, 5, valid=valid)
+            dense = reconstruction_loss(onehot, out.association, valid=valid & (labels >= 0))
+            sparse = label_reconstruction_loss(labels, out.association, 5, valid=valid)
             return dense, sparse
 
         dense, sparse = losses(feats)
@@ -245,7 +252,7 @@ class TestLabelReconstructionLoss:
 
         def loss(f):
             out = differentiable_slic(f, (2, 2), n_iter=2)
-            return label_reconstruction_loss(labels, out.association, out.grid, 3)
+            return label_reconstruction_loss(labels, out.association, 3)
 
         assert torch.autograd.gradcheck(loss, (feats,))
 
@@ -254,5 +261,7 @@ class TestLabelReconstructionLoss:
 
         with pytest.raises(ValueError, match=r"\(B, H, W\)"):
             label_reconstruction_loss(
-                torch.zeros(1, 4, 4, dtype=torch.int64), torch.rand(1, 9, 5, 5), (1, 1), 2
+                torch.zeros(1, 4, 4, dtype=torch.int64),
+                Association(torch.rand(1, 9, 5, 5), (1, 1)),
+                2,
             )

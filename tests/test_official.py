@@ -297,7 +297,8 @@ class TestFramePairs:
         net = SSN(SSNConfig(in_channels=15, carried_channels=5, frame_pair="official")).eval()
         a, b = torch.rand(1, 3, 17, 25), torch.rand(1, 3, 17, 25)
         x = net.input_features(a, (3, 4), b)
-        xa, xb = net.pixel_features(a, (3, 4)), net.pixel_features(b, (3, 4))
+        eta = net.config.eta
+        xa, xb = net.pixel_features(a, (3, 4), eta), net.pixel_features(b, (3, 4), eta)
         torch.testing.assert_close(x, torch.cat((xa, xb, xa - xb), 1))
         assert not x[:, 10:12].any()  # the position channels of the difference are zero
 
@@ -306,7 +307,7 @@ class TestFramePairs:
         a, b = torch.rand(1, 3, 17, 25), torch.rand(1, 3, 17, 25)
         features = net.feature_net(net.input_features(a, (3, 4), b))
         assert features.shape[1] == 20
-        torch.testing.assert_close(features[:, :5], net.pixel_features(a, (3, 4)))
+        torch.testing.assert_close(features[:, :5], net.pixel_features(a, (3, 4), net.config.eta))
         assert net.feature_net.conv7.in_channels == 5 + 3 * 64
 
     def test_frame_pair_and_channels_must_agree(self):

@@ -30,21 +30,19 @@ def compute_loss(model: SSN, batch: dict, config: TrainConfig, autocast_dtype=No
     ``autocast_dtype`` (e.g. ``torch.bfloat16``) runs the feature network under autocast;
     see :meth:`ssn.models.SSN.forward`.
     """
-    module = getattr(model, "module", model)
     flow = config.task == "sintel"
     images, next_frame = (batch["image1"], batch["image2"]) if flow else (batch["image"], None)
-    out = model(images, config.n_segments, next_frame=next_frame, autocast_dtype=autocast_dtype)
+    out = model(images, config.n_segments, n_iter=config.n_iter_train, eta=config.train_eta,
+                next_frame=next_frame, autocast_dtype=autocast_dtype)  # fmt: skip
     if flow:
-        recon = reconstruction_loss(
-            batch["flow"], out.association, out.grid, kind="l1", valid=batch["valid"]
-        )
+        recon = reconstruction_loss(batch["flow"], out.association, kind="l1", valid=batch["valid"])
     else:  # cross-entropy against the one-hot segments, computed from the indices
         recon = label_reconstruction_loss(
-            batch["labels"], out.association, out.grid, config.max_segments, valid=batch["valid"]
+            batch["labels"], out.association, config.max_segments, valid=batch["valid"]
         )
-    positions = position_features(out.association, out.grid, eta=module.config.train_eta)
+    positions = position_features(images, out.grid, eta=config.train_eta)
     compact = compactness_loss(
-        positions, out.association, out.labels, out.grid, reduction=config.compactness_reduction
+        positions, out.association, out.labels, reduction=config.compactness_reduction
     )
     total = recon + config.compactness_weight * compact
     return {"loss": total, "reconstruction": recon.detach(), "compactness": compact.detach()}
