@@ -10,6 +10,7 @@ import numpy as np
 
 __all__ = [
     "closest_count",
+    "opencv_labels",
     "grid_seeds",
     "relabel_consecutive",
     "rgb_to_lab",
@@ -32,6 +33,20 @@ def opencv_single_thread():
         yield
     finally:
         cv2.setNumThreads(previous)
+
+
+def opencv_labels(sp, n_segments: int, num_iterations: int, min_element_size: int) -> np.ndarray:
+    """Labels of an OpenCV ximgproc superpixel object (SLIC, LSC) after ``num_iterations``
+    and its own connectivity step, with the fragments it leaves (below a quarter of the
+    mean superpixel area) merged by :func:`ssn.connectivity.enforce_connectivity`."""
+    from ssn.connectivity import enforce_connectivity
+
+    sp.iterate(num_iterations)
+    if min_element_size > 0:
+        sp.enforceLabelConnectivity(min_element_size)
+    labels = sp.getLabels()
+    min_size = max(1, int(0.25 * labels.size / n_segments))
+    return enforce_connectivity(labels, n_segments, mode="split", min_size=min_size)
 
 
 def to_uint8(rgb: np.ndarray) -> np.ndarray:

@@ -14,10 +14,9 @@ import math
 
 import numpy as np
 
-from ssn.connectivity import enforce_connectivity
 from ssn.validation import check_int, check_positive
 
-from ._common import closest_count, opencv_single_thread, to_uint8
+from ._common import closest_count, opencv_labels, opencv_single_thread, to_uint8
 from .registry import register
 
 
@@ -53,15 +52,7 @@ def lsc(rgb, n_segments, *, ratio=0.075, num_iterations=10, min_element_size=20)
         # single-threaded: with several threads OpenCV's LSC is not deterministic
         with opencv_single_thread():
             sp = cv2.ximgproc.createSuperpixelLSC(lab, region_size=region_size, ratio=ratio)
-            sp.iterate(num_iterations)
-            if min_element_size > 0:
-                sp.enforceLabelConnectivity(min_element_size)
-        return enforce_connectivity(
-            sp.getLabels(),
-            n_segments,
-            mode="split",
-            min_size=max(1, int(0.25 * height * width / n_segments)),
-        )
+            return opencv_labels(sp, n_segments, num_iterations, min_element_size)
 
     step = math.sqrt(height * width / n_segments)
     sizes = [r for r in {max(2, math.floor(step)), max(2, math.ceil(step))}

@@ -17,7 +17,7 @@ import math
 from ssn.connectivity import enforce_connectivity
 from ssn.validation import check_int, check_positive
 
-from ._common import closest_count, to_uint8
+from ._common import closest_count, opencv_labels, to_uint8
 from .registry import register
 
 
@@ -106,15 +106,7 @@ def _opencv_slic(rgb, n_segments, algorithm, ruler, num_iterations, min_element_
         sp = cv2.ximgproc.createSuperpixelSLIC(
             lab, algorithm=algorithm, region_size=region_size, ruler=ruler
         )
-        sp.iterate(num_iterations)
-        if min_element_size > 0:
-            sp.enforceLabelConnectivity(min_element_size)
-        return enforce_connectivity(
-            sp.getLabels(),
-            n_segments,
-            mode="split",
-            min_size=max(1, int(0.25 * height * width / n_segments)),
-        )
+        return opencv_labels(sp, n_segments, num_iterations, min_element_size)
 
     step = math.sqrt(height * width / n_segments)
     # OpenCV places seeds on a grid of pitch `region_size` (an integer): try the two

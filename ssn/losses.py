@@ -10,6 +10,12 @@ from ssn.functional import Association, hard_superpixel_to_pixel
 __all__ = ["compactness_loss", "label_reconstruction_loss", "reconstruction", "reconstruction_loss"]
 
 
+def _mean_over(per_pixel: Tensor, counted: Tensor) -> Tensor:
+    """The mean of ``per_pixel`` over the ``counted`` pixels (0 when none counts)."""
+    weight = counted.to(per_pixel.dtype)
+    return (per_pixel * weight).sum() / weight.sum().clamp(min=1)
+
+
 def reconstruction(target: Tensor, association: Association) -> Tensor:
     """Map a pixel property to superpixels (column-normalised Q) and back (row-normalised).
 
@@ -62,8 +68,7 @@ def reconstruction_loss(
             valid = torch.ones_like(per_pixel, dtype=torch.bool)
     else:
         raise ValueError(f"kind must be 'cross_entropy' or 'l1', got {kind!r}")
-    weight = valid.to(per_pixel.dtype)
-    return (per_pixel * weight).sum() / weight.sum().clamp(min=1)
+    return _mean_over(per_pixel, valid)
 
 
 def label_reconstruction_loss(
@@ -119,8 +124,7 @@ def label_reconstruction_loss(
     if valid is not None:
         counted = counted & valid
     per_pixel = -torch.log(recon.clamp(min=1e-8))
-    weight = counted.to(per_pixel.dtype)
-    return (per_pixel * weight).sum() / weight.sum().clamp(min=1)
+    return _mean_over(per_pixel, counted)
 
 
 def compactness_loss(

@@ -92,7 +92,6 @@ class TestFeatures:
         torch.testing.assert_close(feats[:, 2:], 0.26 * rgb_to_lab(rgb))
 
 
-
 def _outputs(result):
     """The differentiable outputs of differentiable_slic: association weights, centres."""
     return result.association.weights, result.centres
