@@ -81,9 +81,10 @@ def resolve_model(model, device=None) -> SSN:
     anything else is read as a checkpoint path.
 
     A model loaded from a file is kept (the last 8, per file version and device), so
-    segmenting many images with ``model="deep"`` reads the checkpoint once. The kept
-    model is shared: use it for inference only (``ssn.checkpoint.load_model`` gives a
-    private copy to train).
+    segmenting many images with ``model="deep"`` reads the checkpoint once, and it is
+    prepared for inference (:meth:`ssn.models.SSN.fold_for_inference`: BatchNorm folded
+    into the convolutions, channels-last). The kept model is shared and for inference
+    only (``ssn.checkpoint.load_model`` gives a private, trainable copy).
 
     Raises
     ------
@@ -125,8 +126,8 @@ def resolve_model(model, device=None) -> SSN:
 def _kept_model(source: str, version, device: str) -> SSN:
     """The model of an official name or a checkpoint file (``version`` tells its edits)."""
     if official.is_official(source):
-        return official.load(source, device).eval()
-    return load_model(source, device).eval()
+        return official.load(source, device).fold_for_inference()
+    return load_model(source, device).fold_for_inference()
 
 
 def segment(
@@ -219,7 +220,7 @@ def segment(
     net = resolve_model(model, device)
     frame2 = _next_frame_tensor(net, next_frame, rgb.shape, channel_axis)
     grid = grid_shape(n_segments, height, width)
-    with torch.no_grad():
+    with torch.inference_mode():
         if device.type == "cpu":
             labels = _labels_cpu(net, rgb, grid, int(n_iter), frame2)
         else:
@@ -263,5 +264,5 @@ def _labels_cpu(
         features = rgb_to_lab_features(rgb, scale, config.color_scale)
     else:
         x = net.input_features(_as_tensor(rgb), grid, next_frame)
-        features = net.feature_net(x)[0].numpy()
+        features = net.feature_net(x)[0].contiguous().numpy()
     return slic_labels(features, grid, n_iter)[0]

@@ -191,8 +191,25 @@ class SSNDeep(nn.Module):
         self.conv7 = nn.Conv2d(self.carried + 3 * width, n_features - self.carried, 3, padding=1)
         nn.init.normal_(self.conv7.weight, std=0.001)
         nn.init.zeros_(self.conv7.bias)
+        self.channels_last = False  # set by fold_for_inference
+
+    def fold_for_inference(self) -> SSNDeep:
+        """Prepare for inference, in place: BatchNorm folded into the convolutions (its
+        running statistics), weights and activations channels-last (oneDNN's fast
+        layout on CPUs). The same function to float32 rounding; no longer trainable."""
+        from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+        self.eval()
+        for block in (self.conv1, self.conv2, self.conv3, self.conv4, self.conv5, self.conv6):
+            if isinstance(block[1], nn.BatchNorm2d):
+                block[0], block[1] = fuse_conv_bn_eval(block[0], block[1]), nn.Identity()
+        self.to(memory_format=torch.channels_last)
+        self.channels_last = True
+        return self
 
     def forward(self, x: Tensor) -> Tensor:
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         size = x.shape[-2:]
         c2 = self.conv2(self.conv1(x))
         c4 = self.conv4(self.conv3(self._pool(c2)))
@@ -305,6 +322,15 @@ class SSN(nn.Module):
             return torch.cat((x, rgb_to_lab(next_frame) * self.config.color_scale), dim=1)
         x2 = self.pixel_features(next_frame, grid, eta)
         return torch.cat((x, x2, x - x2), dim=1)
+
+    def fold_for_inference(self) -> SSN:
+        """Prepare for inference, in place (see :meth:`SSNDeep.fold_for_inference`): the
+        same superpixels, faster on CPUs; the model can no longer be trained or saved
+        as a checkpoint of this architecture. Returns the model."""
+        self.eval()
+        if isinstance(self.feature_net, SSNDeep):
+            self.feature_net.fold_for_inference()
+        return self
 
     def check_next_frame(self, given: bool) -> None:
         """Refuse a next frame for an image model, and its absence for a flow model."""

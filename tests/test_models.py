@@ -265,3 +265,32 @@ class TestLabelReconstructionLoss:
                 Association(torch.rand(1, 9, 5, 5), (1, 1)),
                 2,
             )
+
+
+def test_fold_for_inference_keeps_the_function():
+    """Issue #13 (2): BatchNorm folded into the convolutions and channels-last give the
+    same features (to float rounding) and the same superpixels; kept models are folded."""
+    import copy
+
+    import numpy as np
+
+    from ssn.inference import segment
+
+    torch.manual_seed(0)
+    plain = SSN(SSNConfig(feature_net="deep"))
+    for module in plain.modules():  # BatchNorm statistics that are not the identity
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.1, 0.1)
+            module.running_var.uniform_(0.5, 2.0)
+    plain.eval()
+    folded = copy.deepcopy(plain).fold_for_inference()
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    x = torch.rand(1, 5, 37, 53)
+    with torch.no_grad():
+        torch.testing.assert_close(
+            folded.feature_net(x), plain.feature_net(x), atol=1e-5, rtol=1e-4
+        )
+    image = (np.random.default_rng(0).random((37, 53, 3)) * 255).astype(np.uint8)
+    a = segment(image, 20, model=plain, device="cpu")
+    b = segment(image, 20, model=folded, device="cpu")
+    assert (a == b).mean() > 0.999
