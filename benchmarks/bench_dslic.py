@@ -36,18 +36,11 @@ import sys
 import time
 from pathlib import Path
 
+from ssn.bench.jobs import median_ms
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = Path(os.environ.get("SSN_DATA", REPO.parent / "shared" / "datasets"))
 KS = (100, 200, 400, 800, 1200)
-
-
-def _median_ms(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
 
 
 def _sync(device):
@@ -97,11 +90,11 @@ def bench_inference(images, repeats: int, device, ks=KS) -> list[dict]:
         for image in images:
             ssn.segment(image, k, device=device)  # warm-up (compilation, caches)
             ssn_ms.append(
-                _median_ms(lambda im=image, k=k: ssn.segment(im, k, device=device), repeats)
+                median_ms(lambda im=image, k=k: ssn.segment(im, k, device=device), repeats)
             )
             counts.append(int(ssn.segment(image, k, device=device).max()) + 1)
             sk_ms.append(
-                _median_ms(
+                median_ms(
                     lambda im=image, k=k: slic(im, n_segments=k, max_num_iter=10, start_label=0),
                     repeats,
                 )
@@ -109,7 +102,7 @@ def bench_inference(images, repeats: int, device, ks=KS) -> list[dict]:
             if FastSlic is not None:
                 contiguous = image.copy(order="C")
                 fast_ms.append(
-                    _median_ms(
+                    median_ms(
                         lambda im=contiguous, k=k: FastSlic(
                             num_components=k, compactness=10
                         ).iterate(im),
@@ -168,7 +161,7 @@ def _train_step_child(batch, height, width, n_segments, n_iter, channels, device
         base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         step()
         peak_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024
-    ms = _median_ms(step, repeats)
+    ms = median_ms(step, repeats)
     print(json.dumps({"ms": ms, "peak_mb": peak_mb}))
 
 
@@ -192,7 +185,7 @@ def bench_deep(images, repeats, device) -> float:
     net = SSN(SSNConfig(feature_net="deep")).to(device).eval()
     image = images[0]
     ssn.segment(image, 400, model=net, device=device)
-    return _median_ms(lambda: ssn.segment(image, 400, model=net, device=device), repeats)
+    return median_ms(lambda: ssn.segment(image, 400, model=net, device=device), repeats)
 
 
 def main() -> None:

@@ -21,22 +21,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = Path(os.environ.get("SSN_DATA", REPO.parent / "shared" / "datasets"))
-
-
-def _median_ms(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
 
 
 def conv_macs(model, height: int, width: int) -> float:
@@ -79,7 +69,7 @@ def main(argv=None) -> int:
     numba.set_num_threads(args.threads)
     sys.path.insert(0, str(REPO))
     from ssn import official
-    from ssn.bench.jobs import busy_cpu_seconds, cpu_model
+    from ssn.bench.jobs import busy_cpu_seconds, cpu_model, median_ms
     from ssn.checkpoint import load_model, pretrained_path
     from ssn.inference import resolve_model, segment
     from ssn.io import read_bsds_ground_truth, read_image
@@ -109,13 +99,13 @@ def main(argv=None) -> int:
             labels[key] = segment(image, args.k, model=model, device="cpu")
         row = {
             "same_label": float((labels["fast"] == labels["plain"]).mean()),
-            "fast_ms": _median_ms(
+            "fast_ms": median_ms(
                 lambda im=image: segment(im, args.k, model=fast, device="cpu"), args.repeats
             ),  # fmt: skip
-            "plain_ms": _median_ms(
+            "plain_ms": median_ms(
                 lambda im=image: segment(im, args.k, model=plain, device="cpu"), args.repeats
             ),  # fmt: skip
-            "slic_ms": _median_ms(
+            "slic_ms": median_ms(
                 lambda im=image: slic(im, n_segments=args.k, max_num_iter=10, start_label=0),
                 args.repeats,
             ),  # fmt: skip
@@ -129,7 +119,7 @@ def main(argv=None) -> int:
 
     mean = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
     macs = conv_macs(fast.feature_net, 321, 481)
-    cnn_ms = _median_ms(lambda: fast.feature_net(torch.rand(1, 5, 321, 481)), args.repeats)
+    cnn_ms = median_ms(lambda: fast.feature_net(torch.rand(1, 5, 321, 481)), args.repeats)
     print(f"time per image: fast {mean['fast_ms']:.0f} ms, plain {mean['plain_ms']:.0f} ms, "
           f"skimage slic {mean['slic_ms']:.0f} ms")  # fmt: skip
     print(f"ratio fast / slic {mean['fast_ms'] / mean['slic_ms']:.2f}, plain / slic "

@@ -128,6 +128,19 @@ def load_segmenter(spec: dict):
     return load(method, **settings), device
 
 
+def median_ms(fn, repeats: int) -> float:
+    """The median wall time of ``repeats`` calls of ``fn()``, in milliseconds."""
+    import statistics
+    import time
+
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times)
+
+
 def _synchronize(device: str) -> None:
     if device == "cuda":
         import torch
