@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ssn.validation import as_rgb_float, check_n_segments
+from ssn.validation import as_rgb_float, check_n_segments, check_parameters
 
 from ._common import relabel_consecutive
 
@@ -119,13 +119,12 @@ def segment(
         For a non-numeric image.
     """
     m = get_method(method)
-    unknown = sorted(set(params) - set(m.params))
-    if unknown:
-        valid = ", ".join(sorted(m.params)) or "none"
-        raise ValueError(
-            f"unknown parameter(s) {', '.join(unknown)} for method {method!r}; "
-            f"valid parameters: {valid}"
-        )
+    check_parameters(method, params, m.params)
+    return _run(m, params, image, n_segments, channel_axis=channel_axis)
+
+
+def _run(m: Method, params: dict, image, n_segments, *, channel_axis=-1) -> np.ndarray:
+    # `params` are checked by the caller: segment() per call, ssn.methods.load_segmenter once
     rgb = as_rgb_float(image, channel_axis=channel_axis)
     height, width = rgb.shape[:2]
     n = check_n_segments(n_segments, height, width)
@@ -133,19 +132,20 @@ def segment(
         return np.zeros((height, width), np.int32)
     labels = np.asarray(m.func(rgb, n, **params))
     if labels.shape != (height, width):  # pragma: no cover - a method bug
-        raise RuntimeError(f"method {method!r} returned shape {labels.shape}")
+        raise RuntimeError(f"method {m.name!r} returned shape {labels.shape}")
     labels, _ = relabel_consecutive(labels.astype(np.int64, copy=False))
     return labels
 
 
 def ssn_methods() -> list:
     """The baselines as :class:`ssn.methods.Method` records (the ``ssn.methods`` entry
-    point): each builds a segmenter calling :func:`segment` with its parameters."""
+    point): each builds a segmenter running the method with its parameters, which
+    :func:`ssn.methods.load_segmenter` has checked."""
     from ssn.methods import Method as SSNMethod
     from ssn.methods import Segmenter
 
     def build(name: str, **params) -> Segmenter:
-        return Segmenter(name, functools.partial(segment, method=name, **params))
+        return Segmenter(name, functools.partial(_run, get_method(name), params))
 
     return [
         SSNMethod(

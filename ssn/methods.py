@@ -1,6 +1,6 @@
 """One registry of segmentation methods: SSN with any model, and the baselines.
 
-A method name and its settings give a :class:`Segmenter`, a function
+A method name and its parameters give a :class:`Segmenter`, a function
 ``(image, n_segments, next_frame=None) -> labels``. :func:`load_segmenter` builds it
 once -- an SSN model is loaded (or fetched from the cache of loaded models) when the
 segmenter is made, not per image -- and the command line, the workflow's jobs and the
@@ -25,7 +25,7 @@ from importlib.metadata import entry_points
 
 import numpy as np
 
-from ssn.validation import check_int
+from ssn.validation import check_int, check_parameters
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -65,8 +65,8 @@ class Segmenter:
 
 @dataclass(frozen=True)
 class Method:
-    """A registered method: ``build(**settings)`` returns its :class:`Segmenter`;
-    ``params`` holds the settings and their defaults."""
+    """A registered method: ``build(**params)`` returns its :class:`Segmenter`;
+    ``params`` holds the parameters and their defaults."""
 
     name: str
     summary: str
@@ -144,21 +144,16 @@ def get_method(name: str) -> Method:
     return registry[name]
 
 
-def load_segmenter(method: str = "ssn", **settings) -> Segmenter:
-    """The :class:`Segmenter` of ``method`` with ``settings`` (see ``get_method(m).params``).
+def load_segmenter(method: str = "ssn", **params) -> Segmenter:
+    """The :class:`Segmenter` of ``method`` with ``params`` (see ``get_method(m).params``).
 
     Raises
     ------
     ValueError
-        For an unknown method or setting, or an invalid setting value.
+        For an unknown method or parameter, or an invalid parameter value.
     FileNotFoundError
         If an SSN model's checkpoint is missing.
     """
     spec = get_method(method)
-    unknown = sorted(set(settings) - set(spec.params))
-    if unknown:
-        valid = ", ".join(sorted(spec.params)) or "none"
-        raise ValueError(
-            f"unknown setting(s) {', '.join(unknown)} for method {method!r}; valid: {valid}"
-        )
-    return spec.build(**settings)
+    check_parameters(method, params, spec.params)
+    return spec.build(**params)

@@ -2,7 +2,7 @@
 
 Every entry point that takes an image (``ssn.segment``, the baselines, the CLI) goes
 through :func:`as_rgb_float` and :func:`check_n_segments`, so that they all accept and
-reject the same inputs; method settings go through :func:`check_int` and
+reject the same inputs; method parameters go through :func:`check_parameters`, :func:`check_int` and
 :func:`check_positive`. Each error is a :class:`ValueError` naming the bad value.
 """
 
@@ -12,7 +12,13 @@ import math
 
 import numpy as np
 
-__all__ = ["as_rgb_float", "check_int", "check_n_segments", "check_positive"]
+__all__ = [
+    "as_rgb_float",
+    "check_int",
+    "check_n_segments",
+    "check_parameters",
+    "check_positive",
+]
 
 
 def as_rgb_float(image, *, channel_axis: int | None = -1, dtype=np.float32) -> np.ndarray:
@@ -151,3 +157,19 @@ def check_positive(name: str, value) -> float:
     if not (value > 0 and math.isfinite(value)):
         raise ValueError(f"{name} must be positive and finite, got {value!r}")
     return float(value)
+
+
+def check_parameters(method: str, given, valid) -> None:
+    """Refuse parameters that ``method`` does not have.
+
+    Raises
+    ------
+    ValueError
+        Naming the unknown parameters and listing the valid ones.
+    """
+    unknown = sorted(set(given) - set(valid))
+    if unknown:
+        raise ValueError(
+            f"unknown parameter(s) {', '.join(unknown)} for method {method!r}; "
+            f"valid parameters: {', '.join(sorted(valid)) or 'none'}"
+        )

@@ -429,7 +429,9 @@ def test_one_registry_for_ssn_and_the_baselines():
         ssn_segmenter(image, 4),
         segment(image, 4, n_iter=5, enforce_connectivity=False, device="cpu"),
     )
-    with pytest.raises(ValueError, match="unknown setting.*seed.*valid: connectivity, device"):
+    with pytest.raises(
+        ValueError, match="unknown parameter.*seed.*valid parameters: connectivity, device"
+    ):
         load_segmenter("ssn", seed=1)
     with pytest.raises(ValueError, match="unknown method 'slic2'; valid methods: ssn, ers"):
         load_segmenter("slic2")

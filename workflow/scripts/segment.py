@@ -3,27 +3,20 @@
 
 from pathlib import Path
 
-from ssn.bench.jobs import (
-    dataset_items,
-    device_name,
-    load_segmenter,
-    set_threads,
-    setup_logging,
-    timed_segmentation,
-)
+from ssn.bench import jobs
 
-log = setup_logging(snakemake.log[0])
+log = jobs.setup_logging(snakemake.log[0])
+jobs.set_threads(snakemake.threads)
 
 import pandas as pd  # noqa: E402
 
 from ssn.io import write_label_image  # noqa: E402
 
-set_threads(snakemake.threads)
 dataset = snakemake.wildcards.dataset
 k = int(snakemake.wildcards.k)
 spec = snakemake.params.segment
-items = dataset_items(dataset, snakemake.input.stamp, snakemake.params.dataset)
-segmenter, device = load_segmenter(spec)  # device auto: resolved here
+items = jobs.dataset_items(dataset, snakemake.input.stamp, snakemake.params.dataset)
+segmenter, device = jobs.load_segmenter(spec)  # device auto: resolved here
 out = Path(snakemake.output.labels)
 out.mkdir(parents=True, exist_ok=True)
 log.info("%s: %d images, method %s, K=%d on %s", dataset, len(items), spec, k, device)
@@ -33,8 +26,8 @@ for n, item in enumerate(items):
     sample = item.load()
     image, next_frame = sample.image, sample.next_frame
     if n == 0:  # warm-up: JIT compilation, model transfer, allocator
-        timed_segmentation(segmenter, image, k, next_frame, device)
-    labels, ms = timed_segmentation(segmenter, image, k, next_frame, device)
+        jobs.timed_segmentation(segmenter, image, k, next_frame, device)
+    labels, ms = jobs.timed_segmentation(segmenter, image, k, next_frame, device)
     write_label_image(out / f"{item.id}.png", labels)
     rows.append(
         {
@@ -48,7 +41,7 @@ for n, item in enumerate(items):
     log.info("%s: %d superpixels, %.1f ms", item.id, rows[-1]["n_superpixels"], ms)
 
 table = pd.DataFrame(rows)
-table["device"] = device_name(device)
+table["device"] = jobs.device_name(device)
 table["threads"] = snakemake.threads
 table.to_csv(snakemake.output.timing, sep="\t", index=False)
 log.info("mean %.1f ms per image", table["time_ms"].mean())
