@@ -31,41 +31,57 @@ import numpy as np
 __all__ = ["enforce_connectivity"]
 
 
+# Neighbour order of scikit-image's implementation (right, left, down, up): in mode
+# "official" it decides which adjacent superpixel a small fragment joins.
+_DY = (0, 0, 1, -1)
+_DX = (1, -1, 0, 0)
+
+
+@numba.njit(cache=True, nogil=True)
+def _grow(labels, out, queue, start, y0, x0, component, max_size):
+    """Breadth-first search from ``(y0, x0)`` over the unassigned (-1 in ``out``)
+    4-connected pixels of its label, stopping at ``max_size`` pixels.
+
+    Writes ``component`` into ``out`` and the flat pixel indices into
+    ``queue[start:]``; returns the size and the component of the last already-assigned
+    neighbour of another component met on the way (0 if none).
+    """
+    height, width = labels.shape
+    label = labels[y0, x0]
+    out[y0, x0] = component
+    queue[start] = y0 * width + x0
+    size = 1
+    head = 0
+    adjacent = 0
+    while head < size and size < max_size:
+        y = queue[start + head] // width
+        x = queue[start + head] % width
+        for k in range(4):
+            yy = y + _DY[k]
+            xx = x + _DX[k]
+            if 0 <= yy < height and 0 <= xx < width:
+                if labels[yy, xx] == label and out[yy, xx] == -1:
+                    out[yy, xx] = component
+                    queue[start + size] = yy * width + xx
+                    size += 1
+                    if size >= max_size:
+                        break
+                elif out[yy, xx] >= 0 and out[yy, xx] != component:
+                    adjacent = out[yy, xx]
+        head += 1
+    return size, adjacent
+
+
 @numba.njit(cache=True, nogil=True)
 def _enforce_2d(labels, min_size, max_size, out, queue):
     height, width = labels.shape
     out[:, :] = -1
-    # Neighbour order of scikit-image's implementation (right, left, down, up): it
-    # decides which adjacent superpixel a small fragment joins.
-    dy = (0, 0, 1, -1)
-    dx = (1, -1, 0, 0)
     next_label = 0
     for y0 in range(height):
         for x0 in range(width):
             if out[y0, x0] >= 0:
                 continue
-            label = labels[y0, x0]
-            adjacent = 0
-            out[y0, x0] = next_label
-            queue[0] = y0 * width + x0
-            size = 1
-            head = 0
-            while head < size and size < max_size:
-                y = queue[head] // width
-                x = queue[head] % width
-                for k in range(4):
-                    yy = y + dy[k]
-                    xx = x + dx[k]
-                    if 0 <= yy < height and 0 <= xx < width:
-                        if labels[yy, xx] == label and out[yy, xx] == -1:
-                            out[yy, xx] = next_label
-                            queue[size] = yy * width + xx
-                            size += 1
-                            if size >= max_size:
-                                break
-                        elif out[yy, xx] >= 0 and out[yy, xx] != next_label:
-                            adjacent = out[yy, xx]
-                head += 1
+            size, adjacent = _grow(labels, out, queue, 0, y0, x0, next_label, max_size)
             if size < min_size:
                 for i in range(size):
                     out[queue[i] // width, queue[i] % width] = adjacent
@@ -83,33 +99,15 @@ def _components(labels, comp, order, starts, sizes):
     """
     height, width = labels.shape
     comp[:, :] = -1
-    dy = (0, 0, 1, -1)
-    dx = (1, -1, 0, 0)
     n_comp = 0
     tail = 0
     for y0 in range(height):
         for x0 in range(width):
             if comp[y0, x0] >= 0:
                 continue
-            label = labels[y0, x0]
-            comp[y0, x0] = n_comp
-            head = tail
             starts[n_comp] = tail
-            order[tail] = y0 * width + x0
-            tail += 1
-            while head < tail:
-                y = order[head] // width
-                x = order[head] % width
-                head += 1
-                for k in range(4):
-                    yy = y + dy[k]
-                    xx = x + dx[k]
-                    if 0 <= yy < height and 0 <= xx < width:
-                        if comp[yy, xx] == -1 and labels[yy, xx] == label:
-                            comp[yy, xx] = n_comp
-                            order[tail] = yy * width + xx
-                            tail += 1
-            sizes[n_comp] = tail - starts[n_comp]
+            sizes[n_comp], _ = _grow(labels, comp, order, tail, y0, x0, n_comp, height * width + 1)
+            tail += sizes[n_comp]
             n_comp += 1
     return n_comp
 

@@ -61,32 +61,35 @@ def _check_link(archive: Path, dest: Path, name: PurePosixPath, link: str, hard:
         )
 
 
+def _check_member(
+    archive: Path, dest: Path, name: str, *, link=None, hard=False, special=False
+) -> None:
+    """Refuse one member: ``link`` is a link's target, ``special`` a device or fifo."""
+    path = _check_name(archive, name)
+    if not _inside(dest, str(path)):
+        raise UnsafeArchiveError(f"{archive}: member {name!r} escapes the destination")
+    if link is not None:
+        _check_link(archive, dest, path, link, hard)
+    elif special:
+        raise UnsafeArchiveError(f"{archive}: member {name!r} is a device or special file")
+
+
 def _tar_members(archive: Path, tar: tarfile.TarFile, dest: Path) -> list[tarfile.TarInfo]:
-    members = []
-    for member in tar.getmembers():
-        name = _check_name(archive, member.name)
-        if not _inside(dest, str(name)):
-            raise UnsafeArchiveError(f"{archive}: member {member.name!r} escapes the destination")
-        if member.issym() or member.islnk():
-            _check_link(archive, dest, name, member.linkname, member.islnk())
-        elif not (member.isfile() or member.isdir()):
-            raise UnsafeArchiveError(
-                f"{archive}: member {member.name!r} is a device or special file"
-            )
-        members.append(member)
+    members = tar.getmembers()
+    for member in members:
+        is_link = member.issym() or member.islnk()
+        _check_member(archive, dest, member.name,
+                      link=member.linkname if is_link else None, hard=member.islnk(),
+                      special=not (is_link or member.isfile() or member.isdir()))  # fmt: skip
     return members
 
 
 def _zip_members(archive: Path, zf: zipfile.ZipFile, dest: Path) -> list[zipfile.ZipInfo]:
-    members = []
-    for info in zf.infolist():
-        name = _check_name(archive, info.filename)
-        if not _inside(dest, str(name)):
-            raise UnsafeArchiveError(f"{archive}: member {info.filename!r} escapes the destination")
-        mode = info.external_attr >> 16
-        if stat.S_ISLNK(mode):
-            _check_link(archive, dest, name, zf.read(info).decode("utf-8", "replace"), False)
-        members.append(info)
+    members = zf.infolist()
+    for info in members:
+        is_link = stat.S_ISLNK(info.external_attr >> 16)
+        link = zf.read(info).decode("utf-8", "replace") if is_link else None
+        _check_member(archive, dest, info.filename, link=link)
     return members
 
 
