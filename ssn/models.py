@@ -221,8 +221,18 @@ class SSNDeep(nn.Module):
             up4 = F.interpolate(c4, size=size, mode="bilinear", align_corners=False)
             up6 = F.interpolate(c6, size=size, mode="bilinear", align_corners=False)
         carried = x[:, : self.carried]
-        out = F.relu(self.conv7(torch.cat((carried, c2, up4, up6), dim=1)))
+        out = F.relu(self._conv7((carried, c2, up4, up6)))
         return torch.cat((carried, out), dim=1)
+
+    def _conv7(self, parts) -> Tensor:
+        # conv7 of the channel concatenation of `parts`, as the sum of one convolution
+        # per part: the same function without writing the 197-channel input, whose copy
+        # cost as much as conv7 itself on a CPU.
+        weights = self.conv7.weight.split([part.shape[1] for part in parts], dim=1)
+        out = F.conv2d(parts[0], weights[0], self.conv7.bias, padding=1)
+        for part, weight in zip(parts[1:], weights[1:]):
+            out = out + F.conv2d(part, weight, padding=1)
+        return out
 
     def _pool(self, x: Tensor) -> Tensor:
         return F.max_pool2d(x, 3, stride=2, padding=1, ceil_mode=self.caffe)
