@@ -62,18 +62,6 @@ def one_busy_core():
         busy.wait()
 
 
-@contextlib.contextmanager
-def others_share(result: dict):
-    """Store in ``result["other_cpu_share"]`` the share of the machine's CPU that other
-    processes used during the block (0: quiet, 0.5: one of two cores busy)."""
-    from ssn.bench.jobs import busy_cpu_seconds
-
-    busy, own, wall = busy_cpu_seconds(), time.process_time(), time.time()
-    yield
-    others = busy_cpu_seconds() - busy - (time.process_time() - own)
-    result["other_cpu_share"] = max(0.0, others) / ((time.time() - wall) * os.cpu_count())
-
-
 def bench_inference(images, repeats: int, device, ks=KS) -> list[dict]:
     import torch
     from skimage.segmentation import slic
@@ -218,7 +206,7 @@ def main() -> None:
         sys.exit(f"no BSDS500 test images under {args.data} (set --data or SSN_DATA)")
     images = [read_image(p) for p in paths[: args.images]]
     import ssn._kernels  # noqa: F401  (sets the OpenMP wait policy it documents)
-    from ssn.bench.jobs import cpu_model
+    from ssn.bench.jobs import OtherCPUShare, cpu_model
 
     print(
         f"{len(images)} BSDS500 test images, {args.threads} threads on {cpu_model()} "
@@ -229,20 +217,18 @@ def main() -> None:
                "cpu": cpu_model(), "logical_cpus": os.cpu_count()}  # fmt: skip
 
     print("\n1. SSN_pix inference (image -> connected labels), v = 10")
-    load: dict = {}
-    with others_share(load):
+    with OtherCPUShare() as load:
         results["inference"] = bench_inference(images, args.repeats, device)
-    print(f"   other processes took {load['other_cpu_share']:.0%} of the CPU meanwhile")
-    results["inference_other_cpu_share"] = load["other_cpu_share"]
+    print(f"   other processes took {load.share:.0%} of the CPU meanwhile")
+    results["inference_other_cpu_share"] = load.share
     if args.busy:
         print("   ... again while one core is kept busy by another process, K = 400:")
-        busy: dict = {}
-        with one_busy_core(), others_share(busy):
+        with one_busy_core(), OtherCPUShare() as busy:
             results["inference_one_busy_core"] = bench_inference(
                 images, args.repeats, device, ks=(400,)
             )
-        print(f"   other processes took {busy['other_cpu_share']:.0%} of the CPU meanwhile")
-        results["inference_one_busy_core_other_cpu_share"] = busy["other_cpu_share"]
+        print(f"   other processes took {busy.share:.0%} of the CPU meanwhile")
+        results["inference_one_busy_core_other_cpu_share"] = busy.share
 
     # (result key, batch, height, width, K, repeats, target ms, target peak MB)
     train_cases = [

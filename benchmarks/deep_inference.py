@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,24 +29,17 @@ DEFAULT_DATA = Path(os.environ.get("SSN_DATA", REPO.parent / "shared" / "dataset
 
 
 def conv_macs(model, height: int, width: int) -> float:
-    """Multiply-accumulates of the feature CNN's convolutions on one image."""
+    """Multiply-accumulates of the feature CNN's convolutions on one image (torch's
+    FLOP counter, which sees every convolution, module or functional)."""
     import torch
+    from torch.utils.flop_counter import FlopCounterMode
 
-    total = 0
-
-    def count(module, inputs, output):
-        nonlocal total
-        out_h, out_w = output.shape[-2:]
-        k_h, k_w = module.kernel_size
-        total += out_h * out_w * module.out_channels * module.in_channels * k_h * k_w
-
-    hooks = [m.register_forward_hook(count) for m in model.modules()
-             if isinstance(m, torch.nn.Conv2d)]  # fmt: skip
-    with torch.inference_mode():
+    counter = FlopCounterMode(display=False)
+    with torch.inference_mode(), counter:
         model(torch.rand(1, model.conv1[0].in_channels, height, width))
-    for hook in hooks:
-        hook.remove()
-    return float(total)
+    counts = counter.get_flop_counts()["Global"]
+    flops = sum(n for op, n in counts.items() if op is torch.ops.aten.convolution)
+    return flops / 2
 
 
 def main(argv=None) -> int:
@@ -69,7 +61,7 @@ def main(argv=None) -> int:
     numba.set_num_threads(args.threads)
     sys.path.insert(0, str(REPO))
     from ssn import official
-    from ssn.bench.jobs import busy_cpu_seconds, cpu_model, median_ms
+    from ssn.bench.jobs import OtherCPUShare, cpu_model, median_ms
     from ssn.checkpoint import load_model, pretrained_path
     from ssn.inference import resolve_model, segment
     from ssn.io import read_bsds_ground_truth, read_image
@@ -89,33 +81,32 @@ def main(argv=None) -> int:
     print(f"model {name}; {len(paths)} BSDS500 test images, K = {args.k}, {args.threads} "
           f"threads on {cpu_model()} ({os.cpu_count()} logical CPUs)")  # fmt: skip
 
-    busy, own, wall = busy_cpu_seconds(), time.process_time(), time.time()
-    rows = []
-    for path in paths:
-        image = read_image(path)
-        truths = read_bsds_ground_truth(bsds / "groundTruth" / "test" / f"{path.stem}.mat")
-        labels = {}
-        for key, model in (("fast", fast), ("plain", plain)):
-            labels[key] = segment(image, args.k, model=model, device="cpu")
-        row = {
-            "same_label": float((labels["fast"] == labels["plain"]).mean()),
-            "fast_ms": median_ms(
-                lambda im=image: segment(im, args.k, model=fast, device="cpu"), args.repeats
-            ),  # fmt: skip
-            "plain_ms": median_ms(
-                lambda im=image: segment(im, args.k, model=plain, device="cpu"), args.repeats
-            ),  # fmt: skip
-            "slic_ms": median_ms(
-                lambda im=image: slic(im, n_segments=args.k, max_num_iter=10, start_label=0),
-                args.repeats,
-            ),  # fmt: skip
-        }
-        for key in ("fast", "plain"):
-            mean = evaluate_image(labels[key], truths, protocol="stutz").mean()
-            row[f"{key}_asa"], row[f"{key}_br"] = mean["asa"], mean["br"]
-        rows.append(row)
-    others = busy_cpu_seconds() - busy - (time.process_time() - own)
-    share = max(0.0, others) / ((time.time() - wall) * os.cpu_count())
+    with OtherCPUShare() as load:
+        rows = []
+        for path in paths:
+            image = read_image(path)
+            truths = read_bsds_ground_truth(bsds / "groundTruth" / "test" / f"{path.stem}.mat")
+            labels = {}
+            for key, model in (("fast", fast), ("plain", plain)):
+                labels[key] = segment(image, args.k, model=model, device="cpu")
+            row = {
+                "same_label": float((labels["fast"] == labels["plain"]).mean()),
+                "fast_ms": median_ms(
+                    lambda im=image: segment(im, args.k, model=fast, device="cpu"), args.repeats
+                ),  # fmt: skip
+                "plain_ms": median_ms(
+                    lambda im=image: segment(im, args.k, model=plain, device="cpu"), args.repeats
+                ),  # fmt: skip
+                "slic_ms": median_ms(
+                    lambda im=image: slic(im, n_segments=args.k, max_num_iter=10, start_label=0),
+                    args.repeats,
+                ),  # fmt: skip
+            }
+            for key in ("fast", "plain"):
+                mean = evaluate_image(labels[key], truths, protocol="stutz").mean()
+                row[f"{key}_asa"], row[f"{key}_br"] = mean["asa"], mean["br"]
+            rows.append(row)
+    share = load.share
 
     mean = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
     macs = conv_macs(fast.feature_net, 321, 481)

@@ -7,6 +7,7 @@ import logging
 import os
 import platform
 import sys
+import time
 from pathlib import Path
 
 
@@ -52,6 +53,30 @@ def busy_cpu_seconds() -> float:
         return float("nan")
     ticks = [int(v) for v in fields]  # user nice system idle iowait irq softirq steal
     return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
+class OtherCPUShare:
+    """Context manager measuring the share of the machine's CPU that processes other
+    than this one took during the block: ``share`` is 0 on a quiet machine and 0.5
+    with one of two cores busy (NaN where /proc/stat is missing).
+
+    >>> with OtherCPUShare() as load:
+    ...     pass
+    >>> 0 <= load.share <= 1 or load.share != load.share
+    True
+    """
+
+    share = float("nan")
+
+    def __enter__(self) -> OtherCPUShare:
+        self._start = busy_cpu_seconds(), time.process_time(), time.time()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        busy, own, wall = self._start
+        others = busy_cpu_seconds() - busy - (time.process_time() - own)
+        elapsed = max(time.time() - wall, 1e-9)
+        self.share = min(1.0, max(0.0, others) / (elapsed * (os.cpu_count() or 1)))
 
 
 def resolve_device(device: str) -> str:

@@ -1,9 +1,7 @@
 # ruff: noqa: F821  (`snakemake` is injected by the script directive)
 """Time every method at several K on a few images of one size (exclusive job)."""
 
-import os
 import statistics
-import time
 
 from ssn.bench import jobs
 
@@ -28,22 +26,15 @@ for method, spec in snakemake.params.methods.items():
     segmenter, device = jobs.load_segmenter(spec)  # device auto: resolved here
     for k in snakemake.params.n_segments:
         times, counts = [], []
-        busy_start, own_start, wall_start = (
-            jobs.busy_cpu_seconds(),
-            time.process_time(),
-            time.time(),
-        )
-        for image, next_frame in images:
-            jobs.timed_segmentation(segmenter, image, k, next_frame, device)  # warm-up
-            per_image = []
-            for _ in range(repeats):
-                labels, ms = jobs.timed_segmentation(segmenter, image, k, next_frame, device)
-                per_image.append(ms)
-            times.append(statistics.median(per_image))
-            counts.append(int(labels.max()) + 1)
-        # CPU that other processes took meanwhile, as a share of the whole machine
-        others = jobs.busy_cpu_seconds() - busy_start - (time.process_time() - own_start)
-        other_share = max(0.0, others) / ((time.time() - wall_start) * os.cpu_count())
+        with jobs.OtherCPUShare() as load:
+            for image, next_frame in images:
+                jobs.timed_segmentation(segmenter, image, k, next_frame, device)  # warm-up
+                per_image = []
+                for _ in range(repeats):
+                    labels, ms = jobs.timed_segmentation(segmenter, image, k, next_frame, device)
+                    per_image.append(ms)
+                times.append(statistics.median(per_image))
+                counts.append(int(labels.max()) + 1)
         rows.append(
             {
                 "size": snakemake.wildcards.size,
@@ -59,7 +50,7 @@ for method, spec in snakemake.params.methods.items():
                 "repeats": repeats,
                 "device": jobs.device_name(device),
                 "threads": snakemake.threads,
-                "other_cpu_share": other_share,
+                "other_cpu_share": load.share,
             }
         )
         log.info("%s K=%d: %.1f ms", method, k, rows[-1]["ms_per_image"])
