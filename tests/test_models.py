@@ -294,3 +294,23 @@ def test_fold_for_inference_keeps_the_function():
     a = segment(image, 20, model=plain, device="cpu")
     b = segment(image, 20, model=folded, device="cpu")
     assert (a == b).mean() > 0.999
+
+
+@pytest.mark.parametrize("upsample", ["resize", "caffe"])
+def test_conv7_per_part_equals_conv7_of_the_concatenation(upsample):
+    """SSNDeep runs conv7 as a sum of one convolution per input part: the same
+    function, and the same gradients, as conv7 on the concatenated input."""
+    torch.manual_seed(0)
+    net = SSNDeep(5, 20, width=8, upsample=upsample).double()
+    torch.nn.init.normal_(net.conv7.weight, std=0.1)
+    torch.nn.init.normal_(net.conv7.bias, std=0.1)
+    x = torch.randn(2, 5, 17, 23, dtype=torch.float64)
+    parts = (x, torch.randn(2, 8, 17, 23, dtype=torch.float64),
+             torch.randn(2, 8, 17, 23, dtype=torch.float64),
+             torch.randn(2, 8, 17, 23, dtype=torch.float64))  # fmt: skip
+    split = net._conv7(parts)
+    whole = net.conv7(torch.cat(parts, dim=1))
+    torch.testing.assert_close(split, whole, rtol=1e-12, atol=1e-12)
+    grad_split = torch.autograd.grad(split.square().sum(), net.conv7.weight)[0]
+    grad_whole = torch.autograd.grad(whole.square().sum(), net.conv7.weight)[0]
+    torch.testing.assert_close(grad_split, grad_whole, rtol=1e-12, atol=1e-12)
