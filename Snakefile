@@ -34,6 +34,7 @@ localrules:
     figure,
     qualitative,
     runtime_table,
+    reproduction_gap,
     provenance,
 
 

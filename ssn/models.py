@@ -230,7 +230,7 @@ class SSNDeep(nn.Module):
         # cost as much as conv7 itself on a CPU.
         weights = self.conv7.weight.split([part.shape[1] for part in parts], dim=1)
         out = F.conv2d(parts[0], weights[0], self.conv7.bias, padding=1)
-        for part, weight in zip(parts[1:], weights[1:]):
+        for part, weight in zip(parts[1:], weights[1:], strict=True):
             out = out + F.conv2d(part, weight, padding=1)
         return out
 

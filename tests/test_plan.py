@@ -402,6 +402,34 @@ def test_final_outputs(data_config, bundled):
     assert not any("runtime" in f for f in plan.final_outputs())
 
 
+def test_reproduction_gap_table(data_config, bundled, tmp_path):
+    """The table needs SSN_pix, the paper's model and a trained method on its dataset."""
+    plan = make_plan(data_config, bundled, results="res")
+    assert plan.reproduction is None  # no ssn_deep_paper in the small config
+    assert not any("reproduction" in f for f in plan.final_outputs())
+    config = small_config(data_config, results="res")
+    config["methods"]["ssn_deep_paper"] = {
+        "family": "ssn", "label": "paper", "model": "official:bsds500",
+    }  # fmt: skip
+    plan = Plan(config, bundled_dir=bundled)
+    # ssn_deep's bundled weights are absent from `bundled`: only ssn_linear is trained here
+    assert plan.reproduction == {
+        "dataset": "bsds500", "protocol": "stutz", "baseline": "ssn_pix",
+        "reference": "ssn_deep_paper", "methods": ["ssn_linear"],
+    }  # fmt: skip
+    assert plan.final_outputs()[-2:] == [
+        "res/tables/reproduction_gap.csv",
+        "res/tables/reproduction_gap.md",
+    ]
+    assert plan.training_records() == {"ssn_linear": "resources/train/bsds500_linear/model.pt"}
+    (bundled / "ssn_deep_bsds500.pt").write_bytes(b"")
+    config["reproduction"] = {"methods": ["ssn_deep"], "protocol": "ssn"}
+    plan = Plan(validated(config), bundled_dir=bundled)
+    assert plan.reproduction["methods"] == ["ssn_deep"]
+    assert plan.reproduction["protocol"] == "ssn"
+    assert plan.training_records() == {"ssn_deep": str(bundled / "ssn_deep_bsds500.pt")}
+
+
 # ----------------------------------------------------------- the shipped configs
 
 
@@ -437,6 +465,7 @@ def test_quick_config_plan():
     assert plan.train_runs == {} and plan.device == "cpu"
     assert "ssn_linear" in plan.combos["sintel"]  # bundled:linear on every dataset
     assert all(f.startswith("results/quick/figures/") for f in plan.figure_outputs())
+    assert plan.reproduction["methods"] == ["ssn_linear", "ssn_deep"]
 
 
 def test_more_baselines_config_plan():

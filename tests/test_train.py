@@ -10,6 +10,7 @@ import torch
 from PIL import Image
 from scipy.io import savemat
 
+from ssn.bench.jobs import device_name
 from ssn.checkpoint import load_checkpoint
 from ssn.models import SSN, SSNConfig
 from ssn.train import TrainConfig, compute_loss, load_config, train
@@ -97,6 +98,22 @@ def test_resume_gives_the_same_weights(tiny_bsds, tmp_path):
     best = load_checkpoint(straight / "best.pt")
     assert 0 < best["best_metric"] <= 1
     assert best["config"]["feature_net"] == "linear"
+    # The training cost accumulates over the resumed sessions, on the machine named.
+    assert a["train_seconds"] > 0 and b["train_seconds"] > 0
+    assert b["train_device"] == a["train_device"] == device_name("cpu")
+
+
+def test_training_time_adds_up_over_resumes(tiny_bsds, tmp_path, monkeypatch):
+    """train_seconds of a resumed run = the first session's + the second's."""
+    import ssn.train.loop as loop
+
+    clock = iter(range(0, 1000, 10))  # each reading 10 s after the previous one
+    monkeypatch.setattr(loop, "monotonic", lambda: float(next(clock)))
+    train(_config(tiny_bsds, tmp_path, max_iters=2))
+    first = load_checkpoint(tmp_path / "last.pt")["train_seconds"]
+    assert first == 20.0  # start, then one reading per iteration
+    train(_config(tiny_bsds, tmp_path, init_from="resume"))
+    assert load_checkpoint(tmp_path / "last.pt")["train_seconds"] == 40.0
 
 
 def test_resume_drops_log_rows_after_the_checkpoint(tiny_bsds, tmp_path):

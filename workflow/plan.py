@@ -101,6 +101,7 @@ class Plan:
         self.figures = self._figure_specs()
         self.qual_dataset, self.qual_k = self._qualitative()
         self.runtime_sizes = self._runtime_sizes()
+        self.reproduction = self._reproduction()
 
     # ------------------------------------------------------------------ config files
 
@@ -397,6 +398,32 @@ class Plan:
         d = self.runtime_dataset(size)
         return [f for m in self.runtime_methods(size) for f in self.segment_model_input(m, d)]
 
+    # --------------------------------------------------------------- reproduction
+
+    def _reproduction(self):
+        """The reproduction-gap table's settings, or None when the run lacks a method
+        it needs (the baseline, the reference and at least one trained method)."""
+        spec = {"dataset": "bsds500", "protocol": "stutz", "baseline": "ssn_pix",
+                "reference": "ssn_deep_paper", "methods": ["ssn_linear", "ssn_deep"],
+                **self.config.get("reproduction", {})}  # fmt: skip
+        present = self.combos.get(spec["dataset"], [])
+        trained = [m for m in spec["methods"] if m in present]
+        if spec["baseline"] not in present or spec["reference"] not in present or not trained:
+            return None
+        return {**spec, "methods": trained}
+
+    def training_records(self) -> dict[str, str | None]:
+        """Per method of the reproduction table, the checkpoint that records its training
+        (iterations, time, device); None for a model without one."""
+        dataset = self.reproduction["dataset"]
+        records = {}
+        for method in self.reproduction["methods"]:
+            model = self.method_model(method, dataset)
+            if model in ("linear", "deep"):  # bundled weights
+                model = str(self._bundled_dir / f"ssn_{model}_bsds500.pt")
+            records[method] = model if model and model.endswith(".pt") else None
+        return records
+
     # --------------------------------------------------------------------- targets
 
     def final_outputs(self) -> list[str]:
@@ -412,4 +439,6 @@ class Plan:
         ]
         if self.runtime_sizes:
             out += [f"{tables}/runtime.{e}" for e in ("csv", "md", "tex")]
+        if self.reproduction:
+            out += [f"{tables}/reproduction_gap.{e}" for e in ("csv", "md")]
         return out

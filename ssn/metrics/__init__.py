@@ -47,6 +47,7 @@ from .shape import compactness, n_superpixels
 from .signals import explained_variation, flow_endpoint_error
 from .summary import (
     evaluations_from_records,
+    gap_closure,
     stutz_average,
     stutz_averages,
     summarize_images,
@@ -69,6 +70,7 @@ __all__ = [
     "explained_variation",
     "fill_ignored",
     "flow_endpoint_error",
+    "gap_closure",
     "get_protocol",
     "n_superpixels",
     "resolve_tolerance",

@@ -32,6 +32,7 @@ from .per_image import ANNOTATION_METRICS, ImageEvaluation
 
 __all__ = [
     "evaluations_from_records",
+    "gap_closure",
     "stutz_average",
     "stutz_averages",
     "summarize_images",
@@ -332,3 +333,24 @@ def _stutz_cpp_curve(x, v, lower, upper):
         cv[-1] = slope * upper + cv[-1] - slope * cx[-1]
         cx[-1] = upper
     return np.asarray(cx, dtype=np.float64), np.asarray(cv, dtype=np.float64)
+
+
+def gap_closure(ours: float, baseline: float, reference: float) -> float:
+    """The share of the distance from ``baseline`` to ``reference`` that ``ours`` covers.
+
+    G = (ours - baseline) / (reference - baseline): 0 at the baseline, 1 at the
+    reference, above 1 beyond it. The reproduction gap of a trained SSN uses SSN_pix
+    (no learned features) as the baseline and the paper's released model as the
+    reference.
+
+    >>> round(gap_closure(0.97, baseline=0.96, reference=0.98), 6)
+    0.5
+
+    Raises
+    ------
+    ValueError
+        If the reference equals the baseline (no gap to close).
+    """
+    if reference == baseline:
+        raise ValueError(f"no gap to close: reference and baseline are both {baseline}")
+    return (ours - baseline) / (reference - baseline)

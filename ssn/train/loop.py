@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from time import monotonic
 
 import numpy as np
 import torch
 
+from ssn.bench.jobs import device_name
 from ssn.checkpoint import load_checkpoint, model_from_checkpoint
 from ssn.functional import position_features
 from ssn.losses import compactness_loss, label_reconstruction_loss, reconstruction_loss
@@ -101,6 +103,8 @@ class TrainState:
     optimizer: torch.optim.Optimizer
     start: int = 0
     best: float = -math.inf
+    seconds: float = 0.0  # training time so far, over every resumed session
+    devices: str = ""  # the machines it ran on ("A; B" after a resume elsewhere)
 
 
 def model_config(config: TrainConfig) -> SSNConfig:
@@ -175,7 +179,12 @@ def build(config: TrainConfig, device: torch.device) -> TrainState:
         )
     if "rng" in state:
         set_rng_state(state["rng"])
-    return TrainState(model, optimizer, start, float(state.get("best_metric", -math.inf)))
+    best = float(state.get("best_metric", -math.inf))
+    seconds, devices = float(state.get("train_seconds", 0.0)), str(state.get("train_device", ""))
+    here = device_name(device.type)
+    if here not in devices.split("; "):
+        devices = f"{devices}; {here}" if devices else here
+    return TrainState(model, optimizer, start, best, seconds, devices)
 
 
 # -- the loop ---------------------------------------------------------------------------
@@ -207,6 +216,7 @@ def train(config: TrainConfig, *, overwrite: bool = False) -> dict:
         log = RunLog(config, run.start, session.master)
         batches = training_batches(config, patches, run.start, session.rank, session.world)
         amp = torch.bfloat16 if session.device.type == "cuda" and config.amp else None
+        started, seconds_before = monotonic(), run.seconds
         for it in range(run.start + 1, config.max_iters + 1):
             losses = compute_loss(net, to_device(next(batches), session.device), config, amp)
             for group in run.optimizer.param_groups:
@@ -222,6 +232,7 @@ def train(config: TrainConfig, *, overwrite: bool = False) -> dict:
             validating = due(it, config.eval_interval, config.max_iters)
             scores = validate(run.model, config, session.device) if validating else {}
             log.write(it, scores)
+            run.seconds = seconds_before + monotonic() - started  # validation included
             if scores and scores["score"] > run.best:  # ASA, or -EPE for flow
                 run.best = scores["score"]
                 folder.save("best.pt", run, it)

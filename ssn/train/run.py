@@ -139,7 +139,7 @@ class Checkpointer:
         save_checkpoint(
             self.out_dir / name, run.model, optimizer=run.optimizer.state_dict(),
             iter=iteration, best_metric=run.best, config=dataclasses.asdict(self.config),
-            rng=rng_state(),
+            rng=rng_state(), train_seconds=run.seconds, train_device=run.devices,
         )  # fmt: skip
 
 

@@ -136,6 +136,33 @@ rule runtime_table:
         "../scripts/runtime_table.py"
 
 
+rule reproduction_gap:
+    input:
+        summary=rules.aggregate.output.summary,
+        records=lambda wildcards: [f for f in PLAN.training_records().values() if f],
+    output:
+        csv=report(
+            f"{RESULTS}/tables/reproduction_gap.csv",
+            caption="../report/reproduction_gap.rst",
+            category="Tables",
+            labels={"table": "reproduction gap (CSV)"},
+        ),
+        md=f"{RESULTS}/tables/reproduction_gap.md",
+    log:
+        "logs/reproduction_gap/reproduction_gap.log",
+    benchmark:
+        "benchmarks/reproduction_gap/reproduction_gap.tsv"
+    conda:
+        CONDA_ENV
+    threads: 1
+    params:
+        spec=PLAN.reproduction,
+        records=lambda wildcards: PLAN.training_records(),
+        labels=PLAN.method_labels(),
+    script:
+        "../scripts/reproduction_gap.py"
+
+
 rule provenance:
     input:
         summary=rules.aggregate.output.summary,
