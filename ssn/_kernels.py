@@ -76,9 +76,10 @@ def _exp_poly(x):
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
-def _cell_pass(blocked, count, centres, nb, m, partial, best, last, fast_exp, cutoff):
+def _cell_pass(blocked, count, around, nb, m, partial, best, last, fast_exp, cutoff):
     """Association of the pixels of cell ``m`` (features ``blocked[m]``, ``count[m]``
-    of them): partial sums of the centre update, or the final argmax."""
+    of them) with the centres ``around[j]`` of its 9 neighbours ``nb[m, j]``: partial
+    sums of the centre update, or the final argmax."""
     channels = blocked.shape[1]
     n = count[m]
     feats = blocked[m]
@@ -94,8 +95,8 @@ def _cell_pass(blocked, count, centres, nb, m, partial, best, last, fast_exp, cu
         else:
             sq = 0 * one
             for c in range(channels):
-                a[j, c] = 2 * centres[k, c]
-                sq += centres[k, c] * centres[k, c]
+                a[j, c] = 2 * around[j, c]
+                sq += around[j, c] * around[j, c]
             b[j] = -sq
     logits = np.empty((9, n), blocked.dtype)
     for j in range(9):
@@ -151,6 +152,26 @@ def _cell_pass(blocked, count, centres, nb, m, partial, best, last, fast_exp, cu
             partial[m, j, c] = acc
 
 
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _updated_centre(partial, centres, k, n_h, n_w, eps, out):
+    """Centre ``k`` after a pass: the association-weighted mean of the partial sums that
+    the 9 cells around it wrote for it (cell ``k - offset_j`` in its slot ``j``),
+    regularised towards the centre ``centres[k]`` of that pass."""
+    channels = centres.shape[1]
+    cy, cx = k // n_w, k % n_w
+    mass = 0.0
+    sums = np.zeros(channels, np.float64)
+    for j in range(9):
+        sy, sx = cy - (j // 3 - 1), cx - (j % 3 - 1)
+        if 0 <= sy < n_h and 0 <= sx < n_w:
+            src = sy * n_w + sx
+            mass += partial[src, j, channels]
+            for c in range(channels):
+                sums[c] += partial[src, j, c]
+    for c in range(channels):
+        out[c] = (sums[c] + eps * centres[k, c]) / (mass + eps)
+
+
 @numba.njit(cache=True, parallel=True, fastmath=True)
 def _slic(feats, n_h, n_w, ystart, xstart, n_iter, fast_exp, cutoff):
     channels, height, width = feats.shape
@@ -183,38 +204,44 @@ def _slic(feats, n_h, n_w, ystart, xstart, n_iter, fast_exp, cutoff):
             for i in range(n):
                 acc += blocked[m, c, i]
             centres[m, c] = acc / n
-    partial = np.empty((n_sp, 9, channels + 1), feats.dtype)
+    # One parallel region per iteration: each cell first updates the centres of its 9
+    # neighbours from the partial sums of the previous pass (a few hundred flops, done
+    # by every cell that needs them) instead of a separate region for the update. On a
+    # shared machine each region waits for its slowest thread, so fewer regions keep the
+    # speed when another process takes a core. Partial sums and centres alternate
+    # between two buffers: a pass reads the previous pass's while it writes its own.
+    partial = np.empty((2, n_sp, 9, channels + 1), feats.dtype)
+    centre_buffers = np.empty((2, n_sp, channels), feats.dtype)
+    centre_buffers[0] = centres
+    around = np.empty((n_sp, 9, channels), feats.dtype)
     best = np.empty((n_sp, cell_h * cell_w), np.int32)
+    labels = np.empty((height, width), np.int32)
     eps = math.sqrt(np.finfo(feats.dtype).tiny)
     for it in range(n_iter):
         last = it == n_iter - 1
+        now, before = it % 2, 1 - it % 2
         for m in numba.prange(n_sp):
-            _cell_pass(blocked, count, centres, nb, m, partial, best, last, fast_exp, cutoff)
-        if last:
-            break
-        # Centre k gathers the partial sums that the 9 cells around it wrote for it:
-        # cell k - offset_j wrote them in slot j.
-        for k in numba.prange(n_sp):
-            cy, cx = k // n_w, k % n_w
-            mass = 0.0
-            sums = np.zeros(channels, np.float64)
             for j in range(9):
-                sy, sx = cy - (j // 3 - 1), cx - (j % 3 - 1)
-                if 0 <= sy < n_h and 0 <= sx < n_w:
-                    src = sy * n_w + sx
-                    mass += partial[src, j, channels]
-                    for c in range(channels):
-                        sums[c] += partial[src, j, c]
-            for c in range(channels):
-                centres[k, c] = (sums[c] + eps * centres[k, c]) / (mass + eps)
-    labels = np.empty((height, width), np.int32)
-    for m in numba.prange(n_sp):
-        cy, cx = m // n_w, m % n_w
-        n = 0
-        for y in range(ystart[cy], ystart[cy + 1]):
-            for x in range(xstart[cx], xstart[cx + 1]):
-                labels[y, x] = best[m, n]
-                n += 1
+                k = nb[m, j]
+                if k < 0:
+                    continue
+                if it == 0:
+                    around[m, j] = centre_buffers[0, k]
+                else:
+                    _updated_centre(partial[before], centre_buffers[before], k, n_h, n_w, eps,
+                                    around[m, j])  # fmt: skip
+            if it > 0:
+                centre_buffers[now, m] = around[m, 4]  # j = 4: the cell's own superpixel
+            _cell_pass(blocked, count, around[m], nb, m, partial[now], best, last, fast_exp,
+                       cutoff)  # fmt: skip
+            if last:  # the cell's labels back into the image, in the same region
+                cy, cx = m // n_w, m % n_w
+                n = 0
+                for y in range(ystart[cy], ystart[cy + 1]):
+                    for x in range(xstart[cx], xstart[cx + 1]):
+                        labels[y, x] = best[m, n]
+                        n += 1
+    centres = centre_buffers[(n_iter - 1) % 2]
     return labels, centres
 
 
