@@ -532,18 +532,24 @@ SCHEDULE_KEYS = {"max_iters", "eval_interval", "eval_images", "checkpoint_interv
                  "log_interval", "num_workers"}  # fmt: skip
 
 
+# the CPU recipe also sets the optimiser's schedule and the threads
+RECIPE_KEYS = SCHEDULE_KEYS | {"learning_rate", "lr_warmup_iters", "lr_decay", "lr_min", "threads"}
+
+
 def test_training_profiles_change_only_the_schedule():
     """The shipped training YAMLs hold schedule overrides only -- the paper's settings are
-    TrainConfig's defaults, the network and task come from the run -- and no path."""
+    TrainConfig's defaults, the network and task come from the run -- and no path. The
+    CPU profile changes how long a run lasts; the CPU recipe also its learning rate."""
     import yaml
 
     from ssn.train import TrainConfig
 
     profiles = sorted((Path(__file__).parents[1] / "config" / "train").glob("*.yaml"))
-    assert [p.name for p in profiles] == ["cpu.yaml"]
+    assert [p.name for p in profiles] == ["cpu.yaml", "cpu_recipe.yaml"]
     for path in profiles:
         settings = yaml.safe_load(path.read_text())
-        assert set(settings) <= SCHEDULE_KEYS, path
+        allowed = SCHEDULE_KEYS if path.name == "cpu.yaml" else RECIPE_KEYS
+        assert set(settings) <= allowed, path
         config = load_config(path)
         differ = {k for k, v in vars(config).items() if v != getattr(TrainConfig(), k)}
         assert differ == set(settings) and config.max_iters < TrainConfig().max_iters

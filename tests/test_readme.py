@@ -1,0 +1,69 @@
+"""The README's measured figures are the committed measurements, not numbers typed in.
+
+Each figure the README quotes from a benchmark or a workflow table is read back from the
+file that benchmark or table wrote (results/benchmarks/*.json, results/quick/tables/),
+so that a rerun that is not copied into the README, or a README edit that no
+measurement backs, fails here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+BENCHMARKS = ROOT / "results" / "benchmarks"
+
+
+def _json(name: str) -> dict:
+    return json.loads((BENCHMARKS / name).read_text())
+
+
+def test_bench_dslic_table():
+    bench = _json("bench_dslic_cpu.json")
+    rows = re.findall(r"^\| (\d+)(, one core kept busy[^|]*)? \| ([\d.]+) ms \| ([\d.]+) ms \| "
+                      r"([\d.]+) \|$", README, flags=re.M)  # fmt: skip
+    assert len(rows) == 4
+    measured = {(r["K"], False): r for r in bench["inference"]}
+    measured[(400, True)] = bench["inference_one_busy_core"][0]
+    for k, busy, pix, slic, ratio in rows:
+        row = measured[(int(k), bool(busy))]
+        assert float(pix) == round(row["ssn_pix_ms"], 1)
+        assert float(slic) == round(row["skimage_slic_ms"], 1)
+        assert float(ratio) == round(row["ratio_vs_skimage"], 2)
+
+
+def test_deep_inference_figures():
+    mean = _json("deep_inference_cpu.json")["mean"]
+    text = " ".join(README.split())
+    assert f"{mean['fast_ms']:.0f} ms per image against {mean['plain_ms']:.0f} ms" in text
+    assert f"({mean['fast_ms'] / mean['plain_ms']:.2f})" in text
+    assert f"{mean['slic_ms']:.0f} ms for skimage `slic` (ratio " in text
+    assert f"(ratio {mean['fast_ms'] / mean['slic_ms']:.2f})" in text
+    assert f"{100 * mean['same_label']:.4f}% of pixels keep" in text
+    assert f"({mean['fast_asa']:.4f} / {mean['fast_br']:.4f})" in text
+    assert round(mean["plain_asa"], 4) == round(mean["fast_asa"], 4)
+
+
+def test_train_throughput_figures():
+    rate = _json("train_throughput_cpu.json")["samples_per_s"]
+    text = " ".join(README.split())
+    assert f"{rate['split']:.2f} against {rate['concat']:.2f} samples/s" in text
+    assert f"made the step {rate['split'] / rate['concat']:.2f}× faster" in text
+
+
+def test_reproduction_gap_table():
+    table = pd.read_csv(ROOT / "results" / "quick" / "tables" / "reproduction_gap.csv")
+    rows = re.findall(r"^\| (SSN_\w+) \| (\d+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \| "
+                      r"([\d.]+) \|", README, flags=re.M)  # fmt: skip
+    assert len(rows) >= 4
+    for label, k, asa, g_asa, br, g_br in rows:
+        row = table[(table["label"] == label) & (table["k"] == int(k))].iloc[0]
+        assert (float(asa), float(br)) == (round(row["asa"], 4), round(row["br"], 4))
+        assert float(g_asa) == pytest.approx(round(row["g_asa"], 2))
+        assert float(g_br) == pytest.approx(round(row["g_br"], 2))
