@@ -532,8 +532,10 @@ SCHEDULE_KEYS = {"max_iters", "eval_interval", "eval_images", "checkpoint_interv
                  "log_interval", "num_workers"}  # fmt: skip
 
 
-# the CPU recipe also sets the optimiser's schedule and the threads
-RECIPE_KEYS = SCHEDULE_KEYS | {"learning_rate", "lr_warmup_iters", "lr_decay", "lr_min", "threads"}
+# the CPU recipe also sets the learning-rate schedule, the threads and the patches
+RECIPE_KEYS = SCHEDULE_KEYS | {
+    "learning_rate", "lr_warmup_iters", "lr_decay", "lr_min", "threads", "patch_size", "n_segments",
+}  # fmt: skip
 
 
 def test_training_profiles_change_only_the_schedule():
