@@ -403,9 +403,7 @@ class Plan:
     def _reproduction(self):
         """The reproduction-gap table's settings, or None when the run lacks a method
         it needs (the baseline, the reference and at least one trained method)."""
-        spec = {"dataset": "bsds500", "protocol": "stutz", "baseline": "ssn_pix",
-                "reference": "ssn_deep_paper", "methods": ["ssn_linear", "ssn_deep"],
-                **self.config.get("reproduction", {})}  # fmt: skip
+        spec = self.config["reproduction"]  # the schema fills the defaults
         present = self.combos.get(spec["dataset"], [])
         trained = [m for m in spec["methods"] if m in present]
         if spec["baseline"] not in present or spec["reference"] not in present or not trained:
