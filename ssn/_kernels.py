@@ -15,21 +15,13 @@ Tests check that these kernels agree with :func:`ssn.functional.differentiable_s
 from __future__ import annotations
 
 import math
-import os
 
-# OpenMP threads that spin while they wait for a peer take the CPU that peer needs when
-# another process shares the cores: on 2 cores with one busy process, SSN_pix took 178
-# ms per BSDS500 image instead of 48 (numba's default OpenMP layer, 2 threads); waiting
-# passively it takes 85 ms, and the same as before on a quiet machine (issue #13,
-# benchmarks/bench_dslic.py). Read when numba's OpenMP runtime starts (its first
-# parallel call, after this import); a value set by the user wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+import numba
+import numpy as np
 
-import numba  # noqa: E402
-import numpy as np  # noqa: E402
-
-from ssn.cells import cell_starts  # noqa: E402
-from ssn.color import (  # noqa: E402
+from ssn._parallel import keeps_torch_threads
+from ssn.cells import cell_starts
+from ssn.color import (
     LAB_LINEAR_SLOPE,
     LAB_THRESHOLD,
     RGB_TO_XYZ,
@@ -245,6 +237,7 @@ def _slic(feats, n_h, n_w, ystart, xstart, n_iter, fast_exp, cutoff):
     return labels, centres
 
 
+@keeps_torch_threads
 def slic_labels(
     features: np.ndarray, grid: tuple[int, int], n_iter: int = 10, *, fast_exp: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -303,6 +296,7 @@ def _lab_features(rgb, pos_scale, color_scale, out):
             out[4, y, x] = 200.0 * (fy - fz) * color_scale
 
 
+@keeps_torch_threads
 def rgb_to_lab_features(rgb: np.ndarray, pos_scale: float, color_scale: float) -> np.ndarray:
     """Scaled XYLab features ``(5, H, W)`` float32 of an ``(H, W, 3)`` RGB image in [0, 1].
 

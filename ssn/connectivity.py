@@ -28,6 +28,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from ssn._parallel import keeps_torch_threads
+
 __all__ = ["enforce_connectivity"]
 
 
@@ -219,6 +221,7 @@ def _enforce_batch(labels, n_labels, min_size, max_size, strategy, out):
 _STRATEGIES = {"official": 0, "largest": 1, "split": 2}
 
 
+@keeps_torch_threads
 def enforce_connectivity(
     labels: np.ndarray,
     n_segments: int,

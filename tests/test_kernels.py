@@ -72,3 +72,43 @@ def test_segment_cpu_path_agrees_with_torch_module(feature_net):
         fast = _labels_cpu(net, rgb, grid, 10)
         ref = net(torch.from_numpy(rgb).permute(2, 0, 1)[None], 40, n_iter=10).labels[0]
     assert (fast != ref.numpy()).mean() < 2e-3
+
+
+_THREADS_AFTER_EACH_KERNEL = """
+import sys
+import numpy as np
+import torch
+
+torch.set_num_threads(1)  # as a training process with threads=1, before ssn is imported
+import ssn
+from ssn._kernels import rgb_to_lab_features, slic_labels
+from ssn.connectivity import enforce_connectivity
+
+counts = [torch.get_num_threads()]
+rgb = np.random.default_rng(0).random((40, 50, 3)).astype(np.float32)
+features = rgb_to_lab_features(rgb, 0.1, 0.26)
+counts.append(torch.get_num_threads())
+labels, _ = slic_labels(features, (4, 5), 3)
+counts.append(torch.get_num_threads())
+enforce_connectivity(labels, 20)
+counts.append(torch.get_num_threads())
+ssn.segment(rgb, n_segments=20)
+counts.append(torch.get_num_threads())
+print(counts)
+"""
+
+
+def test_kernels_leave_torchs_thread_count_as_it_was():
+    """numba's OpenMP launches share torch's runtime (they raised a training process's
+    1 thread to 2, issue 16); torch must keep its own count. In a fresh interpreter:
+    the order of the first calls matters."""
+    import subprocess
+    import sys
+
+    import numba
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("one numba thread: its launches cannot raise torch's thread count")
+    run = subprocess.run([sys.executable, "-c", _THREADS_AFTER_EACH_KERNEL],
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    assert run.stdout.splitlines()[-1] == "[1, 1, 1, 1, 1]"

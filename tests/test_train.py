@@ -591,3 +591,20 @@ def test_the_schedule_reaches_the_optimiser(tiny_bsds, tmp_path):
                   lr_decay="cosine", lr_min=1e-4))  # fmt: skip
     state = load_checkpoint(tmp_path / "last.pt")
     assert state["optimizer"]["param_groups"][0]["lr"] == pytest.approx(1e-4)
+
+
+def test_threads_limit_torch_and_the_validation_kernels(tiny_bsds, tmp_path):
+    """``threads`` holds for the whole run: numba's SLIC kernels in validation run on it,
+    and after them torch still uses it (they share one OpenMP runtime)."""
+    import numba
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("one numba thread: nothing to limit")
+    before = torch.get_num_threads(), numba.get_num_threads()
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    try:
+        train(_config(tiny_bsds, tmp_path, max_iters=2, eval_interval=1, threads=1))
+        assert (torch.get_num_threads(), numba.get_num_threads()) == (1, 1)
+    finally:
+        torch.set_num_threads(before[0])
+        numba.set_num_threads(before[1])

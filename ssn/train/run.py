@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from ssn.bench.jobs import set_threads
 from ssn.checkpoint import atomic_write_text, remove_stale_temporaries, save_checkpoint
 
 from .config import TrainConfig
@@ -84,8 +85,8 @@ def setup(config: TrainConfig) -> Session:
         torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
     if device.type == "cuda":
         torch.cuda.set_device(device)
-    if config.threads:
-        torch.set_num_threads(config.threads)
+    if config.threads:  # torch's, and numba's for the validation's SLIC kernels
+        set_threads(config.threads)
     return Session(device, rank, world, distributed)
 
 
