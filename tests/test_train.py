@@ -532,9 +532,11 @@ SCHEDULE_KEYS = {"max_iters", "eval_interval", "eval_images", "checkpoint_interv
                  "log_interval", "num_workers"}  # fmt: skip
 
 
-# the CPU recipe also sets the learning-rate schedule, the threads and the patches
+# the CPU recipe also sets the learning-rate schedule, the threads, the patches and the
+# official training script's position scale
 RECIPE_KEYS = SCHEDULE_KEYS | {
     "learning_rate", "lr_warmup_iters", "lr_decay", "lr_min", "threads", "patch_size", "n_segments",
+    "train_eta",
 }  # fmt: skip
 
 
