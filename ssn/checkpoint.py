@@ -149,14 +149,14 @@ def load_model(path, device=None) -> SSN:
 def export_weights(source, destination, **extra) -> Path:
     """Copy a training checkpoint without its optimiser and RNG state (a small file).
 
-    Keeps ``model_args``, ``model``, ``iter``, ``best_metric`` and ``config``; ``extra``
-    entries (e.g. test scores) are added. ``ssn train init_from=<destination>`` can
+    Keeps ``model_args``, ``model``, ``iter``, ``best_metric``, ``config`` and the training
+    cost (``train_seconds``, ``train_device``: the reproduction-gap table shows it beside
+    the model's scores); ``extra`` entries (e.g. test scores) are added. ``ssn train init_from=<destination>`` can
     continue training from it (with fresh optimiser moments).
     """
     state = load_checkpoint(source)
-    kept = {
-        k: state[k] for k in ("model_args", "model", "iter", "best_metric", "config") if k in state
-    }
+    keys = ("model_args", "model", "iter", "best_metric", "config", "train_seconds", "train_device")
+    kept = {k: state[k] for k in keys if k in state}
     destination = Path(destination)
     _atomic_save({**kept, **extra}, destination)
     return destination

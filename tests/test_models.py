@@ -186,6 +186,16 @@ class TestCheckpoint:
         assert set(state) == {"model_args", "model", "iter", "test_asa"}
         assert load_model(small).config == net.config
 
+    def test_export_keeps_the_training_cost(self, tmp_path):
+        net = SSN(SSNConfig(feature_net="linear"))
+        full = tmp_path / "full.pt"
+        save_checkpoint(full, net, optimizer={"state": {}}, iter=3, train_seconds=12.5,
+                        train_device="AMD EPYC (2 logical CPUs); NVIDIA H200")  # fmt: skip
+        state = load_checkpoint(export_weights(full, tmp_path / "small.pt"))
+        assert state["train_seconds"] == 12.5
+        assert state["train_device"] == "AMD EPYC (2 logical CPUs); NVIDIA H200"
+        assert "optimizer" not in state
+
     def test_refuses_bad_files(self, tmp_path):
         with pytest.raises(FileNotFoundError):
             load_model(tmp_path / "missing.pt")
