@@ -19,6 +19,7 @@ from ssn.models import SSN, SSNConfig
 __all__ = [
     "PRETRAINED_DIR",
     "atomic_write_text",
+    "compact_checkpoint",
     "export_weights",
     "load_checkpoint",
     "load_model",
@@ -159,6 +160,36 @@ def export_weights(source, destination, **extra) -> Path:
     kept = {k: state[k] for k in keys if k in state}
     destination = Path(destination)
     _atomic_save({**kept, **extra}, destination)
+    return destination
+
+
+def compact_checkpoint(source, destination) -> Path:
+    """A resumable copy of a training checkpoint with the optimiser's floating-point
+    state (Adam's moments, twice the model's size) in bfloat16: a third smaller.
+
+    ``torch.optim.Optimizer.load_state_dict`` casts the state back to the parameters'
+    dtype, so ``ssn train --resume`` continues from the copy (placed as ``OUT/last.pt``)
+    with moments off by bfloat16 rounding (relative 2^-8) and everything else exact. It
+    lets a run's full state be kept where files must stay small (this repository: 2 MiB,
+    which a 2.60 MB SSN_deep checkpoint exceeds and its 1.75 MB compact copy does not).
+    """
+    state = load_checkpoint(source)
+    optimizer = state.get("optimizer")
+    if optimizer is not None:
+        state["optimizer"] = {
+            **optimizer,
+            "state": {
+                index: {
+                    key: value.to(torch.bfloat16)
+                    if torch.is_tensor(value) and value.is_floating_point() and key != "step"
+                    else value
+                    for key, value in entry.items()
+                }
+                for index, entry in optimizer["state"].items()
+            },
+        }
+    destination = Path(destination)
+    _atomic_save(state, destination)
     return destination
 
 

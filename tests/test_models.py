@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ssn.checkpoint import export_weights, load_checkpoint, load_model, save_checkpoint
+from ssn.checkpoint import (
+    compact_checkpoint,
+    export_weights,
+    load_checkpoint,
+    load_model,
+    save_checkpoint,
+)
 from ssn.functional import (
     Association,
     dense_slic_reference,
@@ -185,6 +191,32 @@ class TestCheckpoint:
         state = load_checkpoint(small)
         assert set(state) == {"model_args", "model", "iter", "test_asa"}
         assert load_model(small).config == net.config
+
+    def test_compact_checkpoint_resumes_adam_to_bfloat16_rounding(self, tmp_path):
+        torch.manual_seed(0)
+        net = SSN(SSNConfig(feature_net="deep"))
+        optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+        for _ in range(2):
+            optimizer.zero_grad()
+            sum(p.square().sum() for p in net.parameters()).backward()
+            optimizer.step()
+        full = tmp_path / "full.pt"
+        save_checkpoint(full, net, optimizer=optimizer.state_dict(), iter=2)
+        small = compact_checkpoint(full, tmp_path / "small.pt")
+        assert small.stat().st_size < 0.7 * full.stat().st_size
+        state = load_checkpoint(small)
+        assert state["iter"] == 2 and state["model_args"] == load_checkpoint(full)["model_args"]
+        resumed = load_model(small)
+        for a, b in zip(net.state_dict().values(), resumed.state_dict().values(), strict=True):
+            torch.testing.assert_close(a, b, rtol=0, atol=0)  # the weights are exact
+        again = torch.optim.Adam(resumed.parameters(), lr=1e-3)
+        again.load_state_dict(state["optimizer"])
+        for param, original in zip(resumed.parameters(), net.parameters(), strict=True):
+            mine, theirs = again.state[param], optimizer.state[original]
+            assert mine["step"] == theirs["step"]
+            for key in ("exp_avg", "exp_avg_sq"):
+                assert mine[key].dtype == torch.float32
+                torch.testing.assert_close(mine[key], theirs[key], rtol=2**-8, atol=0)
 
     def test_export_keeps_the_training_cost(self, tmp_path):
         net = SSN(SSNConfig(feature_net="linear"))

@@ -103,6 +103,29 @@ def test_resume_gives_the_same_weights(tiny_bsds, tmp_path):
     assert b["train_device"] == a["train_device"] == device_name("cpu")
 
 
+def test_a_compact_checkpoint_resumes_on_another_machine(tiny_bsds, tmp_path):
+    """The compact copy of last.pt (Adam's moments in bfloat16), alone in a new run
+    folder, resumes as ``--resume`` does: the same iterations and nearly the same weights
+    as the run that never stopped."""
+    from ssn.checkpoint import compact_checkpoint
+
+    straight = tmp_path / "straight"
+    train(_config(tiny_bsds, straight, feature_net="deep"))
+    first = tmp_path / "first"
+    train(_config(tiny_bsds, first, feature_net="deep", max_iters=2))
+    elsewhere = tmp_path / "elsewhere"
+    compact_checkpoint(first / "last.pt", elsewhere / "last.pt")
+    train(_config(tiny_bsds, elsewhere, feature_net="deep", init_from="resume"))
+    a = load_checkpoint(straight / "last.pt")
+    b = load_checkpoint(elsewhere / "last.pt")
+    assert a["iter"] == b["iter"] == 4
+    # bfloat16 moments change each later Adam step (at most lr per weight) by a few %;
+    # fresh moments would change it by up to lr.
+    step = _config(tiny_bsds, straight).learning_rate
+    for key in a["model"]:
+        torch.testing.assert_close(a["model"][key], b["model"][key], rtol=0, atol=0.05 * step)
+
+
 def test_training_time_adds_up_over_resumes(tiny_bsds, tmp_path, monkeypatch):
     """train_seconds of a resumed run = the first session's + the second's."""
     import ssn.train.loop as loop
