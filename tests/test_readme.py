@@ -67,3 +67,18 @@ def test_reproduction_gap_table():
         assert (float(asa), float(br)) == (round(row["asa"], 4), round(row["br"], 4))
         assert float(g_asa) == pytest.approx(round(row["g_asa"], 2))
         assert float(g_br) == pytest.approx(round(row["g_br"], 2))
+
+
+def test_cpu_recipe_run_figures():
+    """The CPU recipe's run as the README quotes it: its committed gap evaluation and the
+    iteration of its committed checkpoint."""
+    import torch
+
+    run = ROOT / "results" / "training" / "cpu_recipe_deep_eta5"
+    gap = json.loads((run / "gap_k400_20images.json").read_text())
+    (model,) = [v for k, v in gap.items() if isinstance(v, dict) and k not in ("pix", "paper")]
+    iteration = torch.load(run / "resume.pt", weights_only=True)["iter"]
+    text = " ".join(README.split())
+    assert (f"reached G = {model['g_asa']:.2f} (ASA) / {model['g_br']:.2f} (BR) after "
+            f"{iteration} iterations") in text  # fmt: skip
+    assert (gap["k"], gap["images"]) == (400, 20)
