@@ -152,8 +152,9 @@ def export_weights(source, destination, **extra) -> Path:
 
     Keeps ``model_args``, ``model``, ``iter``, ``best_metric``, ``config`` and the training
     cost (``train_seconds``, ``train_device``: the reproduction-gap table shows it beside
-    the model's scores); ``extra`` entries (e.g. test scores) are added. ``ssn train init_from=<destination>`` can
-    continue training from it (with fresh optimiser moments).
+    the model's scores); ``extra`` entries (e.g. test scores) are added.
+    ``ssn train init_from=<destination>`` can continue training from it (with fresh
+    optimiser moments).
     """
     state = load_checkpoint(source)
     keys = ("model_args", "model", "iter", "best_metric", "config", "train_seconds", "train_device")
