@@ -70,8 +70,9 @@ def main(argv=None) -> int:
         print(f"  {name:>40s}  reconstruction {sums['reconstruction']:.4f}  "
               f"compactness {sums['compactness']:8.0f}  total {sums['loss']:.4f}")  # fmt: skip
     if args.json:
-        args.json.write_text(json.dumps({**vars(args) | {"data": str(args.data), "json": None},
-                                         "terms": terms}, indent=2))  # fmt: skip
+        settings = {"patch": args.patch, "segments": args.segments, "train_eta": args.train_eta,
+                    "weight": args.weight, "batches": args.batches}  # fmt: skip
+        args.json.write_text(json.dumps({**settings, "terms": terms}, indent=2))
     return 0
 
 
