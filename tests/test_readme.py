@@ -82,3 +82,75 @@ def test_cpu_recipe_run_figures():
     assert (f"reached G = {model['g_asa']:.2f} (ASA) / {model['g_br']:.2f} (BR) after "
             f"{iteration} iterations") in text  # fmt: skip
     assert (gap["k"], gap["images"]) == (400, 20)
+
+
+@pytest.mark.parametrize("feature_net", ["deep", "linear"])
+def test_bundled_weights_training_cost(feature_net):
+    """The README's account of each bundled model (iterations, training hours) is the
+    one its weight file records."""
+    import torch
+
+    weights = ROOT / "ssn" / "weights" / f"ssn_{feature_net}_bsds500.pt"
+    state = torch.load(weights, weights_only=True)
+    text = " ".join(README.split())
+    assert (f"`ssn/weights/ssn_{feature_net}_bsds500.pt` (`model=\"{feature_net}\"`) is "
+            f"{state['iter']} iterations") in text  # fmt: skip
+    assert f"{state['iter']} iterations ({state['train_seconds'] / 3600:.1f} h" in text
+
+
+def _summary(dataset: str = "bsds500") -> pd.DataFrame:
+    table = pd.read_csv(ROOT / "results" / "quick" / "tables" / "summary.csv")
+    return table[table["dataset"] == dataset]
+
+
+def test_results_table():
+    """BSDS500 ASA / BR (stutz) / BR (ssn) (realised count) per method and K."""
+    summary = _summary()
+    header = re.search(r"^\| method \| K = (\d+) \| K = (\d+) \| K = (\d+) \| K = (\d+) \|$",
+                       README, flags=re.M)  # fmt: skip
+    ks = [int(k) for k in header.groups()]
+    cell = r"\*{0,2}([\d.]+)\*{0,2} / \*{0,2}([\d.]+)\*{0,2} / ([\d.]+) \((\d+)\)"
+    rows = re.findall(rf"^\| ([^|]+?) \| {cell} \| {cell} \| {cell} \| {cell} \|$", README,
+                      flags=re.M)  # fmt: skip
+    assert len(rows) >= 10
+    for label, *cells in rows:
+        for i, k in enumerate(ks):
+            asa, br_stutz, br_ssn, count = cells[4 * i : 4 * i + 4]
+            at_k = summary[(summary["label"] == label) & (summary["k"] == k)]
+            stutz = at_k[at_k["protocol"] == "stutz"].iloc[0]
+            ssn = at_k[at_k["protocol"] == "ssn"].iloc[0]
+            assert (float(asa), float(br_stutz), float(br_ssn), int(count)) == (
+                round(stutz["asa"], 4), round(stutz["br"], 4), round(ssn["br"], 4),
+                round(stutz["n_superpixels"])), (label, k)  # fmt: skip
+
+
+def test_stutz_averages_table():
+    averages = pd.read_csv(ROOT / "results" / "quick" / "tables" / "stutz_averages.csv")
+    averages = averages[(averages["dataset"] == "bsds500") & (averages["protocol"] == "stutz")]
+    rows = re.findall(r"^\| ([^|]+?) \| \*{0,2}([\d.]+)\*{0,2} \| \*{0,2}([\d.]+)\*{0,2} \| "
+                      r"\*{0,2}([\d.]+)\*{0,2} \|$", README, flags=re.M)  # fmt: skip
+    assert len(rows) >= 10
+    for label, amr, aue, auv in rows:
+        row = averages[averages["label"] == label].iloc[0]
+        for quoted, value in ((amr, row["amr"]), (aue, row["aue"]), (auv, row["auv"])):
+            assert float(quoted) == pytest.approx(float(f"{value:.3g}")), (label, quoted)
+
+
+def test_cpu_trained_table():
+    """The CPU-trained models' table (ASA / BR stutz per K) is results/cpu_trained's run."""
+    summary = pd.read_csv(ROOT / "results" / "cpu_trained" / "tables" / "summary.csv")
+    summary = summary[(summary["dataset"] == "bsds500") & (summary["protocol"] == "stutz")]
+    header = re.search(r"^\| K \| (\w+) ASA / BR \| (\w+) ASA / BR \| (\w+) ASA / BR \| "
+                       r"(\w+) ASA / BR \|$", README, flags=re.M)  # fmt: skip
+    labels = header.groups()
+    cell = r"\*{0,2}([\d.]+) / ([\d.]+)\*{0,2} \((\d+)(?: sp\.)?\)"
+    rows = re.findall(rf"^\| (\d+) \| {cell} \| {cell} \| {cell} \| {cell} \|$", README,
+                      flags=re.M)  # fmt: skip
+    assert len(rows) == 3
+    for k, *cells in rows:
+        for i, label in enumerate(labels):
+            asa, br, count = cells[3 * i : 3 * i + 3]
+            row = summary[(summary["label"] == label) & (summary["k"] == int(k))].iloc[0]
+            assert (float(asa), float(br), int(count)) == (
+                round(row["asa"], 4), round(row["br"], 4), round(row["n_superpixels"])
+            ), (label, k)
