@@ -98,14 +98,10 @@ def test_bundled_weights_training_cost(feature_net):
     assert f"{state['iter']} iterations ({state['train_seconds'] / 3600:.1f} h" in text
 
 
-def _summary(dataset: str = "bsds500") -> pd.DataFrame:
-    table = pd.read_csv(ROOT / "results" / "quick" / "tables" / "summary.csv")
-    return table[table["dataset"] == dataset]
-
-
 def test_results_table():
     """BSDS500 ASA / BR (stutz) / BR (ssn) (realised count) per method and K."""
-    summary = _summary()
+    summary = pd.read_csv(ROOT / "results" / "quick" / "tables" / "summary.csv")
+    summary = summary[summary["dataset"] == "bsds500"]
     header = re.search(r"^\| method \| K = (\d+) \| K = (\d+) \| K = (\d+) \| K = (\d+) \|$",
                        README, flags=re.M)  # fmt: skip
     ks = [int(k) for k in header.groups()]
@@ -152,5 +148,7 @@ def test_cpu_trained_table():
             asa, br, count = cells[3 * i : 3 * i + 3]
             row = summary[(summary["label"] == label) & (summary["k"] == int(k))].iloc[0]
             assert (float(asa), float(br), int(count)) == (
-                round(row["asa"], 4), round(row["br"], 4), round(row["n_superpixels"])
+                round(row["asa"], 4),
+                round(row["br"], 4),
+                round(row["n_superpixels"]),
             ), (label, k)
