@@ -24,6 +24,11 @@ def _json(name: str) -> dict:
     return json.loads((BENCHMARKS / name).read_text())
 
 
+def _table(run: str, name: str) -> pd.DataFrame:
+    """A table the workflow wrote into results/<run>/tables/."""
+    return pd.read_csv(ROOT / "results" / run / "tables" / name)
+
+
 def test_bench_dslic_table():
     bench = _json("bench_dslic_cpu.json")
     rows = re.findall(r"^\| (\d+)(, one core kept busy[^|]*)? \| ([\d.]+) ms \| ([\d.]+) ms \| "
@@ -58,7 +63,7 @@ def test_train_throughput_figures():
 
 
 def test_reproduction_gap_table():
-    table = pd.read_csv(ROOT / "results" / "quick" / "tables" / "reproduction_gap.csv")
+    table = _table("quick", "reproduction_gap.csv")
     rows = re.findall(r"^\| (SSN_\w+) \| (\d+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \| "
                       r"([\d.]+) \|", README, flags=re.M)  # fmt: skip
     assert len(rows) >= 4
@@ -100,7 +105,7 @@ def test_bundled_weights_training_cost(feature_net):
 
 def test_results_table():
     """BSDS500 ASA / BR (stutz) / BR (ssn) (realised count) per method and K."""
-    summary = pd.read_csv(ROOT / "results" / "quick" / "tables" / "summary.csv")
+    summary = _table("quick", "summary.csv")
     summary = summary[summary["dataset"] == "bsds500"]
     header = re.search(r"^\| method \| K = (\d+) \| K = (\d+) \| K = (\d+) \| K = (\d+) \|$",
                        README, flags=re.M)  # fmt: skip
@@ -121,7 +126,7 @@ def test_results_table():
 
 
 def test_stutz_averages_table():
-    averages = pd.read_csv(ROOT / "results" / "quick" / "tables" / "stutz_averages.csv")
+    averages = _table("quick", "stutz_averages.csv")
     averages = averages[(averages["dataset"] == "bsds500") & (averages["protocol"] == "stutz")]
     rows = re.findall(r"^\| ([^|]+?) \| \*{0,2}([\d.]+)\*{0,2} \| \*{0,2}([\d.]+)\*{0,2} \| "
                       r"\*{0,2}([\d.]+)\*{0,2} \|$", README, flags=re.M)  # fmt: skip
@@ -134,7 +139,7 @@ def test_stutz_averages_table():
 
 def test_cpu_trained_table():
     """The CPU-trained models' table (ASA / BR stutz per K) is results/cpu_trained's run."""
-    summary = pd.read_csv(ROOT / "results" / "cpu_trained" / "tables" / "summary.csv")
+    summary = _table("cpu_trained", "summary.csv")
     summary = summary[(summary["dataset"] == "bsds500") & (summary["protocol"] == "stutz")]
     header = re.search(r"^\| K \| (\w+) ASA / BR \| (\w+) ASA / BR \| (\w+) ASA / BR \| "
                        r"(\w+) ASA / BR \|$", README, flags=re.M)  # fmt: skip
