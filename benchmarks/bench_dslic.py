@@ -206,7 +206,8 @@ def main() -> None:
         sys.exit(f"no BSDS500 test images under {args.data} (set --data or SSN_DATA)")
     images = [read_image(p) for p in paths[: args.images]]
     import ssn._kernels  # noqa: F401  (sets the OpenMP wait policy it documents)
-    from ssn.bench.jobs import OtherCPUShare, cpu_model
+    from ssn.bench.jobs import OtherCPUShare
+    from ssn.devices import cpu_model
 
     print(
         f"{len(images)} BSDS500 test images, {args.threads} threads on {cpu_model()} "

@@ -57,7 +57,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(REPO))
-    from ssn.bench.jobs import busy_cpu_seconds, cpu_model
+    from ssn.bench.jobs import busy_cpu_seconds
+    from ssn.devices import cpu_model
 
     folder = args.data / "BSDS500" / "data" / "images" / "test"
     code = JOB.format(threads=args.threads, images=str(folder), n=args.images)

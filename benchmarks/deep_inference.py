@@ -61,8 +61,9 @@ def main(argv=None) -> int:
     numba.set_num_threads(args.threads)
     sys.path.insert(0, str(REPO))
     from ssn import official
-    from ssn.bench.jobs import OtherCPUShare, cpu_model, median_ms
+    from ssn.bench.jobs import OtherCPUShare, median_ms
     from ssn.checkpoint import load_model, pretrained_path
+    from ssn.devices import cpu_model
     from ssn.inference import resolve_model, segment
     from ssn.io import read_bsds_ground_truth, read_image
     from ssn.metrics import evaluate_image

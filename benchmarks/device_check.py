@@ -55,7 +55,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ssn.bench.jobs import cpu_model  # noqa: E402
+from ssn.devices import cpu_model  # noqa: E402
 
 SIZES = {"bsds500": (321, 481), "cityscapes_half": (512, 1024)}
 

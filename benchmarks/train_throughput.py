@@ -63,7 +63,8 @@ def main(argv=None) -> int:
     sys.path.insert(0, str(REPO))
     import torch
 
-    from ssn.bench.jobs import OtherCPUShare, cpu_model
+    from ssn.bench.jobs import OtherCPUShare
+    from ssn.devices import cpu_model
     from ssn.models import SSN, SSNConfig, SSNDeep
     from ssn.train import TrainConfig, compute_loss
 

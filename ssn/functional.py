@@ -14,7 +14,7 @@ initial cell. Superpixel ids are row-major over the ``n_h × n_w`` grid.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -140,9 +140,12 @@ class CellGrid:
             raise ValueError(f"grid {grid} does not fit a {height}x{width} image")
 
         def axis(length: int, cells: int):
-            start = torch.tensor(cell_starts(length, cells), device=device)
+            starts = cell_starts(length, cells)
+            # the span from the Python list: reading it from a tensor would make the GPU
+            # wait for everything queued before (a host sync per forward pass)
+            span = max(b - a for a, b in zip(starts[:-1], starts[1:], strict=True))
+            start = torch.tensor(starts, device=device)
             size = start[1:] - start[:-1]
-            span = int(size.max())
             offset = torch.arange(span, device=device)
             valid = offset[None, :] < size[:, None]  # (cells, span)
             coord = start[:-1, None] + torch.minimum(offset[None, :], size[:, None] - 1)
@@ -235,17 +238,32 @@ class Association:
 
     weights: Tensor
     grid: tuple[int, int]
+    _cells: CellGrid | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         if self.weights.ndim != 4 or self.weights.shape[1] != 9:
             raise ValueError(
                 f"association must have shape (B, 9, H, W), got {tuple(self.weights.shape)}"
             )
+        cells = self._cells
+        if cells is not None and (
+            (cells.height, cells.width) != tuple(self.weights.shape[2:])
+            or (cells.n_h, cells.n_w) != tuple(self.grid)
+        ):
+            raise ValueError(
+                f"cells of a {cells.height}x{cells.width} image and grid "
+                f"{(cells.n_h, cells.n_w)} do not fit association {tuple(self.weights.shape)} "
+                f"with grid {tuple(self.grid)}"
+            )
 
     def cells(self) -> CellGrid:
-        """The cell layout of the image the association covers."""
-        height, width = self.weights.shape[2:]
-        return CellGrid.build(height, width, self.grid, self.weights.device)
+        """The cell layout of the image the association covers, built once: every
+        mapping and loss of the same forward pass shares its index tables."""
+        if self._cells is None:
+            height, width = self.weights.shape[2:]
+            cells = CellGrid.build(height, width, self.grid, self.weights.device)
+            object.__setattr__(self, "_cells", cells)  # a cache, not a new state
+        return self._cells
 
     def to_superpixels(self, values: Tensor) -> Tensor:
         """Pixel values ``(B, D, H, W)`` → superpixels ``(B, D, M)``; see
@@ -386,7 +404,7 @@ def differentiable_slic(
         best = _argmax9(weights)  # (B*M, P)
         ids = torch.gather(cells.neighbour_index.repeat(batch, 1), 1, best)
         labels = cells.from_cells(ids.unsqueeze(1), batch)[:, 0]
-    association = Association(cells.from_cells(weights, batch), (cells.n_h, cells.n_w))
+    association = Association(cells.from_cells(weights, batch), (cells.n_h, cells.n_w), cells)
     return SlicResult(association, centres, labels)
 
 

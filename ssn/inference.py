@@ -1,6 +1,6 @@
 """Inference: ``ssn.segment`` (superpixels of a numpy image with an SSN model), the
 models it runs (names, checkpoints, the paper's released models; loaded once and
-kept) and the devices it runs on."""
+kept). Devices follow :func:`ssn.devices.resolve_device`."""
 
 from __future__ import annotations
 
@@ -13,63 +13,12 @@ import torch
 from ssn import connectivity, official
 from ssn._kernels import rgb_to_lab_features, slic_labels
 from ssn.checkpoint import load_model, pretrained_path
+from ssn.devices import resolve_device
 from ssn.functional import grid_shape, position_scale
 from ssn.models import SSN, SSNConfig
 from ssn.validation import as_rgb_float, check_n_segments
 
-__all__ = ["available_devices", "default_device", "resolve_device", "resolve_model", "segment"]
-
-
-def default_device() -> torch.device:
-    """CUDA when available, else the CPU."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def available_devices() -> list[str]:
-    """The torch devices this machine and this torch build can use."""
-    devices = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        devices.append("mps")
-    return devices
-
-
-def resolve_device(device=None) -> torch.device:
-    """``device`` as a :class:`torch.device` this machine has (None or ``"auto"``:
-    :func:`default_device`).
-
-    Raises
-    ------
-    ValueError
-        For a name torch does not know, or a device this machine or torch build lacks
-        (``cuda`` on a CPU-only torch); the message lists the available devices.
-    """
-    if device is None or device == "auto":
-        return default_device()
-    if isinstance(device, torch.device):
-        device = str(device)
-    available = ", ".join(available_devices())
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError, ValueError):
-        raise ValueError(
-            f"device={device!r} is not a torch device; available here: {available}"
-        ) from None
-    if dev.type == "cpu":
-        return dev
-    if dev.type == "cuda":
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if count and (dev.index is None or dev.index < count):
-            return dev
-        why = (
-            "no CUDA device is visible"
-            if torch.cuda.is_available() or torch.version.cuda
-            else ("this torch build has no CUDA support")
-        )
-        raise ValueError(f"device={device!r} is not available ({why}); available here: {available}")
-    if dev.type == "mps" and "mps" in available_devices():
-        return dev
-    raise ValueError(f"device={device!r} is not available; available here: {available}")
+__all__ = ["resolve_model", "segment"]
 
 
 def resolve_model(model, device=None) -> SSN:

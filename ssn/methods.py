@@ -78,7 +78,8 @@ CONNECTIVITY_MODES = ("largest", "official", "none")
 
 
 def _build_ssn(*, model="pix", n_iter=10, connectivity="largest", device=None) -> Segmenter:
-    from ssn.inference import resolve_device, resolve_model, segment
+    from ssn.devices import resolve_device
+    from ssn.inference import resolve_model, segment
 
     n_iter = check_int("n_iter", n_iter, 1)
     if connectivity not in CONNECTIVITY_MODES:

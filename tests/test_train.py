@@ -8,40 +8,11 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from scipy.io import savemat
 
-from ssn.bench.jobs import device_name
 from ssn.checkpoint import load_checkpoint
+from ssn.devices import device_name
 from ssn.models import SSN, SSNConfig
 from ssn.train import TrainConfig, compute_loss, load_config, train
-
-
-def _write_bsds(root, split, n_images, rng):
-    (root / "images" / split).mkdir(parents=True)
-    (root / "groundTruth" / split).mkdir(parents=True)
-    for i in range(n_images):
-        # A few flat regions with noise; two annotations (coarse and fine).
-        coarse = np.zeros((41, 49), np.uint16) + 1
-        coarse[:, 20:] = 2
-        coarse[25:, :] += 2
-        fine = coarse.copy()
-        fine[:10, :10] = 5
-        palette = rng.integers(0, 255, (6, 3))
-        image = np.clip(palette[fine] + rng.normal(0, 8, fine.shape + (3,)), 0, 255)
-        Image.fromarray(image.astype(np.uint8)).save(root / "images" / split / f"{i}.jpg")
-        cells = np.empty((1, 2), dtype=object)
-        for k, seg in enumerate((coarse, fine)):
-            cells[0, k] = {"Segmentation": seg, "Boundaries": np.zeros_like(seg, np.uint8)}
-        savemat(root / "groundTruth" / split / f"{i}.mat", {"groundTruth": cells})
-
-
-@pytest.fixture
-def tiny_bsds(tmp_path):
-    rng = np.random.default_rng(0)
-    root = tmp_path / "BSDS500" / "data"
-    for split, n in (("train", 4), ("val", 2), ("test", 1)):
-        _write_bsds(root, split, n, rng)
-    return root
 
 
 def _config(tiny_bsds, out_dir, **kw):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -79,35 +78,6 @@ class OtherCPUShare:
         self.share = min(1.0, max(0.0, others) / (elapsed * (os.cpu_count() or 1)))
 
 
-def resolve_device(device: str) -> str:
-    """The device type a job runs on (``auto``: ``cuda`` where this job sees a GPU).
-
-    The workflow never probes the machine that builds the DAG; each job resolves the
-    config's device itself, with :func:`ssn.inference.resolve_device`.
-    """
-    from ssn.inference import resolve_device as resolve
-
-    return resolve(device).type
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def device_name(device: str) -> str:
-    if device == "cuda":
-        import torch
-
-        return torch.cuda.get_device_name(0)
-    return f"{cpu_model()} ({os.cpu_count()} logical CPUs)"
-
-
 def _stamp_root(stamp) -> Path:
     import json
 
@@ -143,11 +113,14 @@ def load_segmenter(spec: dict):
     ``method`` and its settings for :func:`ssn.methods.load_segmenter`, whose ``device``
     may be ``auto`` (resolved here, by the machine that runs the job). Baselines run on
     the CPU."""
+    import torch
+
+    from ssn.devices import resolve_device
     from ssn.methods import load_segmenter as load
 
     settings = dict(spec)
     method = settings.pop("method")
-    device = "cpu"
+    device = torch.device("cpu")
     if "device" in settings:
         settings["device"] = device = resolve_device(settings["device"])
     return load(method, **settings), device
@@ -166,14 +139,7 @@ def median_ms(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
-def _synchronize(device: str) -> None:
-    if device == "cuda":
-        import torch
-
-        torch.cuda.synchronize()
-
-
-def timed_segmentation(segmenter, image, k: int, next_frame, device: str):
+def timed_segmentation(segmenter, image, k: int, next_frame, device):
     """``(labels, ms)`` of one call of a :func:`load_segmenter` segmenter.
 
     ``next_frame`` (Sintel's) reaches only the methods that take frame pairs. CUDA work
@@ -182,9 +148,11 @@ def timed_segmentation(segmenter, image, k: int, next_frame, device: str):
     """
     import time
 
+    from ssn.devices import synchronize
+
     frame = next_frame if segmenter.takes_frame_pair else None
-    _synchronize(device)
+    synchronize(device)
     start = time.perf_counter()
     labels = segmenter(image, k, frame)
-    _synchronize(device)
+    synchronize(device)
     return labels, 1000.0 * (time.perf_counter() - start)

@@ -10,8 +10,8 @@ from time import monotonic
 import numpy as np
 import torch
 
-from ssn.bench.jobs import device_name
 from ssn.checkpoint import load_checkpoint, model_from_checkpoint
+from ssn.devices import device_name
 from ssn.functional import position_features
 from ssn.losses import compactness_loss, label_reconstruction_loss, reconstruction_loss
 from ssn.models import SSN, SSNConfig
@@ -101,6 +101,7 @@ class TrainState:
 
     model: SSN
     optimizer: torch.optim.Optimizer
+    device: torch.device
     start: int = 0
     best: float = -math.inf
     seconds: float = 0.0  # training time so far, over every resumed session
@@ -178,13 +179,13 @@ def build(config: TrainConfig, device: torch.device) -> TrainState:
             f"above {start} (iterations continue from the checkpoint's)"
         )
     if "rng" in state:
-        set_rng_state(state["rng"])
+        set_rng_state(state["rng"], device)
     best = float(state.get("best_metric", -math.inf))
     seconds, devices = float(state.get("train_seconds", 0.0)), str(state.get("train_device", ""))
-    here = device_name(device.type)
+    here = device_name(device)
     if here not in devices.split("; "):
         devices = f"{devices}; {here}" if devices else here
-    return TrainState(model, optimizer, start, best, seconds, devices)
+    return TrainState(model, optimizer, device, start, best, seconds, devices)
 
 
 # -- the loop ---------------------------------------------------------------------------
@@ -226,17 +227,18 @@ def train(config: TrainConfig, *, overwrite: bool = False) -> dict:
             if config.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(run.model.parameters(), config.grad_clip)
             run.optimizer.step()
-            log.step(it, losses)
+            validating = due(it, config.eval_interval, config.max_iters)
+            saving = due(it, config.checkpoint_interval, config.max_iters)
+            log.step(it, losses, read=validating or saving)  # no checkpoint of NaN weights
             if not session.master:
                 continue
-            validating = due(it, config.eval_interval, config.max_iters)
             scores = validate(run.model, config, session.device) if validating else {}
             log.write(it, scores)
             run.seconds = seconds_before + monotonic() - started  # validation included
             if scores and scores["score"] > run.best:  # ASA, or -EPE for flow
                 run.best = scores["score"]
                 folder.save("best.pt", run, it)
-            if due(it, config.checkpoint_interval, config.max_iters):
+            if saving:
                 folder.save("last.pt", run, it)
         log.close()
     session.close()

@@ -24,6 +24,7 @@ import torch
 
 from ssn.bench.jobs import set_threads
 from ssn.checkpoint import atomic_write_text, remove_stale_temporaries, save_checkpoint
+from ssn.devices import resolve_device
 
 from .config import TrainConfig
 
@@ -50,41 +51,40 @@ class Session:
         return self.rank == 0
 
     def wrap(self, model: torch.nn.Module) -> torch.nn.Module:
-        """``model`` under DistributedDataParallel when there are ranks, else itself."""
+        """``model`` under DistributedDataParallel when there are ranks, else itself.
+
+        No ``device_ids``: the model and every batch are already on this rank's device
+        (torch's documented form for single-device modules, on CUDA and CPU alike).
+        """
         if not self.distributed:
             return model
-        ids = [self.device.index] if self.device.type == "cuda" else None
-        return torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
+        return torch.nn.parallel.DistributedDataParallel(model)
 
     def close(self) -> None:
         if self.distributed:
             torch.distributed.destroy_process_group()
 
 
-def _device(config: TrainConfig, local_rank: int) -> torch.device:
-    from ssn.inference import resolve_device
-
-    if config.device == "auto":
-        return (
-            torch.device("cuda", local_rank) if torch.cuda.is_available() else torch.device("cpu")
-        )
-    try:
-        return resolve_device(config.device)
-    except ValueError as err:
-        raise ValueError(f"config key 'device': {err}") from None
-
-
 def setup(config: TrainConfig) -> Session:
-    """The session of this process: device, threads, and the process group under torchrun."""
+    """The session of this process: device, threads, and the process group under torchrun.
+
+    The device is :func:`ssn.devices.resolve_device`'s (``cuda`` is this rank's GPU,
+    ``cuda:LOCAL_RANK``); ranks talk through the backend torch pairs with the device
+    type (NCCL for CUDA, gloo for the CPU).
+    """
     distributed = "RANK" in os.environ and "WORLD_SIZE" in os.environ
     rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
-    device = _device(config, int(os.environ.get("LOCAL_RANK", 0)))
+    try:
+        device = resolve_device(config.device)
+    except ValueError as err:
+        raise ValueError(f"config key 'device': {err}") from None
     if distributed and config.batch_size % world:
         raise ValueError(f"batch_size {config.batch_size} must divide by {world} ranks")
-    if distributed:
-        torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
     if device.type == "cuda":
-        torch.cuda.set_device(device)
+        torch.cuda.set_device(device)  # before the process group: NCCL binds to it
+    if distributed:
+        backend = torch.distributed.Backend.default_device_backend_map[device.type]
+        torch.distributed.init_process_group(backend)
     if config.threads:  # torch's, and numba's for the validation's SLIC kernels
         set_threads(config.threads)
     return Session(device, rank, world, distributed)
@@ -93,17 +93,30 @@ def setup(config: TrainConfig) -> Session:
 # -- the run folder and its checkpoints -------------------------------------------------
 
 
-def rng_state() -> dict:
+def rng_state(device: torch.device) -> dict:
+    """The random state a resumed run needs: the CPU's, and its own GPU's when it has one."""
     state = {"torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
     return state
 
 
-def set_rng_state(state: dict) -> None:
+def set_rng_state(state: dict, device: torch.device) -> None:
+    """Restore :func:`rng_state` on ``device`` (a run saved on a GPU may go on on the CPU,
+    and the other way round, with what there is to restore).
+
+    Older checkpoints hold a list, one state per GPU of the machine that saved them; this
+    process's GPU takes the one of its index, or the first when that machine had fewer.
+    """
     torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+    saved = state.get("cuda")
+    if device.type != "cuda" or saved is None:
+        return
+    if isinstance(saved, (list, tuple)):
+        if not saved:
+            return
+        saved = saved[device.index if device.index < len(saved) else 0]
+    torch.cuda.set_rng_state(saved, device)
 
 
 class Checkpointer:
@@ -140,7 +153,7 @@ class Checkpointer:
         save_checkpoint(
             self.out_dir / name, run.model, optimizer=run.optimizer.state_dict(),
             iter=iteration, best_metric=run.best, config=dataclasses.asdict(self.config),
-            rng=rng_state(), train_seconds=run.seconds, train_device=run.devices,
+            rng=rng_state(run.device), train_seconds=run.seconds, train_device=run.devices,
         )  # fmt: skip
 
 
@@ -175,8 +188,11 @@ def truncate_log(log_path: Path, last_iter: int) -> None:
 class RunLog:
     """Smoothed losses, ``log.csv`` rows and the progress bar of a run.
 
-    Every rank calls :meth:`step` (which stops a run whose loss is not finite); rank 0
-    calls :meth:`write`, which adds a row at every ``log_interval`` and every validation.
+    Every rank calls :meth:`step` each iteration. The losses are smoothed on the device,
+    as tensors: reading a number back from a GPU waits for all the work queued before
+    it, so the log reads them once per ``log_interval`` (and before a validation or a
+    checkpoint), where it also stops a run whose loss is not finite. Rank 0 calls
+    :meth:`write`, which adds a row at every ``log_interval`` and every validation.
     """
 
     FIELDS = ("iter", "loss", "reconstruction", "compactness", "val_asa", "val_br",
@@ -187,7 +203,10 @@ class RunLog:
         self.log_interval, self.batch_size = config.log_interval, config.batch_size
         if master and start and self.path.exists():
             truncate_log(self.path, start)
-        self.running: dict[str, float] | None = None
+        self.names: tuple[str, ...] = ()
+        self.running: torch.Tensor | None = None  # smoothed losses, on the device
+        self.read: dict[str, float] = {}  # their values at the last read
+        self.read_at = start
         self.t_start = self.t_log = time.time()
         self.progress = None
         if master and config.progress:
@@ -195,17 +214,36 @@ class RunLog:
 
             self.progress = tqdm(total=config.max_iters, initial=start, desc="train", unit="it")
 
-    def step(self, iteration: int, losses: dict) -> None:
-        values = {k: float(v.detach()) for k, v in losses.items()}
-        if not all(math.isfinite(v) for v in values.values()):
-            raise FloatingPointError(f"non-finite loss at iteration {iteration}: {values}")
-        old = self.running
-        self.running = (
-            values if old is None else {k: 0.9 * old[k] + 0.1 * values[k] for k in values}
-        )
+    def step(self, iteration: int, losses: dict, *, read: bool = False) -> None:
+        """Smooth ``losses`` (0.9 · previous + 0.1 · new); read them back at a log
+        interval, or when ``read`` (a validation or checkpoint follows).
+
+        Raises
+        ------
+        FloatingPointError
+            At a read, if a loss since the previous read was not finite (a NaN or an
+            infinity stays in the smoothed value, so none goes unnoticed).
+        """
+        values = torch.stack([v.detach().reshape(()) for v in losses.values()])
+        values = values.to(torch.float32 if values.device.type == "mps" else torch.float64)
+        if self.running is None:
+            self.names, self.running = tuple(losses), values
+        else:
+            self.running = 0.9 * self.running + 0.1 * values
         if self.progress is not None:
             self.progress.update(1)
-            self.progress.set_postfix(loss=f"{self.running['loss']:.4f}")
+        if read or iteration % self.log_interval == 0:
+            self._read(iteration)
+
+    def _read(self, iteration: int) -> None:
+        self.read = dict(zip(self.names, self.running.tolist(), strict=True))  # the one sync
+        if not all(math.isfinite(v) for v in self.read.values()):
+            raise FloatingPointError(
+                f"non-finite loss in iterations {self.read_at + 1}-{iteration}: {self.read}"
+            )
+        self.read_at = iteration
+        if self.progress is not None:
+            self.progress.set_postfix(loss=f"{self.read['loss']:.4f}")
 
     def write(self, iteration: int, scores: dict) -> None:
         """A row for ``iteration`` if it is a log interval or has validation ``scores``."""
@@ -213,7 +251,7 @@ class RunLog:
         if not (logged or scores):
             return
         now = time.time()
-        row = {"iter": iteration, **{k: f"{v:.6g}" for k, v in self.running.items()},
+        row = {"iter": iteration, **{k: f"{v:.6g}" for k, v in self.read.items()},
                "seconds": f"{now - self.t_start:.1f}"}  # fmt: skip
         if logged:
             rate = self.log_interval * self.batch_size / (now - self.t_log)

@@ -1,7 +1,7 @@
 # ruff: noqa: F821  (`snakemake` is injected by the script directive)
 """The config and the software/hardware versions that made the results."""
 
-from ssn.bench.jobs import device_name, resolve_device, setup_logging
+from ssn.bench.jobs import setup_logging
 
 log = setup_logging(snakemake.log[0])
 
@@ -11,6 +11,8 @@ import platform  # noqa: E402
 import subprocess  # noqa: E402
 
 import yaml  # noqa: E402
+
+from ssn.devices import device_name, resolve_device  # noqa: E402
 
 with open(snakemake.output.config, "w") as fh:
     yaml.safe_dump(dict(snakemake.params.config), fh, sort_keys=False)

@@ -10,6 +10,8 @@ jobs.set_threads(snakemake.threads)
 
 import pandas as pd  # noqa: E402
 
+from ssn.devices import device_name  # noqa: E402
+
 size = snakemake.params.size
 options = dict(snakemake.params.dataset)
 options["split"] = size["split"]
@@ -48,7 +50,7 @@ for method, spec in snakemake.params.methods.items():
                 "n_superpixels": statistics.mean(counts),
                 "n_images": len(images),
                 "repeats": repeats,
-                "device": jobs.device_name(device),
+                "device": device_name(device),
                 "threads": snakemake.threads,
                 "other_cpu_share": load.share,
             }

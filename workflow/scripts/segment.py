@@ -10,6 +10,7 @@ jobs.set_threads(snakemake.threads)
 
 import pandas as pd  # noqa: E402
 
+from ssn.devices import device_name  # noqa: E402
 from ssn.io import write_label_image  # noqa: E402
 
 dataset = snakemake.wildcards.dataset
@@ -41,7 +42,7 @@ for n, item in enumerate(items):
     log.info("%s: %d superpixels, %.1f ms", item.id, rows[-1]["n_superpixels"], ms)
 
 table = pd.DataFrame(rows)
-table["device"] = jobs.device_name(device)
+table["device"] = device_name(device)
 table["threads"] = snakemake.threads
 table.to_csv(snakemake.output.timing, sep="\t", index=False)
 log.info("mean %.1f ms per image", table["time_ms"].mean())

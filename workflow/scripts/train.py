@@ -19,11 +19,12 @@ import sys
 import time
 from pathlib import Path
 
-from ssn.bench.jobs import resolve_device, setup_logging
+from ssn.bench.jobs import setup_logging
 
 log = setup_logging(snakemake.log[0])
 
 from ssn.checkpoint import export_weights, load_checkpoint  # noqa: E402
+from ssn.devices import resolve_device  # noqa: E402
 from ssn.train import load_config, train  # noqa: E402
 
 # settings a run may change between its start and its resumption
@@ -31,7 +32,7 @@ RESUMABLE = {"max_iters", "threads", "progress", "num_workers", "data_root", "ou
              "init_from", "device"}  # fmt: skip
 
 device = resolve_device(snakemake.params.device)
-settings = snakemake.input.get("cpu_profile" if device == "cpu" else "gpu_profile")
+settings = snakemake.input.get("cpu_profile" if device.type == "cpu" else "gpu_profile")
 log.info("device %s (config: %s), profile %s", device, snakemake.params.device, settings)
 
 out_dir = Path(snakemake.params.out_dir)
