@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 __all__ = [
+    "autocast_dtype",
     "available_devices",
     "cpu_model",
     "default_device",
@@ -136,3 +137,15 @@ def synchronize(device) -> None:
     device = torch.device(device)
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+
+
+def autocast_dtype(device) -> torch.dtype | None:
+    """The dtype to autocast a network's convolutions to on ``device``, or None.
+
+    bfloat16 on a GPU that computes it natively (compute capability 8.0 and later);
+    None (float32) elsewhere: on older GPUs torch emulates bf16, and autocast refuses it.
+    """
+    device = torch.device(device)
+    if device.type == "cuda" and torch.cuda.is_bf16_supported(including_emulation=False):
+        return torch.bfloat16
+    return None

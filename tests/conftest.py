@@ -9,7 +9,6 @@ import socket
 import threading
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -137,32 +136,9 @@ def merged_config(*names: str) -> dict:
 
 
 # ------------------------------------------------- a tiny BSDS500 for training runs
-def _write_bsds(root, split, n_images, rng):
-    from PIL import Image
-    from scipy.io import savemat
-
-    (root / "images" / split).mkdir(parents=True)
-    (root / "groundTruth" / split).mkdir(parents=True)
-    for i in range(n_images):
-        # A few flat regions with noise; two annotations (coarse and fine).
-        coarse = np.zeros((41, 49), np.uint16) + 1
-        coarse[:, 20:] = 2
-        coarse[25:, :] += 2
-        fine = coarse.copy()
-        fine[:10, :10] = 5
-        palette = rng.integers(0, 255, (6, 3))
-        image = np.clip(palette[fine] + rng.normal(0, 8, fine.shape + (3,)), 0, 255)
-        Image.fromarray(image.astype(np.uint8)).save(root / "images" / split / f"{i}.jpg")
-        cells = np.empty((1, 2), dtype=object)
-        for k, seg in enumerate((coarse, fine)):
-            cells[0, k] = {"Segmentation": seg, "Boundaries": np.zeros_like(seg, np.uint8)}
-        savemat(root / "groundTruth" / split / f"{i}.mat", {"groundTruth": cells})
-
-
 @pytest.fixture
 def tiny_bsds(tmp_path):
-    rng = np.random.default_rng(0)
-    root = tmp_path / "BSDS500" / "data"
-    for split, n in (("train", 4), ("val", 2), ("test", 1)):
-        _write_bsds(root, split, n, rng)
-    return root
+    """A 4 / 2 / 1-image dataset in BSDS500's layout (:mod:`ssn.data.synthetic`)."""
+    from ssn.data.synthetic import write_bsds500_like
+
+    return write_bsds500_like(tmp_path / "BSDS500" / "data")

@@ -17,17 +17,16 @@ argument check, ``_lazy_init`` and its queued calls, ``get_rng_state`` / ``set_r
 ``torch.autocast``'s device and dtype checks, DistributedDataParallel's. So a CUDA
 branch that passes torch a wrong argument fails here as on a GPU.
 
-Use it as a context manager (``with fake_cuda(2): ...``), or in a subprocess through
-``python tests/fake_cuda.py N module args...`` (runs ``python -m module args`` with N
-fake GPUs; ``torchrun`` can launch that).
+Use it as a context manager (``with fake_cuda(2): ...``), or in child processes with
+:func:`subprocess_env` (``fake_cuda_site/sitecustomize.py`` installs it at start-up).
 """
 
 from __future__ import annotations
 
 import contextlib
-import runpy
-import sys
+import os
 import types
+from pathlib import Path
 
 import torch
 import torch._dynamo  # noqa: F401 - bound to the CPU build at import, before any patch
@@ -92,9 +91,11 @@ class _TensorsStayOnCpu(TorchFunctionMode):
 class FakeCuda:
     """``n_devices`` fake GPUs: their state, and the patches that install them."""
 
-    def __init__(self, n_devices: int = 1, name: str = "Fake GPU (CPU stand-in)"):
+    def __init__(self, n_devices: int = 1, name: str = "Fake GPU (CPU stand-in)",
+                 capability: tuple[int, int] = (9, 0)):  # fmt: skip
         self.n_devices = n_devices
         self.name = name
+        self.capability = capability
         self.current = 0
         self.synchronized = 0  # torch.cuda.synchronize calls
         self._saved: list[tuple[object, str, object]] = []
@@ -107,7 +108,8 @@ class FakeCuda:
 
     def _properties(self, index: int):
         return types.SimpleNamespace(
-            name=self.name, major=9, minor=0, total_memory=80 * 2**30,
+            name=self.name, major=self.capability[0], minor=self.capability[1],
+            total_memory=80 * 2**30,
             multi_processor_count=132, is_integrated=False, uuid="fake",
         )  # fmt: skip
 
@@ -179,9 +181,9 @@ class FakeCuda:
 
 
 @contextlib.contextmanager
-def fake_cuda(n_devices: int = 1):
+def fake_cuda(n_devices: int = 1, **options):
     """``n_devices`` fake GPUs while the block runs (see the module notes)."""
-    fake = FakeCuda(n_devices)
+    fake = FakeCuda(n_devices, **options)
     fake.install()
     try:
         yield fake
@@ -189,12 +191,11 @@ def fake_cuda(n_devices: int = 1):
         fake.uninstall()
 
 
-if __name__ == "__main__":  # python tests/fake_cuda.py N module args...
-    n, module, *rest = sys.argv[1:]
-    fake = FakeCuda(int(n))
-    fake.install()
-    sys.argv = [module, *rest]
-    if module.endswith(".py"):
-        runpy.run_path(module, run_name="__main__")
-    else:
-        runpy.run_module(module, run_name="__main__", alter_sys=True)
+def subprocess_env(n_devices: int = 1, env=None) -> dict:
+    """The environment of a child process (and of its children: torchrun's ranks,
+    Snakemake's jobs) that starts with ``n_devices`` fake GPUs (``fake_cuda_site/``)."""
+    env = dict(os.environ if env is None else env)
+    site = Path(__file__).with_name("fake_cuda_site")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site), env.get("PYTHONPATH")]))
+    env["SSN_FAKE_CUDA"] = str(n_devices)
+    return env

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from fake_cuda import fake_cuda
+from fake_cuda import fake_cuda, subprocess_env
 from test_train import _config
 
 import ssn
@@ -25,7 +25,6 @@ from ssn.devices import resolve_device
 from ssn.train import train
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-FAKE_CUDA = Path(__file__).with_name("fake_cuda.py")
 
 
 # -- one device rule ----------------------------------------------------------------------
@@ -43,6 +42,21 @@ def test_a_cuda_device_always_gets_its_index(monkeypatch, asked, local_rank, exp
         monkeypatch.setenv("LOCAL_RANK", local_rank)
     with fake_cuda(2):
         assert resolve_device(asked) == torch.device(expected)
+
+
+@pytest.mark.parametrize("capability,expected", [((9, 0), torch.bfloat16), ((8, 0), torch.bfloat16),
+                                                 ((7, 5), None)])  # fmt: skip
+def test_training_autocasts_to_bf16_only_where_the_gpu_computes_it(capability, expected):
+    """torch.autocast refuses bf16 on a GPU without it (a T4, a V100): amp falls back to
+    float32 there instead of crashing the first step."""
+    from ssn.devices import autocast_dtype
+
+    with fake_cuda(1, capability=capability):
+        assert autocast_dtype("cuda:0") is expected
+        if expected is None:
+            with pytest.raises(RuntimeError, match="bfloat16"):
+                torch.autocast("cuda", dtype=torch.bfloat16)
+    assert autocast_dtype("cpu") is None
 
 
 def test_a_gpu_the_machine_lacks_is_refused():
@@ -107,8 +121,9 @@ def test_torchrun_two_ranks_on_cuda(tiny_bsds, tmp_path):
     settings = _config(tiny_bsds, tmp_path / "ddp", eval_interval=100, scale=None).__dict__
     args = [f"{k}={v}" for k, v in settings.items() if k != "device"]
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
-           str(FAKE_CUDA), "2", "ssn.cli", "train", *args, "device=cuda"]  # fmt: skip
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=REPO_ROOT)
+           "-m", "ssn.cli", "train", *args, "device=cuda"]  # fmt: skip
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=REPO_ROOT,
+                            env=subprocess_env(2))  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.count("done: iteration 4") == 1
     assert load_checkpoint(tmp_path / "ddp" / "last.pt")["iter"] == 4
@@ -120,8 +135,6 @@ def test_torchrun_two_ranks_on_cuda(tiny_bsds, tmp_path):
 # a workflow job as Snakemake runs its script: a fresh process, `snakemake` injected
 JOB_DRIVER = """
 import json, runpy, sys, types
-from fake_cuda import FakeCuda
-FakeCuda(1).install()
 job = json.loads(sys.argv[2])
 snakemake = types.SimpleNamespace(
     log=job["log"], input=job["input"], threads=job["threads"],
@@ -149,7 +162,7 @@ def test_the_workflow_training_job_on_cuda(tiny_bsds, tmp_path, device):
     }  # fmt: skip
     script = str(REPO_ROOT / "workflow" / "scripts" / "train.py")
     result = subprocess.run(
-        [sys.executable, "-c", JOB_DRIVER, script, json.dumps(job)], cwd=FAKE_CUDA.parent,
+        [sys.executable, "-c", JOB_DRIVER, script, json.dumps(job)], env=subprocess_env(1),
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     log = (tmp_path / "train.log").read_text()

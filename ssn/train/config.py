@@ -71,7 +71,8 @@ class TrainConfig:
     init_from: str = "scratch"
     # -- runtime
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    amp: bool = True  # bfloat16 autocast for the CNN on CUDA (SLIC stays float32)
+    amp: bool = True  # bfloat16 autocast for the CNN where the GPU computes bf16 natively
+    deterministic: bool = False  # deterministic CUDA kernels: bit-exact reruns, slower
     threads: int = 0  # CPU threads for torch (0 = torch's default)
     seed: int = 0
     progress: bool = True

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from ssn.checkpoint import load_checkpoint, model_from_checkpoint
-from ssn.devices import device_name
+from ssn.devices import autocast_dtype, device_name
 from ssn.functional import position_features
 from ssn.losses import compactness_loss, label_reconstruction_loss, reconstruction_loss
 from ssn.models import SSN, SSNConfig
@@ -216,7 +216,7 @@ def train(config: TrainConfig, *, overwrite: bool = False) -> dict:
         net = session.wrap(run.model)
         log = RunLog(config, run.start, session.master)
         batches = training_batches(config, patches, run.start, session.rank, session.world)
-        amp = torch.bfloat16 if session.device.type == "cuda" and config.amp else None
+        amp = autocast_dtype(session.device) if config.amp else None
         started, seconds_before = monotonic(), run.seconds
         for it in range(run.start + 1, config.max_iters + 1):
             losses = compute_loss(net, to_device(next(batches), session.device), config, amp)

@@ -80,6 +80,10 @@ def setup(config: TrainConfig) -> Session:
         raise ValueError(f"config key 'device': {err}") from None
     if distributed and config.batch_size % world:
         raise ValueError(f"batch_size {config.batch_size} must divide by {world} ranks")
+    if config.deterministic:  # cuDNN and cuBLAS too; ops without such a kernel warn
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.benchmark = False
     if device.type == "cuda":
         torch.cuda.set_device(device)  # before the process group: NCCL binds to it
     if distributed:
