@@ -1,252 +1,419 @@
-"""One prepared check of a machine's accelerator: tests, runtime rows, training speed.
+"""Confirm the GPU path on a GPU in one command, through the project's real entry points.
 
 Usage::
 
-    python benchmarks/device_check.py --out device_check.json          # CUDA when visible
-    python benchmarks/device_check.py --device cpu --reduced --out x.json   # CI-size form
+    python benchmarks/device_check.py                  # a GPU machine: results/gpu/, <= 8 min
+    python benchmarks/device_check.py --device cpu --quick --out-dir /tmp/check   # CI size
 
-On a CUDA machine it runs, within about 8 minutes:
+Each step calls what a user calls, and a failed step is recorded and the others go on:
 
-1. the CUDA-marked tests (``pytest -m cuda``);
-2. the runtime rows of the README's table on the device: SSN_pix and SSN_deep (the
-   paper's BSDS500 weights when ``$SSN_WEIGHTS`` or the cache has them, else the bundled
-   CPU-trained weights), image → labels, at BSDS500 (321×481) and Cityscapes-half
-   (512×1024) sizes, K = 400 and 1000, median of ``--repeats`` calls after a warm-up;
-3. SSN_deep training iterations per second (batch 8, 201×201, k = 20, v = 5, K = 100,
-   label reconstruction + compactness, Adam) on random data for ``--train-seconds``.
+``tests``
+    ``pytest -m cuda`` (the CUDA-marked tests; on a CPU they all skip).
+``train``
+    ``ssn train`` (``ssn.cli.main``) with SSN_deep and bf16 autocast where the GPU has
+    it: a run straight to N iterations, and a run stopped at N/2 and resumed with
+    ``--resume``, whose weights must equal the first's bit for bit (``deterministic=true``).
+``torchrun``
+    ``torchrun --nproc-per-node 1 -m ssn.cli train`` on the device (NCCL on CUDA).
+``segment``
+    ``ssn.segment`` on the device and on the CPU for SSN_pix, SSN_deep and the paper's
+    BSDS500 model (when ``$SSN_WEIGHTS`` or the cache has it): mean ASA and BR (Stutz
+    protocol) of each, which must agree to 3 decimals.
+``workflow``
+    ``snakemake --resources gpu=1 --config device=<device>`` on a 2-image config
+    through to the figures.
+``runtime``
+    ms per image, image to labels, of SSN_pix, SSN_linear, SSN_deep (ours) and SSN_deep
+    (the paper's) at BSDS500 (321×481) and Cityscapes (512×1024) sizes, K = 200 / 400 /
+    1000: the analogue of the paper's Table 1.
+``dslic``
+    ``differentiable_slic`` forward + backward at training size (batch 8, 20 channels,
+    201×201, K = 100, 5 iterations).
 
-On a CPU, ``--reduced`` runs the same steps smaller (one K, 2 repeats, batch 2, a few
-iterations) so that CI exercises the script. Images are real BSDS500 / Cityscapes
-sample files when ``$SSN_DATA`` has them, else random images of the same size.
+Images are real BSDS500 / Cityscapes files under ``$SSN_DATA`` when there (else
+``../shared/datasets``), else a generated BSDS500-like set (:mod:`ssn.data.synthetic`)
+and random images of the sizes. ``--quick`` runs every step small (one K, one repeat,
+a few iterations, batch 2), which is what CI does on the CPU.
 
-JSON written to ``--out`` (all times in milliseconds)::
-
-    {
-      "schema": 1,
-      "device": {"type": "cuda", "name": "NVIDIA H200", "torch": "2.x", "cuda": "12.x",
-                 "cpu": "AMD EPYC", "threads": 16},
-      "reduced": false,
-      "tests": {"command": "...", "returncode": 0, "passed": 12, "failed": 0,
-                "skipped": 0, "seconds": 41.2},
-      "runtime": [{"method": "SSN_pix", "model": "pix", "size": "bsds500",
-                   "height": 321, "width": 481, "k": 400, "ms_median": 3.1,
-                   "ms_all": [...], "n_superpixels": 384}, ...],
-      "training": {"batch_size": 8, "patch": 201, "iterations": 120, "seconds": 30.1,
-                   "iters_per_second": 3.99, "samples_per_second": 31.9,
-                   "loss_first": 3.9, "loss_last": 3.7},
-      "seconds_total": 250.3
-    }
+Writes ``device_check.json`` (every figure, the device, what ran) and
+``device_check.md`` (the tables) into ``--out-dir``; exits 1 if a step failed.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+import traceback
 from pathlib import Path
-
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ssn.devices import cpu_model  # noqa: E402
+STEPS = ("tests", "train", "torchrun", "segment", "workflow", "runtime", "dslic")
+SIZES = {"bsds500": (321, 481), "cityscapes": (512, 1024)}
 
-SIZES = {"bsds500": (321, 481), "cityscapes_half": (512, 1024)}
+
+class Check:
+    """What every step needs: the device, the size of the run, where data and files go."""
+
+    def __init__(self, device, quick: bool, work: Path):
+        import torch
+
+        self.device, self.quick, self.work = device, quick, work
+        self.torch = torch
+        data = Path(os.environ.get("SSN_DATA", ROOT.parent / "shared" / "datasets"))
+        bsds = data / "BSDS500" / "data"
+        self.real_data = (bsds / "images" / "test").is_dir()
+        if self.real_data:
+            self.bsds = bsds
+        else:
+            from ssn.data.synthetic import write_bsds500_like
+
+            counts = (("train", 8), ("val", 2), ("test", 2 if quick else 8))
+            self.bsds = write_bsds500_like(work / "BSDS500" / "data", counts, size=(161, 241))
+        self.data_root = data
+
+    def sync(self) -> None:
+        from ssn.devices import synchronize
+
+        synchronize(self.device)
+
+    def timed(self, fn, repeats: int) -> list[float]:
+        """Wall times of ``repeats`` calls of ``fn`` after one warm-up, in ms."""
+        fn()
+        times = []
+        for _ in range(repeats):
+            self.sync()
+            start = time.perf_counter()
+            fn()
+            self.sync()
+            times.append((time.perf_counter() - start) * 1e3)
+        return times
+
+
+def _run_cli(args: list[str]) -> str:
+    """``ssn <args>`` in this process (the CLI's own ``main``); returns its stdout."""
+    from ssn.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(args)
+    if code:
+        raise RuntimeError(f"ssn {' '.join(args[:1])} exited {code}: {out.getvalue()[-2000:]}")
+    return out.getvalue()
+
+
+def _train_settings(check: Check, iterations: int) -> list[str]:
+    if check.quick:
+        size = ["patch_size=65", "batch_size=2", "n_segments=16", "eval_n_segments=16"]
+    else:
+        size = ["patch_size=201", "batch_size=8", "n_segments=100", "eval_n_segments=100"]
+    return [
+        f"data_root={check.bsds}", "feature_net=deep", f"device={check.device}", "amp=true",
+        "deterministic=true", f"max_iters={iterations}", "eval_interval=100000", "eval_images=2",
+        f"checkpoint_interval={iterations // 2}", f"log_interval={min(10, iterations // 4)}",
+        "num_workers=0",
+        "progress=false", *size,
+    ]  # fmt: skip
+
+
+def step_tests(check: Check) -> dict:
+    command = [sys.executable, "-m", "pytest", "-q", "-m", "cuda", "-p", "no:cacheprovider"]
+    start = time.perf_counter()
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    tail = (result.stdout + result.stderr).strip().splitlines()[-1:]
+    if result.returncode not in (0, 5):  # 5: all deselected or skipped (no GPU)
+        raise RuntimeError(f"pytest -m cuda failed: {tail}")
+    return {"command": " ".join(command[2:]), "returncode": result.returncode,
+            "summary": tail[0] if tail else "", "seconds": time.perf_counter() - start}  # fmt: skip
+
+
+def step_train(check: Check) -> dict:
+    from ssn.checkpoint import load_checkpoint
+    from ssn.devices import autocast_dtype
+
+    n = 8 if check.quick else 300
+    straight, resumed = check.work / "train_straight", check.work / "train_resumed"
+    start = time.perf_counter()
+    _run_cli(["train", *_train_settings(check, n), "--out", str(straight)])
+    seconds = time.perf_counter() - start
+    _run_cli(["train", *_train_settings(check, n // 2), "--out", str(resumed)])
+    _run_cli(["train", *_train_settings(check, n), "--out", str(resumed), "--resume"])
+    a, b = (load_checkpoint(folder / "last.pt")["model"] for folder in (straight, resumed))
+    torch = check.torch
+    diff = max(float((a[k].double() - b[k].double()).abs().max()) for k in a)
+    rows = (straight / "log.csv").read_text().splitlines()
+    losses = [float(row.split(",")[1]) for row in rows[1:]]
+    rates = [float(r.split(",")[7]) for r in rows[1:] if r.split(",")[7]]
+    dtype = autocast_dtype(check.device)
+    result = {
+        "iterations": n, "seconds_straight_run": seconds,
+        "samples_per_second": statistics.median(rates) if rates else None,
+        "autocast": str(dtype).replace("torch.", "") if dtype else "float32",
+        "loss_first_logged": losses[0], "loss_last_logged": losses[-1],
+        "resume_bit_exact": all(torch.equal(a[k], b[k]) for k in a),
+        "resume_max_weight_difference": diff,
+    }  # fmt: skip
+    if not result["resume_bit_exact"]:
+        raise RuntimeError(f"resumed weights differ from the straight run's by up to {diff:.3g}")
+    return result
+
+
+def step_torchrun(check: Check) -> dict:
+    import torch
+
+    out = check.work / "train_torchrun"
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+               "--nproc-per-node", "1", "-m", "ssn.cli", "train",
+               *_train_settings(check, 4 if check.quick else 20), "--out", str(out)]  # fmt: skip
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    if result.returncode or "done: iteration" not in result.stdout:
+        raise RuntimeError(f"torchrun failed ({result.returncode}): {result.stderr[-2000:]}")
+    backend = torch.distributed.Backend.default_device_backend_map[check.device.type]
+    return {"nproc_per_node": 1, "backend": backend, "summary": result.stdout.strip()[-200:]}
+
+
+def _bsds_samples(check: Check, n: int) -> list:
+    from ssn.data import BSDS500
+
+    return [item.load() for item in BSDS500(check.bsds, "test").evaluation_items()[:n]]
+
+
+def _paper_model() -> str | None:
+    from ssn import official
+
+    try:
+        official.locate("official-bsds500")
+    except (FileNotFoundError, ValueError):
+        return None
+    return "official-bsds500"
+
+
+def step_segment(check: Check) -> dict:
+    import numpy as np
+
+    import ssn
+    from ssn.metrics import evaluate_image
+
+    k = 100 if check.quick else 400
+    samples = _bsds_samples(check, 2 if check.quick else 20)
+    models = ["pix", "deep", *filter(None, [_paper_model()])]
+    rows, disagree = [], []
+    for model in models:
+        scores = []
+        for where in ("cpu", check.device):
+            asa, br, labels = [], [], []
+            for sample in samples:
+                lab = ssn.segment(sample.image, k, model=model, device=where)
+                result = evaluate_image(lab, sample.annotations, protocol="stutz")
+                asa += [row["asa"] for row in result.per_annotation]
+                br += [row["br"] for row in result.per_annotation]
+                labels.append(lab)
+            scores.append((float(np.mean(asa)), float(np.mean(br)), labels))
+        (asa_cpu, br_cpu, lab_cpu), (asa_dev, br_dev, lab_dev) = scores
+        same = float(np.mean([(a == b).mean() for a, b in zip(lab_cpu, lab_dev, strict=True)]))
+        rows.append({"model": model, "k": k, "images": len(samples),
+                     "asa_cpu": asa_cpu, "asa_device": asa_dev, "br_cpu": br_cpu,
+                     "br_device": br_dev, "identical_labels": same})  # fmt: skip
+        if abs(asa_cpu - asa_dev) >= 5e-4 or abs(br_cpu - br_dev) >= 5e-4:
+            disagree.append(model)
+    if disagree:
+        raise RuntimeError(f"ASA/BR on the device differ from the CPU's for {disagree}: {rows}")
+    return {"rows": rows, "real_data": check.real_data}
+
+
+def step_workflow(check: Check) -> dict:
+    import yaml
+
+    work = check.work / "workflow"
+    (work / "config").mkdir(parents=True)
+    local = work / "datasets.local.yaml"
+    local.write_text(yaml.safe_dump({"datasets": {"bsds500": {"source": str(check.bsds)}}}))
+    config = yaml.safe_load((ROOT / ".test" / "config" / "config.yaml").read_text())
+    config["data"]["configs"] = [str(ROOT / "config" / "datasets.yaml"), str(local)]
+    config["datasets"]["bsds500"]["max_images"] = 2
+    config["runtime"]["methods"] = ["ssn_pix", "slic"]
+    (work / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
+               "--cores", "2", "--resources", "gpu=1", "--config",
+               f"device={check.device.type}"]  # fmt: skip
+    start = time.perf_counter()
+    result = subprocess.run(command, cwd=work, capture_output=True, text=True, timeout=900)
+    if result.returncode:
+        raise RuntimeError(f"snakemake failed: {result.stderr[-3000:]}")
+    figures = sorted(p.name for p in (work / "results" / "figures").glob("*.png"))
+    if not figures:
+        raise RuntimeError("the workflow wrote no figure")
+    runtime = (work / "results" / "tables" / "runtime.csv").read_text().splitlines()
+    return {"seconds": time.perf_counter() - start, "figures": figures,
+            "runtime_rows": len(runtime) - 1}  # fmt: skip
+
+
+def _image(check: Check, size: tuple[int, int]):
+    """A real image of the size when the data has one, else a random image."""
+    import numpy as np
+
+    from ssn.io import read_image
+
+    height, width = size
+    paths = sorted((check.data_root / "BSDS500" / "data" / "images" / "test").glob("*.jpg"))
+    paths += sorted((check.data_root / "samples" / "Cityscapes").rglob("*_leftImg8bit.png"))
+    for path in paths:
+        image = read_image(path)
+        if image.shape[0] >= 2 * height and image.shape[1] >= 2 * width:
+            image = image[::2, ::2]  # Cityscapes at half resolution
+        if image.shape[:2] == (width, height):  # a portrait BSDS500 image
+            image = image.transpose(1, 0, 2)
+        if image.shape[0] >= height and image.shape[1] >= width:
+            return np.ascontiguousarray(image[:height, :width])
+    return np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8)
+
+
+def step_runtime(check: Check) -> dict:
+    import ssn
+    from ssn.inference import resolve_model
+
+    models = {"SSN_pix": "pix", "SSN_linear": "linear", "SSN_deep (ours)": "deep"}
+    if (paper := _paper_model()) is not None:
+        models["SSN_deep (paper)"] = paper
+    ks = (400,) if check.quick else (200, 400, 1000)
+    repeats = 1 if check.quick else 10
+    rows = []
+    for size_name, size in SIZES.items():
+        image = _image(check, size)
+        for method, model in models.items():
+            net = resolve_model(model, check.device)
+            for k in ks:
+                labels = []
+
+                def call(net=net, k=k, image=image, labels=labels):
+                    labels[:] = [ssn.segment(image, k, model=net, device=check.device)]
+
+                times = check.timed(call, repeats)
+                rows.append({"method": method, "model": model, "size": size_name,
+                             "height": size[0], "width": size[1], "k": k,
+                             "ms_median": statistics.median(times), "ms_all": times,
+                             "n_superpixels": int(labels[0].max()) + 1})  # fmt: skip
+    return {"rows": rows, "repeats": repeats}
+
+
+def step_dslic(check: Check) -> dict:
+    from ssn.functional import differentiable_slic, grid_shape
+
+    torch = check.torch
+    batch, size = (2, 101) if check.quick else (8, 201)
+    torch.manual_seed(0)
+    features = torch.rand(batch, 20, size, size, device=check.device, requires_grad=True)
+    grid = grid_shape(100, size, size)
+    probe = torch.rand(1, 9, 1, 1, device=check.device)
+
+    def forward_backward():
+        out = differentiable_slic(features, grid, n_iter=5)
+        (out.association.weights * probe).sum().backward()
+        features.grad = None
+
+    times = check.timed(forward_backward, 3 if check.quick else 20)
+    return {"batch": batch, "channels": 20, "height": size, "width": size, "k": 100,
+            "n_iter": 5, "ms_median": statistics.median(times), "ms_all": times}  # fmt: skip
 
 
 def device_info(device) -> dict:
     import torch
 
-    info = {
-        "type": device.type,
-        "name": torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_model(),
-        "torch": torch.__version__,
-        "cuda": torch.version.cuda,
-        "cpu": cpu_model(),
-        "threads": torch.get_num_threads(),
-    }
-    return info
+    from ssn.devices import cpu_model, device_name
+
+    return {"type": device.type, "name": device_name(device), "torch": torch.__version__,
+            "cuda": torch.version.cuda, "cpu": cpu_model(), "cpu_threads": torch.get_num_threads(),
+            "logical_cpus": os.cpu_count()}  # fmt: skip
 
 
-def run_tests(device, timeout: float) -> dict:
-    """The CUDA-marked tests (on a CPU they all skip: the run shows they are collected)."""
-    command = [sys.executable, "-m", "pytest", "-q", "-m", "cuda", "-p", "no:cacheprovider"]
-    start = time.perf_counter()
-    try:
-        result = subprocess.run(
-            command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
-        )
-        output, code = result.stdout + result.stderr, result.returncode
-    except subprocess.TimeoutExpired as err:
-        output, code = str(err.stdout or ""), -1
-    counts = {
-        kind: int(m.group(1)) if (m := re.search(rf"(\d+) {kind}", output)) else 0
-        for kind in ("passed", "failed", "skipped", "error", "deselected")
-    }
-    return {
-        "command": " ".join(command[1:]),
-        "returncode": code,
-        **counts,
-        "seconds": round(time.perf_counter() - start, 1),
-        "tail": output.strip().splitlines()[-3:],
-    }
-
-
-def test_images(size: tuple[int, int]) -> np.ndarray:
-    """A real image of the size when the local data has one, else a random image."""
-    from ssn.io import read_image
-
-    data = Path(os.environ.get("SSN_DATA", ROOT.parent / "shared" / "datasets"))
-    height, width = size
-    candidates = sorted((data / "BSDS500" / "data" / "images" / "test").glob("*.jpg"))
-    candidates += sorted((data / "samples" / "Cityscapes").rglob("*_leftImg8bit.png"))
-    for path in candidates:
-        image = read_image(path)
-        if image.shape[0] >= height and image.shape[1] >= width:
-            if image.shape[0] >= 2 * height:  # Cityscapes at half resolution
-                image = image[::2, ::2]
-            return np.ascontiguousarray(image[:height, :width])
-        if image.shape[:2] == (width, height):  # a portrait BSDS500 image
-            return np.ascontiguousarray(image.transpose(1, 0, 2))
-    return np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8)
-
-
-def deep_model_name() -> str:
-    from ssn import official
-
-    try:
-        official.locate("official-bsds500")
-        return "official-bsds500"
-    except (FileNotFoundError, ValueError):
-        return "deep"
-
-
-def runtime_rows(device, ks, repeats: int) -> list[dict]:
-    import torch
-
-    import ssn
-    from ssn.inference import resolve_model
-
-    rows = []
-    models = {"SSN_pix": "pix", "SSN_deep": deep_model_name()}
-    loaded = {name: resolve_model(model, device) for name, model in models.items()}
-    for size_name, size in SIZES.items():
-        image = test_images(size)
-        for method, net in loaded.items():
-            for k in ks:
-
-                def call(net=net, k=k, image=image):
-                    labels = ssn.segment(image, k, model=net, device=device)
-                    if device.type == "cuda":
-                        torch.cuda.synchronize()
-                    return labels
-
-                labels = call()  # warm-up: compilation, cuDNN autotuning, allocator
-                times = []
-                for _ in range(repeats):
-                    start = time.perf_counter()
-                    call()
-                    times.append((time.perf_counter() - start) * 1e3)
-                rows.append({
-                    "method": method, "model": models[method], "size": size_name,
-                    "height": size[0], "width": size[1], "k": k,
-                    "ms_median": round(statistics.median(times), 2),
-                    "ms_all": [round(t, 2) for t in times],
-                    "n_superpixels": int(labels.max()) + 1,
-                })  # fmt: skip
-                print(f"{method:9s} {size_name:15s} K={k:5d}: {rows[-1]['ms_median']:.1f} ms")
-    return rows
-
-
-def training_speed(device, batch_size: int, patch: int, seconds: float, max_iters: int) -> dict:
-    """SSN_deep training iterations per second on random images and labels."""
-    import torch
-
-    from ssn.functional import position_features
-    from ssn.losses import compactness_loss, label_reconstruction_loss
-    from ssn.models import SSN, SSNConfig
-
-    torch.manual_seed(0)
-    model = SSN(SSNConfig(feature_net="deep")).to(device).train()
-    optimiser = torch.optim.Adam(model.parameters(), lr=1e-4)
-    images = torch.rand(batch_size, 3, patch, patch, device=device)
-    labels = torch.randint(0, 50, (batch_size, patch, patch), device=device)
-    # smooth labels: 8x8 blocks, so the task has structure
-    labels = labels[:, ::8, ::8].repeat_interleave(8, 1).repeat_interleave(8, 2)
-    labels = labels[:, :patch, :patch].contiguous()
-    valid = torch.ones(batch_size, patch, patch, dtype=torch.bool, device=device)
-
-    def step() -> float:
-        out = model(images, 100, n_iter=model.config.n_iter_train, eta=model.config.train_eta)
-        recon = label_reconstruction_loss(labels, out.association, 50, valid=valid)
-        positions = position_features(images, out.grid, eta=model.config.train_eta)
-        compact = compactness_loss(positions, out.association, out.labels,
-                                   reduction="official")  # fmt: skip
-        loss = recon + 1e-5 * compact
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        optimiser.step()
-        return float(loss.detach())
-
-    first = step()  # warm-up
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    start, iters, last = time.perf_counter(), 0, first
-    while iters < max_iters and time.perf_counter() - start < seconds:
-        last = step()
-        iters += 1
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    elapsed = time.perf_counter() - start
-    return {
-        "batch_size": batch_size, "patch": patch, "iterations": iters,
-        "seconds": round(elapsed, 2), "iters_per_second": round(iters / elapsed, 3),
-        "samples_per_second": round(iters * batch_size / elapsed, 2),
-        "loss_first": round(first, 5), "loss_last": round(last, 5),
-    }  # fmt: skip
+def markdown(report: dict) -> str:
+    device = report["device"]
+    lines = [f"# Device check: {device['name']}", "",
+             f"torch {device['torch']} (CUDA {device['cuda']}); CPU {device['cpu']}, "
+             f"{device['cpu_threads']} threads; quick: {report['quick']}; "
+             f"total {report['seconds_total']:.0f} s.", "",
+             "| step | status | seconds | detail |", "|---|---|---:|---|"]  # fmt: skip
+    for name, step in report["steps"].items():
+        detail = step.get("error", "")[:160] if step["status"] != "ok" else {
+            "train": lambda s: f"{s['iterations']} it, {s['samples_per_second']} samples/s, "
+                               f"autocast {s['autocast']}, resume bit-exact "
+                               f"{s['resume_bit_exact']}",
+            "torchrun": lambda s: f"backend {s['backend']}",
+            "tests": lambda s: s["summary"],
+            "workflow": lambda s: f"{len(s['figures'])} figures",
+            "dslic": lambda s: f"{s['ms_median']:.1f} ms fwd+bwd",
+        }.get(name, lambda s: "")(step)  # fmt: skip
+        lines.append(f"| {name} | {step['status']} | {step['seconds']:.1f} | {detail} |")
+    segment = report["steps"].get("segment", {})
+    if segment.get("status") == "ok":
+        lines += ["", "ASA / BR (Stutz) on the CPU and on the device:", "",
+                  "| model | K | images | ASA cpu | ASA device | BR cpu | BR device | same labels |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+        for r in segment["rows"]:
+            lines.append(f"| {r['model']} | {r['k']} | {r['images']} | {r['asa_cpu']:.4f} | "
+                         f"{r['asa_device']:.4f} | {r['br_cpu']:.4f} | {r['br_device']:.4f} | "
+                         f"{r['identical_labels']:.3f} |")  # fmt: skip
+    runtime = report["steps"].get("runtime", {})
+    if runtime.get("status") == "ok":
+        ks = sorted({r["k"] for r in runtime["rows"]})
+        lines += ["", f"ms per image, image to labels (median of {runtime['repeats']}):", "",
+                  "| method | size | " + " | ".join(f"K={k}" for k in ks) + " |",
+                  "|---|---|" + "---:|" * len(ks)]  # fmt: skip
+        cells: dict = {}
+        for r in runtime["rows"]:
+            cells.setdefault((r["method"], f"{r['height']}×{r['width']}"), {})[r["k"]] = r
+        for (method, size), by_k in cells.items():
+            values = " | ".join(f"{by_k[k]['ms_median']:.1f}" for k in ks)
+            lines.append(f"| {method} | {size} | {values} |")
+    return "\n".join(lines) + "\n"
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, required=True, help="the JSON to write")
-    parser.add_argument("--device", default=None, help="default: cuda when visible, else cpu")
-    parser.add_argument("--reduced", action="store_true", help="CI-size run (implied on a CPU)")
-    parser.add_argument("--repeats", type=int, default=10)
-    parser.add_argument("--train-seconds", type=float, default=60.0)
-    parser.add_argument("--skip-tests", action="store_true", help="do not run pytest -m cuda")
+    parser.add_argument("--device", default="auto", help="auto (default), cuda, cuda:N or cpu")
+    parser.add_argument("--quick", action="store_true", help="every step small (CI)")
+    parser.add_argument("--out-dir", type=Path, default=ROOT / "results" / "gpu")
+    parser.add_argument("--steps", default=",".join(STEPS), help="comma-separated subset")
     args = parser.parse_args(argv)
+    steps = args.steps.split(",")
+    if unknown := sorted(set(steps) - set(STEPS)):
+        parser.error(f"unknown steps {unknown}; choose from {', '.join(STEPS)}")
 
-    import torch
+    from ssn.devices import resolve_device
 
-    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    reduced = args.reduced or device.type == "cpu"
-    start = time.perf_counter()
-    report = {"schema": 1, "device": device_info(device), "reduced": reduced}
-    print(f"device: {report['device']['name']} ({device}); reduced: {reduced}")
-    if not args.skip_tests:
-        report["tests"] = run_tests(device, timeout=180 if reduced else 240)
-        print(f"tests: {report['tests']['tail'][-1:]}")
-    ks = (400,) if reduced else (400, 1000)
-    report["runtime"] = runtime_rows(device, ks, 2 if reduced else args.repeats)
-    report["training"] = training_speed(
-        device,
-        batch_size=2 if reduced else 8,
-        patch=201,
-        seconds=5.0 if reduced else args.train_seconds,
-        max_iters=3 if reduced else 10**9,
-    )
-    print(f"training: {report['training']['iters_per_second']} it/s")
-    report["seconds_total"] = round(time.perf_counter() - start, 1)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {args.out} ({report['seconds_total']} s)")
-    return 0
+    device = resolve_device(args.device)
+    started = time.perf_counter()
+    report = {"schema": 2, "device": device_info(device), "quick": args.quick, "steps": {}}
+    print(f"device check on {report['device']['name']} ({device}), quick={args.quick}")
+    with tempfile.TemporaryDirectory(prefix="device_check_") as work:
+        check = Check(device, args.quick, Path(work))
+        report["real_data"] = check.real_data
+        for name in steps:
+            start = time.perf_counter()
+            try:
+                step = {"status": "ok", **globals()[f"step_{name}"](check)}
+            except Exception as err:  # noqa: BLE001 - recorded; the other steps go on
+                step = {"status": "failed", "error": f"{type(err).__name__}: {err}",
+                        "traceback": traceback.format_exc()[-4000:]}  # fmt: skip
+            step["seconds"] = time.perf_counter() - start
+            report["steps"][name] = step
+            print(f"{name}: {step['status']} ({step['seconds']:.1f} s)"
+                  + (f" {step['error'][:300]}" if step["status"] != "ok" else ""), flush=True)  # fmt: skip
+    report["seconds_total"] = time.perf_counter() - started
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    (args.out_dir / "device_check.json").write_text(json.dumps(report, indent=2) + "\n")
+    (args.out_dir / "device_check.md").write_text(markdown(report))
+    print(f"wrote {args.out_dir}/device_check.json and .md ({report['seconds_total']:.0f} s)")
+    return 0 if all(s["status"] == "ok" for s in report["steps"].values()) else 1
 
 
 if __name__ == "__main__":
