@@ -611,6 +611,31 @@ def test_learning_rate_schedule():
         load_config(None, ["lr_decay=step"])
 
 
+@pytest.mark.parametrize(
+    "overrides,match",
+    [
+        # issue #25 (6): a cosine "decay" to 5 from 1e-4 climbed to 5.0 and "succeeded"
+        (["lr_decay=cosine", "learning_rate=1e-4", "lr_min=5"],
+         r"^lr_min must not exceed learning_rate \(0\.0001\), got 5: "),
+        (["lr_min=-1e-5"], r"^lr_min must be 0 or a positive number, got -1e-05$"),
+        (["lr_warmup_iters=20", "max_iters=10"],
+         r"^lr_warmup_iters must be less than max_iters \(10\), got 20: shorten the warm-up"),
+        (["lr_warmup_iters=10", "max_iters=10"], r"less than max_iters \(10\), got 10"),
+        (["lr_decay=linear"], r"^lr_decay must be one of constant, cosine, got 'linear'$"),
+    ],
+)  # fmt: skip
+def test_learning_rate_schedules_that_climb_or_never_end_are_refused(overrides, match):
+    with pytest.raises(ValueError, match=match):
+        load_config(None, overrides)
+
+
+def test_the_edges_of_the_schedule_are_accepted():
+    """lr_min equal to the peak is a constant rate; a warm-up one short of max_iters ends
+    at the peak on the last iteration."""
+    c = load_config(None, ["lr_decay=cosine", "lr_min=1e-4", "lr_warmup_iters=9", "max_iters=10"])
+    assert [c.learning_rate_at(i) for i in (9, 10)] == pytest.approx([1e-4, 1e-4])
+
+
 def test_the_schedule_reaches_the_optimiser(tiny_bsds, tmp_path):
     train(_config(tiny_bsds, tmp_path, max_iters=3, learning_rate=1e-3, lr_warmup_iters=2,
                   lr_decay="cosine", lr_min=1e-4))  # fmt: skip
