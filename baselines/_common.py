@@ -82,12 +82,21 @@ def closest_count(run, candidates, n_segments: int, tolerance: float = 0.05) -> 
 def grid_seeds(n_segments: int, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
     """Row and column coordinates (int64) of about ``n_segments`` seeds on a grid.
 
-    The grid has ``ny = round(sqrt(K·H/W))`` rows and ``nx = round(K / ny)`` columns (at
-    least 1, at most the image's size): cells as square as the image allows, with a count
-    rounded to the request rather than :func:`ssn.grid_shape`'s floor, as SNIC seeds it.
+    The shorter side ``S`` gets ``n_s = round(sqrt(K·S/L))`` seeds, clipped to
+    ``[ceil(K/L), min(S, K)]`` (and at least 1), the longer side ``L`` gets
+    ``n_l = round(K / n_s)``: cells as square as the image allows, with a count rounded
+    to the request rather than :func:`ssn.grid_shape`'s floor, as SNIC seeds it. For
+    any ``K ≤ H·W`` and any aspect ratio (``1 × L`` too) the count ``n_s·n_l`` is within
+    ``n_s / 2`` of K, and a non-square image's transpose gets these seeds transposed.
     """
-    ny = max(1, min(height, round(math.sqrt(n_segments * height / width))))
-    nx = max(1, min(width, round(n_segments / ny)))
+    short, long = sorted((height, width))
+    # the shorter side first: its count is the smaller, so rounding K / n_s costs at most
+    # n_s / 2 seeds; capped by K so that a thin image does not get K·L/S rows, and at
+    # least K / L so that the longer side can hold the rest
+    n_short = round(math.sqrt(n_segments * short / long))
+    n_short = max(1, -(-n_segments // long), min(short, n_segments, n_short))
+    n_long = max(1, min(long, round(n_segments / n_short)))
+    ny, nx = (n_short, n_long) if height <= width else (n_long, n_short)
     ys = np.floor((np.arange(ny) + 0.5) * height / ny).astype(np.int64)
     xs = np.floor((np.arange(nx) + 0.5) * width / nx).astype(np.int64)
     yy, xx = np.meshgrid(ys, xs, indexing="ij")
