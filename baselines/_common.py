@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import warnings
 
 import numba
 import numpy as np
@@ -15,6 +16,7 @@ __all__ = [
     "relabel_consecutive",
     "rgb_to_lab",
     "to_uint8",
+    "warn_if_thinner_than_a_cell",
 ]
 
 
@@ -77,6 +79,32 @@ def closest_count(run, candidates, n_segments: int, tolerance: float = 0.05) -> 
         if abs(count - n_segments) <= tolerance * n_segments:
             break
     return best[0]
+
+
+def warn_if_thinner_than_a_cell(
+    method: str, labels: np.ndarray, n_segments: int, tolerance: float = 0.15
+) -> np.ndarray:
+    """``labels``, after a :class:`UserWarning` if the image is thinner than one square
+    seed cell (shorter side below ``sqrt(H·W/K)``) and the realised count is more than
+    ``tolerance`` (relative) off ``n_segments``. Returns ``labels`` unchanged.
+
+    A square seed grid cannot fit such an image: SLIC's clusters then fragment along it
+    and connectivity enforcement merges the fragments (100 000 × 1 at K = 100 gives 1).
+    """
+    height, width = labels.shape
+    spacing = math.sqrt(height * width / n_segments)
+    count = int(labels.max()) + 1
+    if min(height, width) < spacing and abs(count - n_segments) > tolerance * n_segments:
+        warnings.warn(
+            f"{method}: {count} superpixels realised for n_segments={n_segments} on the "
+            f"{height}x{width} image: its shorter side ({min(height, width)} px) is below "
+            f"the seed spacing sqrt(H*W/K) = {spacing:.0f} px, so the clusters fragment and "
+            f"connectivity enforcement merges them; use method 'snic' or 'watershed', "
+            f"which hit K on any aspect ratio",
+            UserWarning,
+            stacklevel=2,
+        )
+    return labels
 
 
 def grid_seeds(n_segments: int, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:

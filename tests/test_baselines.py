@@ -255,6 +255,31 @@ def test_grid_seeds_are_within_half_a_row_of_k_and_transpose():
                     np.testing.assert_array_equal(np.sort(tx * w + ty), flat, err_msg=f"{h, w, k}")
 
 
+# issue #25 (8): SLIC on images thinner than one seed cell returned 1-2 superpixels for
+# K = 100, silently; it now says so, with the count it realised
+@pytest.mark.parametrize(
+    "method,shape,k",
+    [("slic", (1, 100000), 100), ("slic", (100000, 1), 100), ("slic-opencv", (1, 100000), 100),
+     ("slic-opencv", (2, 1000), 100), ("slic-opencv", (1000, 2), 100)],
+)  # fmt: skip
+def test_slic_on_an_image_thinner_than_a_cell_warns_with_the_realised_count(method, shape, k):
+    img = np.random.default_rng(0).random((*shape, 3))  # texture: SLIC's clusters fragment
+    with pytest.warns(
+        UserWarning, match=r"its shorter side \(\d px\) is below the seed spacing"
+    ) as rec:
+        labels = baselines.segment(img, k, method=method)
+    n = check_labels(labels, shape)
+    assert abs(n - k) > 0.15 * k  # the case the warning is for
+    assert f"{method}: {n} superpixels realised for n_segments={k} on the " in str(rec[0].message)
+    assert "use method 'snic' or 'watershed'" in str(rec[0].message)
+
+
+def test_slic_on_a_thin_image_that_hits_k_does_not_warn():
+    """The warning is for a missed count only (warnings are errors in the tests)."""
+    img = np.linspace(0, 1, 2 * 1000 * 3).reshape(2, 1000, 3)
+    assert abs(check_labels(baselines.segment(img, 100, method="slic"), (2, 1000)) - 100) <= 15
+
+
 # ----------------------------------------------------------------------------- helpers
 def test_relabel_consecutive_and_connectivity():
     labels = np.array([[5, 5, 9], [7, 5, 9], [5, 7, 7]])
