@@ -351,6 +351,31 @@ def test_init_from_a_finished_checkpoint_says_so(tiny_bsds, tmp_path, capsys):
     assert _files(tmp_path / "a") == before
 
 
+def test_resume_with_changed_settings_is_refused_with_the_changes(tiny_bsds, tmp_path, capsys):
+    """Issue #25: `ssn train --resume` took a changed learning rate, patch size or
+    compactness silently and rewrote config.json; the settings allowed to change are
+    ssn.train.config.RESUMABLE, as in the workflow's train job."""
+    from ssn.cli import main
+
+    train(_config(tiny_bsds, tmp_path, max_iters=2))
+    before = _files(tmp_path)
+    settings = _config(tiny_bsds, tmp_path, max_iters=3).__dict__
+    args = [f"{k}={v}" for k, v in settings.items() if k != "init_from"]
+    changed = ["learning_rate=0.001", "patch_size=25", "compactness_weight=0.1"]
+    assert main(["train", "--resume", *args, *changed]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert (
+        "was trained with other settings (compactness_weight 1e-05 -> 0.1, learning_rate "
+        "0.0001 -> 0.001, patch_size 33 -> 25); resume with the run's own settings, or "
+        "start a new run (another --out, or --overwrite without --resume)" in err
+    )
+    assert _files(tmp_path) == before  # nothing trained, config.json not rewritten
+    # a longer schedule, other threads: the same run, continued
+    assert main(["train", "--resume", *args, "threads=2"]) == 0
+    assert load_checkpoint(tmp_path / "last.pt")["iter"] == 3
+
+
 def test_log_truncation_and_config_are_written_atomically(tiny_bsds, tmp_path, monkeypatch):
     """Issue #12 (5): a failure while rewriting log.csv or config.json (a kill, a full
     disk) keeps the previous file whole."""

@@ -7,6 +7,7 @@ and stored in every checkpoint.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from dataclasses import dataclass, fields
@@ -14,10 +15,15 @@ from pathlib import Path
 
 import yaml
 
-__all__ = ["TASKS", "TrainConfig", "load_config"]
+__all__ = ["RESUMABLE", "TASKS", "TrainConfig", "changed_settings", "load_config"]
 
 #: the training tasks, named like the datasets they train on
 TASKS = ("bsds500", "voc2012", "cityscapes", "sintel")
+
+#: settings a run may change between its start and its resumption (where it reads its
+#: data, where it runs, for how long); any other change makes another run
+RESUMABLE = frozenset({"max_iters", "threads", "progress", "num_workers", "data_root",
+                       "out_dir", "init_from", "device"})  # fmt: skip
 
 #: the learning-rate decays after the warm-up (see :meth:`TrainConfig.learning_rate_at`)
 LR_DECAYS = ("constant", "cosine")
@@ -256,3 +262,14 @@ def load_config(path=None, overrides: list[str] | dict | None = None) -> TrainCo
         setattr(config, key, _coerce(key, value, example, nullable))
     config.validate()
     return config
+
+
+def changed_settings(before: dict, config: TrainConfig) -> dict[str, tuple]:
+    """The settings of ``config`` that differ from ``before`` (a checkpoint's ``config``)
+    and may not change on resume (not in :data:`RESUMABLE`): name -> (before, now)."""
+    now = dataclasses.asdict(config)
+    return {
+        key: (before.get(key), value)
+        for key, value in sorted(now.items())
+        if key not in RESUMABLE and before.get(key) != value
+    }
