@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import warnings
 
 import numba
 import numpy as np
@@ -15,6 +16,7 @@ __all__ = [
     "relabel_consecutive",
     "rgb_to_lab",
     "to_uint8",
+    "warn_if_thinner_than_a_cell",
 ]
 
 
@@ -79,15 +81,50 @@ def closest_count(run, candidates, n_segments: int, tolerance: float = 0.05) -> 
     return best[0]
 
 
+def warn_if_thinner_than_a_cell(
+    method: str, labels: np.ndarray, n_segments: int, tolerance: float = 0.15
+) -> np.ndarray:
+    """``labels``, after a :class:`UserWarning` if the image is thinner than one square
+    seed cell (shorter side below ``sqrt(H·W/K)``) and the realised count is more than
+    ``tolerance`` (relative) off ``n_segments``. Returns ``labels`` unchanged.
+
+    A square seed grid cannot fit such an image: SLIC's clusters then fragment along it
+    and connectivity enforcement merges the fragments (100 000 × 1 at K = 100 gives 1).
+    """
+    height, width = labels.shape
+    spacing = math.sqrt(height * width / n_segments)
+    count = int(labels.max()) + 1
+    if min(height, width) < spacing and abs(count - n_segments) > tolerance * n_segments:
+        warnings.warn(
+            f"{method}: {count} superpixels realised for n_segments={n_segments} on the "
+            f"{height}x{width} image: its shorter side ({min(height, width)} px) is below "
+            f"the seed spacing sqrt(H*W/K) = {spacing:.0f} px, so the clusters fragment and "
+            f"connectivity enforcement merges them; use method 'snic' or 'watershed', "
+            f"which hit K on any aspect ratio",
+            UserWarning,
+            stacklevel=2,
+        )
+    return labels
+
+
 def grid_seeds(n_segments: int, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
     """Row and column coordinates (int64) of about ``n_segments`` seeds on a grid.
 
-    The grid has ``ny = round(sqrt(K·H/W))`` rows and ``nx = round(K / ny)`` columns (at
-    least 1, at most the image's size): cells as square as the image allows, with a count
-    rounded to the request rather than :func:`ssn.grid_shape`'s floor, as SNIC seeds it.
+    The shorter side ``S`` gets ``n_s = round(sqrt(K·S/L))`` seeds, clipped to
+    ``[ceil(K/L), min(S, K)]`` (and at least 1), the longer side ``L`` gets
+    ``n_l = round(K / n_s)``: cells as square as the image allows, with a count rounded
+    to the request rather than :func:`ssn.grid_shape`'s floor, as SNIC seeds it. For
+    any ``K ≤ H·W`` and any aspect ratio (``1 × L`` too) the count ``n_s·n_l`` is within
+    ``n_s / 2`` of K, and a non-square image's transpose gets these seeds transposed.
     """
-    ny = max(1, min(height, round(math.sqrt(n_segments * height / width))))
-    nx = max(1, min(width, round(n_segments / ny)))
+    short, long = sorted((height, width))
+    # the shorter side first: its count is the smaller, so rounding K / n_s costs at most
+    # n_s / 2 seeds; capped by K so that a thin image does not get K·L/S rows, and at
+    # least K / L so that the longer side can hold the rest
+    n_short = round(math.sqrt(n_segments * short / long))
+    n_short = max(1, -(-n_segments // long), min(short, n_segments, n_short))
+    n_long = max(1, min(long, round(n_segments / n_short)))
+    ny, nx = (n_short, n_long) if height <= width else (n_long, n_short)
     ys = np.floor((np.arange(ny) + 0.5) * height / ny).astype(np.int64)
     xs = np.floor((np.arange(nx) + 0.5) * width / nx).astype(np.int64)
     yy, xx = np.meshgrid(ys, xs, indexing="ij")

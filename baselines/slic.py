@@ -6,8 +6,14 @@ to scikit-image so that its seed grid has about ``n_segments`` cells, and re-run
 most ``max_runs`` runs in all) with a request scaled by target/realised while the
 realised count is more than ``tolerance`` off. The OpenCV variant tries the two integer
 grid pitches around ``sqrt(HW/K)``, at most twice the shorter side (larger pitches
-crash OpenCV), so thin images get more superpixels than asked for. (OpenCV's SLICO is not registered: on flat-colour
-test images its boundary recall stays at 0.66-0.91.)
+crash OpenCV). (OpenCV's SLICO is not registered: on flat-colour test images its
+boundary recall stays at 0.66-0.91.)
+
+Both need an image at least one seed spacing ``sqrt(HW/K)`` across: on thinner images
+(K below the aspect ratio) the clusters fragment along the image and connectivity
+enforcement merges them, so far fewer superpixels than asked for come back (K = 100 on
+1 × 100 000 gives 1, on 2 × 1000 from OpenCV 2). Both then warn (:class:`UserWarning`,
+with the realised count); ``snic`` and ``watershed`` hit K on any aspect ratio.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import math
 from ssn.connectivity import enforce_connectivity
 from ssn.validation import check_int, check_positive
 
-from ._common import closest_count, opencv_labels, to_uint8
+from ._common import closest_count, opencv_labels, to_uint8, warn_if_thinner_than_a_cell
 from .registry import register
 
 
@@ -91,11 +97,11 @@ def slic_skimage(
         request = int(min(height * width, max(1, round(request * n_segments / count))))
         if request in tried:
             break
-    labels = best[0]
-    return enforce_connectivity(labels, n_segments, mode="split", min_size=0)
+    labels = enforce_connectivity(best[0], n_segments, mode="split", min_size=0)
+    return warn_if_thinner_than_a_cell("slic", labels, n_segments)
 
 
-def _opencv_slic(rgb, n_segments, algorithm, ruler, num_iterations, min_element_size):
+def _opencv_slic(name, rgb, n_segments, algorithm, ruler, num_iterations, min_element_size):
     import cv2
 
     height, width = rgb.shape[:2]
@@ -114,7 +120,8 @@ def _opencv_slic(rgb, n_segments, algorithm, ruler, num_iterations, min_element_
     # shorter side crashes OpenCV (SIGSEGV, measured on every size up to 16 x 400).
     largest = 2 * min(height, width)
     sizes = {min(largest, max(1, math.floor(step))), min(largest, max(1, math.ceil(step)))}
-    return closest_count(run, sorted(sizes), n_segments)
+    labels = closest_count(run, sorted(sizes), n_segments)
+    return warn_if_thinner_than_a_cell(name, labels, n_segments)
 
 
 @register("slic-opencv", "SLIC, OpenCV ximgproc implementation")
@@ -124,4 +131,6 @@ def slic_opencv(rgb, n_segments, *, ruler=10.0, num_iterations=10, min_element_s
     ruler = check_positive("ruler", ruler)
     num_iterations = check_int("num_iterations", num_iterations, 1)
     min_element_size = check_int("min_element_size", min_element_size, 0)
-    return _opencv_slic(rgb, n_segments, cv2.ximgproc.SLIC, ruler, num_iterations, min_element_size)
+    return _opencv_slic(
+        "slic-opencv", rgb, n_segments, cv2.ximgproc.SLIC, ruler, num_iterations, min_element_size
+    )

@@ -23,6 +23,9 @@ __all__ = [
 
 FLO_MAGIC = np.float32(202021.25)
 
+#: the EXIF tag of how a stored image is to be turned to be shown (1: as stored)
+ORIENTATION_TAG = 0x0112
+
 
 def _existing(path) -> Path:
     path = Path(path)
@@ -34,21 +37,27 @@ def _existing(path) -> Path:
 def read_image(path) -> np.ndarray:
     """Read an image file as an ``(H, W[, C])`` array in its stored dtype.
 
+    The image is returned as it is shown: an EXIF orientation tag (photos from cameras
+    and phones) is applied, as Pillow's :func:`~PIL.ImageOps.exif_transpose` does.
     Palette images are read by their colours, CMYK (and YCbCr, LAB, HSV) images are
-    converted to RGB; images larger than Pillow's decompression-bomb limit are refused.
+    converted to RGB; images larger than Pillow's decompression-bomb limit are refused,
+    and so are files of several frames (animated GIF, PNG or WebP, multi-page TIFF).
 
     Raises
     ------
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If the file cannot be decoded as an image.
+        If the file cannot be decoded as an image or holds more than one frame.
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     path = _existing(path)
     try:
         with Image.open(path) as img:
+            _check_single_frame(path, img)
+            if img.getexif().get(ORIENTATION_TAG, 1) != 1:  # else no copy of a large image
+                img = ImageOps.exif_transpose(img)  # segment what is shown, not what is stored
             if img.mode == "P":  # palette images are read by their colours here
                 img = img.convert("RGBA" if "transparency" in img.info else "RGB")
             elif img.mode in ("CMYK", "YCbCr", "LAB", "HSV"):  # not RGB(A): 4 channels of CMYK
@@ -56,6 +65,19 @@ def read_image(path) -> np.ndarray:
             return np.asarray(img)
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as err:
         raise ValueError(f"cannot read image {path}: {err}") from err
+
+
+def _check_single_frame(path: Path, img) -> None:
+    """Refuse a file of several frames: which one to segment is the user's choice."""
+    # an MPO (a camera's JPEG with a preview or depth image appended) is one picture:
+    # its first frame is the photo itself
+    frames = getattr(img, "n_frames", 1)
+    if frames > 1 and img.format != "MPO":
+        raise ValueError(
+            f"{path} holds {frames} frames ({img.format}); an image to segment must have "
+            f"one: save the frame you want as a file of its own (in Pillow: img.seek(i); "
+            f"img.save('frame.png'))"
+        )
 
 
 def read_label_image(path) -> np.ndarray:

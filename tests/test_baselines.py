@@ -216,6 +216,70 @@ def test_counts_on_bsds500_sweep(method, bsds_root):
             assert abs(n - k) <= 0.15 * k, (method, f.name, k, n)
 
 
+# issue #25 (7): SNIC and the watershed seed a grid; 1000x2 at K = 20 gave 100 seeds (its
+# transpose 20) and 100000x1 at K = 100 gave 3162: the rows were not capped by K
+GRID_SEEDED = [m for m in ("snic", "watershed") if m in METHODS]
+
+
+@pytest.mark.parametrize("method", GRID_SEEDED)
+@pytest.mark.parametrize(
+    "shape,k", [((1000, 2), 20), ((100000, 1), 100), ((2, 1000), 100), ((30, 3000), 100),
+                ((481, 321), 400)],
+)  # fmt: skip
+def test_grid_seeded_methods_hit_k_on_any_aspect_ratio(method, shape, k):
+    """Every seed grows one superpixel: K exactly here (each K is n_s·round(K/n_s)), and
+    the same count for the image and its transpose."""
+    img = np.random.default_rng(0).random((*shape, 3)).astype(np.float32)
+    counts = [check_labels(baselines.segment(im, k, method=method), im.shape[:2])
+              for im in (img, img.transpose(1, 0, 2))]  # fmt: skip
+    assert counts == [k, k]
+
+
+def test_grid_seeds_are_within_half_a_row_of_k_and_transpose():
+    """For every K <= H·W on every shape up to 24 x 24 (thin ones included): distinct
+    pixels, a count within n_s / 2 of K (n_s seeds along the shorter side), and the
+    transposed image's seeds are these transposed."""
+    from baselines._common import grid_seeds
+
+    for h in range(1, 25):
+        for w in range(h, 25):
+            for k in range(1, h * w + 1):
+                ys, xs = grid_seeds(k, h, w)
+                n_short = min(np.unique(ys).size, np.unique(xs).size)
+                assert np.unique(ys * w + xs).size == ys.size
+                assert abs(ys.size - k) <= n_short / 2, (h, w, k, ys.size)
+                ty, tx = grid_seeds(k, w, h)
+                assert ty.size == ys.size
+                if h != w:
+                    flat = np.sort(ys * w + xs)
+                    np.testing.assert_array_equal(np.sort(tx * w + ty), flat, err_msg=f"{h, w, k}")
+
+
+# issue #25 (8): SLIC on images thinner than one seed cell returned 1-2 superpixels for
+# K = 100, silently; it now says so, with the count it realised
+@pytest.mark.parametrize(
+    "method,shape,k",
+    [("slic", (1, 100000), 100), ("slic", (100000, 1), 100), ("slic-opencv", (1, 100000), 100),
+     ("slic-opencv", (2, 1000), 100), ("slic-opencv", (1000, 2), 100)],
+)  # fmt: skip
+def test_slic_on_an_image_thinner_than_a_cell_warns_with_the_realised_count(method, shape, k):
+    img = np.random.default_rng(0).random((*shape, 3))  # texture: SLIC's clusters fragment
+    with pytest.warns(
+        UserWarning, match=r"its shorter side \(\d px\) is below the seed spacing"
+    ) as rec:
+        labels = baselines.segment(img, k, method=method)
+    n = check_labels(labels, shape)
+    assert abs(n - k) > 0.15 * k  # the case the warning is for
+    assert f"{method}: {n} superpixels realised for n_segments={k} on the " in str(rec[0].message)
+    assert "use method 'snic' or 'watershed'" in str(rec[0].message)
+
+
+def test_slic_on_a_thin_image_that_hits_k_does_not_warn():
+    """The warning is for a missed count only (warnings are errors in the tests)."""
+    img = np.linspace(0, 1, 2 * 1000 * 3).reshape(2, 1000, 3)
+    assert abs(check_labels(baselines.segment(img, 100, method="slic"), (2, 1000)) - 100) <= 15
+
+
 # ----------------------------------------------------------------------------- helpers
 def test_relabel_consecutive_and_connectivity():
     labels = np.array([[5, 5, 9], [7, 5, 9], [5, 7, 7]])

@@ -214,6 +214,120 @@ def test_baseline_needs_its_name(data_config, bundled):
         make_plan(data_config, bundled, methods=methods)
 
 
+# -- issue #25 (10): values that failed only in the segmentation job, after the fetches
+
+
+def test_an_unknown_baseline_is_refused(data_config, bundled):
+    methods = {"slic": {"family": "baseline", "label": "SLIC", "baseline": "slicc"}}
+    with pytest.raises(ValueError, match=r"^config methods\.slic\.baseline: unknown baseline "
+                       r"'slicc'; use one of ers, fh, lsc, seeds, slic, slic-opencv, snic"):  # fmt: skip
+        make_plan(data_config, bundled, methods=methods)
+
+
+@pytest.mark.parametrize(
+    "dataset,split,match",
+    [("bsds500", "tset", r"datasets\.bsds500\.split: unknown bsds500 split 'tset'; use one of "
+                         r"train, val, test, trainval, all \(or a list of them\)$"),
+     ("bsds500", ["train", "tset"], r"unknown bsds500 split names \['tset'\]"),
+     ("voc2012", "test", r"unknown voc2012 split 'test'; use one of train, val, trainval$"),
+     ("voc2012", ["train"], r"unknown voc2012 split \['train'\]"),
+     ("cityscapes", "all", r"unknown cityscapes split 'all'; use one of train, val, test$"),
+     ("sintel", ["alley_1", "aley_2"], r"unknown sintel split names \['aley_2'\]; a list "
+                                       r"holds alley_1, alley_2, ")],
+)  # fmt: skip
+def test_an_unknown_split_is_refused(data_config, bundled, dataset, split, match):
+    datasets = {dataset: {"activate": True, "split": split}}
+    with pytest.raises(ValueError, match=match):
+        make_plan(data_config, bundled, datasets=datasets)
+
+
+def test_known_splits_and_scene_lists_are_accepted(data_config, bundled):
+    datasets = {
+        "bsds500": {"activate": True, "split": ["train", "val"]},
+        "voc2012": {"activate": True, "split": "trainval"},
+        "cityscapes": {"activate": True, "split": "test"},
+        "sintel": {"activate": True, "split": ["alley_1", "temple_3"]},
+    }
+    assert list(make_plan(data_config, bundled, datasets=datasets).datasets) == list(datasets)
+
+
+@pytest.mark.parametrize(
+    "changes,match",
+    [({"n_segments": [100, 1000000000]},
+      r"^config n_segments: K=1000000000 exceeds the pixels of every bsds500 image "
+      r"\(321x481 = 154401\); use K <= 154401$"),
+     ({"n_segments": [154402]}, r"config n_segments: K=154402 exceeds .* bsds500"),
+     ({"datasets": {"voc2012": {"activate": True, "split": "val", "n_segments": [250001]}}},
+      r"config datasets\.voc2012\.n_segments: K=250001 .* \(at most 500x500 = 250000\)"),
+     ({"datasets": {"cityscapes": {"activate": True, "split": "val", "scale": 0.5,
+                                   "n_segments": [524289]}}},
+      r"K=524289 exceeds the pixels of every cityscapes image \(512x1024 = 524288 at "
+      r"scale 0\.5\); use K <= 524288"),
+     ({"runtime": {"n_segments": [449000],
+                   "sizes": {"s": {"dataset": "sintel", "split": "val"}}},
+       "datasets": {"sintel": {"activate": True, "split": "val", "n_segments": [100]}}},
+      r"config runtime\.n_segments: K=449000 .* sintel image \(436x1024 = 446464\)"),
+     ({"runtime": {"sizes": {"s": {"dataset": "sintel", "split": "vall"}}},
+       "datasets": {"sintel": {"activate": True, "split": "val", "n_segments": [100]}}},
+      r"config runtime\.sizes\.s\.split: unknown sintel split 'vall'")],
+)  # fmt: skip
+def test_a_k_above_the_images_pixels_is_refused(data_config, bundled, changes, match):
+    with pytest.raises(ValueError, match=match):
+        make_plan(data_config, bundled, **changes)
+
+
+def test_the_largest_k_the_images_hold_is_accepted(data_config, bundled):
+    datasets = {
+        "bsds500": {"activate": True, "split": "test"},
+        "cityscapes": {"activate": True, "split": "val", "scale": 0.5, "n_segments": [524288]},
+    }
+    plan = make_plan(data_config, bundled, n_segments=[154401], datasets=datasets)
+    assert plan.k_values("bsds500") == [154401] and plan.k_values("cityscapes") == [524288]
+
+
+def test_an_unknown_ablation_method_is_refused(data_config, bundled):
+    figures = {"ablation": ["ssn_pix", "ssn_lienar"]}
+    with pytest.raises(ValueError, match=r"^config figures\.ablation: unknown methods "
+                       r"\['ssn_lienar'\]; the configured methods are ssn_pix, ssn_linear, "):  # fmt: skip
+        make_plan(data_config, bundled, figures=figures)
+    # not given: those of ssn_pix, ssn_linear, ssn_deep configured (ssn_deep is not here)
+    methods = {"ssn_pix": {"family": "ssn", "label": "SSN_pix"},
+               "ssn_linear": {"family": "ssn", "label": "SSN_linear", "model": "bundled:linear"}}  # fmt: skip
+    plan = make_plan(data_config, bundled, methods=methods, figures={})
+    assert plan.figures["bsds500_ablation"]["methods"] == ["ssn_pix", "ssn_linear"]
+
+
+def test_the_plans_names_are_those_of_the_registry_and_the_loaders():
+    """The plan does not import ssn (torch, numba): its lists are checked here."""
+    from ssn.data import bsds500, sintel
+    from ssn.methods import available_methods
+
+    assert set(plan_module.BASELINES) == set(available_methods()) - {"ssn"}
+    assert plan_module.SPLIT_LISTS == {"bsds500": bsds500.SPLITS, "sintel": sintel.TRAINING_SCENES}
+    assert set(plan_module.SPLITS["bsds500"]) == {*bsds500.SPLITS, *bsds500._ALIASES}
+    assert set(plan_module.SPLITS["sintel"]) == {*sintel.SPLITS, "all"}
+    assert set(plan_module.SPLITS) == set(plan_module.IMAGE_SIZES) == set(plan_module.DATASET_NAMES)
+
+
+@pytest.mark.realdata
+def test_the_plans_image_sizes_are_the_datasets(bsds_root, samples_root):
+    from PIL import Image
+
+    def sizes(folder, pattern):
+        found = set()
+        for path in sorted(folder.rglob(pattern)):
+            with Image.open(path) as image:
+                found.add(image.size[::-1])  # (height, width)
+        return found
+
+    known = plan_module.IMAGE_SIZES
+    assert sizes(bsds_root / "images", "*.jpg") == {(321, 481), (481, 321)}
+    assert sizes(samples_root / "Cityscapes", "*_leftImg8bit.png") == {known["cityscapes"]}
+    assert sizes(samples_root / "MPI-Sintel" / "training" / "clean", "*.png") == {known["sintel"]}
+    voc = sizes(samples_root / "VOCdevkit", "*.jpg")
+    assert voc and all(h <= 500 and w <= 500 for h, w in voc)
+
+
 def test_no_data_config_or_no_dataset_is_an_error(data_config, bundled):
     with pytest.raises(ValueError, match="none of .* exists"):
         make_plan(data_config, bundled, data={"configs": ["absent.yaml"]})

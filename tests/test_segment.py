@@ -462,3 +462,46 @@ def test_models_from_files_are_loaded_once(tmp_path, monkeypatch):
     save_checkpoint(path, SSN(SSNConfig(feature_net="linear")))  # a new file version
     segment(image, 4, model=path, device="cpu")
     assert len(reads) == 2
+
+
+# -- issue #25 (9) -------------------------------------------------------------------------
+
+
+def test_exif_rotated_jpeg_is_segmented_as_shown(tmp_path):
+    """A phone's JPEG stored 100 x 160 with EXIF orientation 6 (turn 90 degrees clockwise)
+    is shown 160 x 100: labels of the stored orientation did not fit the image shown."""
+    from PIL import Image
+
+    stored = np.zeros((100, 160, 3), np.uint8)
+    stored[:, :80] = (255, 0, 0)  # left half red: shown on top after the clockwise turn
+    stored[:, 80:] = (0, 0, 255)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    path = tmp_path / "phone.jpg"
+    Image.fromarray(stored).save(path, quality=100, exif=exif)
+    shown = read_image(path)
+    assert shown.shape == (160, 100, 3)
+    np.testing.assert_allclose(shown[10, 50], (255, 0, 0), atol=8)
+    np.testing.assert_allclose(shown[150, 50], (0, 0, 255), atol=8)
+    out = tmp_path / "labels.npy"
+    assert main(["segment", str(path), "-k", "2", "--out", str(out), "--method", "snic"]) == 0
+    labels = np.load(out)
+    assert labels.shape == (160, 100)
+    assert labels[:80].max() == labels[:80].min() != labels[80:].max() == labels[80:].min()
+
+
+def test_multi_frame_gif_is_refused_with_the_fix(tmp_path, capsys):
+    """Only the first frame of an animated GIF was segmented, silently."""
+    from PIL import Image
+
+    frames = [Image.new("RGB", (24, 16), colour) for colour in ("red", "green", "blue")]
+    path = tmp_path / "anim.gif"
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    with pytest.raises(ValueError, match=r"anim\.gif holds 3 frames \(GIF\); .*save the frame"):
+        read_image(path)
+    out = tmp_path / "labels.png"
+    assert main(["segment", str(path), "-k", "4", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "holds 3 frames" in err and not out.exists()
+    frames[0].save(tmp_path / "still.gif")  # one frame: read as before
+    assert read_image(tmp_path / "still.gif").shape == (16, 24, 3)

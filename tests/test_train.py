@@ -322,6 +322,31 @@ def test_init_from_a_finished_checkpoint_says_so(tiny_bsds, tmp_path, capsys):
     assert _files(tmp_path / "a") == before
 
 
+def test_resume_with_changed_settings_is_refused_with_the_changes(tiny_bsds, tmp_path, capsys):
+    """Issue #25: `ssn train --resume` took a changed learning rate, patch size or
+    compactness silently and rewrote config.json; the settings allowed to change are
+    ssn.train.config.RESUMABLE, as in the workflow's train job."""
+    from ssn.cli import main
+
+    train(_config(tiny_bsds, tmp_path, max_iters=2))
+    before = _files(tmp_path)
+    settings = _config(tiny_bsds, tmp_path, max_iters=3).__dict__
+    args = [f"{k}={v}" for k, v in settings.items() if k != "init_from"]
+    changed = ["learning_rate=0.001", "patch_size=25", "compactness_weight=0.1"]
+    assert main(["train", "--resume", *args, *changed]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert (
+        "was trained with other settings (compactness_weight 1e-05 -> 0.1, learning_rate "
+        "0.0001 -> 0.001, patch_size 33 -> 25); resume with the run's own settings, or "
+        "start a new run (another --out, or --overwrite without --resume)" in err
+    )
+    assert _files(tmp_path) == before  # nothing trained, config.json not rewritten
+    # a longer schedule, other threads: the same run, continued
+    assert main(["train", "--resume", *args, "threads=2"]) == 0
+    assert load_checkpoint(tmp_path / "last.pt")["iter"] == 3
+
+
 def test_log_truncation_and_config_are_written_atomically(tiny_bsds, tmp_path, monkeypatch):
     """Issue #12 (5): a failure while rewriting log.csv or config.json (a kill, a full
     disk) keeps the previous file whole."""
@@ -580,6 +605,31 @@ def test_learning_rate_schedule():
     assert all(a >= b for a, b in zip(rates, rates[1:], strict=False))
     with pytest.raises(ValueError, match="lr_decay must be"):
         load_config(None, ["lr_decay=step"])
+
+
+@pytest.mark.parametrize(
+    "overrides,match",
+    [
+        # issue #25 (6): a cosine "decay" to 5 from 1e-4 climbed to 5.0 and "succeeded"
+        (["lr_decay=cosine", "learning_rate=1e-4", "lr_min=5"],
+         r"^lr_min must not exceed learning_rate \(0\.0001\), got 5: "),
+        (["lr_min=-1e-5"], r"^lr_min must be 0 or a positive number, got -1e-05$"),
+        (["lr_warmup_iters=20", "max_iters=10"],
+         r"^lr_warmup_iters must be less than max_iters \(10\), got 20: shorten the warm-up"),
+        (["lr_warmup_iters=10", "max_iters=10"], r"less than max_iters \(10\), got 10"),
+        (["lr_decay=linear"], r"^lr_decay must be one of constant, cosine, got 'linear'$"),
+    ],
+)  # fmt: skip
+def test_learning_rate_schedules_that_climb_or_never_end_are_refused(overrides, match):
+    with pytest.raises(ValueError, match=match):
+        load_config(None, overrides)
+
+
+def test_the_edges_of_the_schedule_are_accepted():
+    """lr_min equal to the peak is a constant rate; a warm-up one short of max_iters ends
+    at the peak on the last iteration."""
+    c = load_config(None, ["lr_decay=cosine", "lr_min=1e-4", "lr_warmup_iters=9", "max_iters=10"])
+    assert [c.learning_rate_at(i) for i in (9, 10)] == pytest.approx([1e-4, 1e-4])
 
 
 def test_the_schedule_reaches_the_optimiser(tiny_bsds, tmp_path):

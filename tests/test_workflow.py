@@ -412,6 +412,24 @@ def test_schema_rejects_bad_config(tmp_path, change, expected):
     assert expected in message
 
 
+@pytest.mark.parametrize(
+    "change,expected",
+    [
+        (lambda c: c["methods"]["slic"].update(baseline="slicc"), "unknown baseline 'slicc'"),
+        (lambda c: c.update(n_segments=[1000000000]), "K=1000000000 exceeds the pixels"),
+        (lambda c: c["datasets"]["bsds500"].update(split="tset"), "unknown bsds500 split 'tset'"),
+    ],
+)
+def test_dry_run_refuses_values_that_would_fail_mid_run(tmp_path, change, expected):
+    """Issue #25 (10): each passed the dry run and failed in the segmentation job, after
+    the fetch jobs; the plan refuses them before any job, with a one-line message."""
+    config = load_config()
+    change(config)
+    result = snakemake("-n", "--cores", "1", cwd=workdir_with(tmp_path, config))
+    assert result.returncode != 0
+    assert expected in result.stdout + result.stderr
+
+
 def test_schema_fills_defaults():
     """validate() fills the documented defaults (e.g. protocols, tolerance, threads)."""
     from snakemake.utils import validate

@@ -33,6 +33,45 @@ DATASET_NAMES = ("bsds500", "voc2012", "cityscapes", "sintel")
 # segmentation jobs' params keeps a change of them from re-running the segmentation.
 IMAGE_OPTIONS = ("split", "max_images", "scale", "pass")
 
+# The names a method's `baseline:` may take: the baselines of ssn.methods' registry
+# (tests/test_plan.py checks this list against it; the plan does not import it, which
+# would load numba and OpenCV to build the DAG).
+BASELINES = ("ers", "fh", "lsc", "seeds", "slic", "slic-opencv", "snic", "watershed")
+
+# The splits each dataset's loader takes (ssn.data; checked against it in
+# tests/test_plan.py): a name, or for BSDS500 and Sintel a list of splits / scenes.
+SPLITS = {
+    "bsds500": ("train", "val", "test", "trainval", "all"),
+    "voc2012": ("train", "val", "trainval"),
+    "cityscapes": ("train", "val", "test"),
+    "sintel": ("train", "val", "all"),
+}
+SPLIT_LISTS = {
+    "bsds500": ("train", "val", "test"),
+    "sintel": (
+        "alley_1", "alley_2", "ambush_2", "ambush_4", "ambush_5", "ambush_6", "ambush_7",
+        "bamboo_1", "bamboo_2", "bandage_1", "bandage_2", "cave_2", "cave_4", "market_2",
+        "market_5", "market_6", "mountain_1", "shaman_2", "shaman_3", "sleeping_1",
+        "sleeping_2", "temple_2", "temple_3",
+    ),
+}  # fmt: skip
+
+# (height, width) of each dataset's images at scale 1, known without the data: a K above
+# their pixel count fails in the segmentation job (ssn.validation.check_n_segments), so
+# the plan refuses it. BSDS500 (481 x 321 either way up), Cityscapes and Sintel have one
+# size; VOC2012's images are at most 500 on each side, so for VOC only a K that no image
+# can hold is refused here (a K between its smallest image's pixels and 250000 still
+# fails in the job).
+IMAGE_SIZES = {
+    "bsds500": (321, 481),
+    "voc2012": (500, 500),
+    "cityscapes": (1024, 2048),
+    "sintel": (436, 1024),
+}
+
+# the ablation figure's methods when the config names none (those of them configured)
+DEFAULT_ABLATION = ("ssn_pix", "ssn_linear", "ssn_deep")
+
 # one colour per configured method, by its position in the config
 PALETTE = (
     "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
@@ -96,6 +135,19 @@ class Plan:
             spec = config["methods"][m]
             if spec["family"] == "baseline" and "baseline" not in spec:
                 raise ValueError(f"config methods.{m}: a baseline needs `baseline:` (e.g. slic)")
+            if spec["family"] == "baseline" and spec["baseline"] not in BASELINES:
+                raise ValueError(
+                    f"config methods.{m}.baseline: unknown baseline {spec['baseline']!r}; "
+                    f"use one of {', '.join(BASELINES)}"
+                )
+        for d, spec in self.datasets.items():
+            self._check_split(f"datasets.{d}.split", d, spec["split"])
+            key = f"datasets.{d}.n_segments" if spec.get("n_segments") else "n_segments"
+            self._check_k(key, d, self.k_values(d), spec.get("scale", 1.0))
+        self.ablation = config["figures"]["ablation"]
+        if self.ablation is None:  # the schema's default: those of the usual three configured
+            self.ablation = [m for m in DEFAULT_ABLATION if m in config["methods"]]
+        self._check_method_names("figures.ablation", self.ablation)
         self.combos = {d: self._combos(d) for d in self.datasets}
 
         self.figures = self._figure_specs()
@@ -113,6 +165,52 @@ class Plan:
             else:
                 self.notes.append(f"{what} {path} not found: left out")
         return present
+
+    # ------------------------------------------------------------------- checks
+    # Values that would otherwise fail only in a job, after the data is fetched.
+
+    @staticmethod
+    def _check_split(key: str, dataset: str, split) -> None:
+        names = SPLITS[dataset]
+        if isinstance(split, str) and split in names:
+            return
+        scenes = SPLIT_LISTS.get(dataset)
+        if not isinstance(split, str) and scenes and split:
+            unknown = [s for s in split if s not in scenes]
+            if not unknown:
+                return
+            raise ValueError(
+                f"config {key}: unknown {dataset} split names {unknown}; a list holds "
+                f"{', '.join(scenes)}"
+            )
+        lists = " (or a list of them)" if dataset == "bsds500" else ""
+        lists = " or a list of scenes" if dataset == "sintel" else lists
+        raise ValueError(
+            f"config {key}: unknown {dataset} split {split!r}; use one of {', '.join(names)}{lists}"
+        )
+
+    @staticmethod
+    def _check_k(key: str, dataset: str, k_values, scale: float = 1.0) -> None:
+        height, width = IMAGE_SIZES[dataset]
+        if dataset == "cityscapes":  # resized as ssn.data.Cityscapes does
+            height, width = round(height * scale), round(width * scale)
+        too_large = [k for k in k_values if k > height * width]
+        if too_large:
+            at = f" at scale {scale:g}" if dataset == "cityscapes" else ""
+            size = "at most " if dataset == "voc2012" else ""
+            raise ValueError(
+                f"config {key}: K={too_large[0]} exceeds the pixels of every {dataset} "
+                f"image ({size}{height}x{width} = {height * width}{at}); use K <= "
+                f"{height * width}"
+            )
+
+    def _check_method_names(self, key: str, names) -> None:
+        unknown = [m for m in names or [] if m not in self.config["methods"]]
+        if unknown:
+            raise ValueError(
+                f"config {key}: unknown methods {unknown}; the configured methods are "
+                f"{', '.join(self.config['methods'])}"
+            )
 
     # --------------------------------------------------------------------- datasets
 
@@ -337,7 +435,7 @@ class Plan:
                     specs[f"{d}_br_bp_{p}"] = {"kind": "br_bp", "dataset": d, "metric": "br",
                                                "protocol": p, "caption": "br_bp"}  # fmt: skip
         # the ablation figure: on the first dataset (not Sintel) with 2+ of its methods
-        ablation = [m for m in self.config["figures"]["ablation"] if m in self.methods]
+        ablation = [m for m in self.ablation if m in self.methods]
         for d in self.datasets:
             present = [m for m in ablation if m in self.combos[d]]
             if d != "sintel" and len(present) >= 2:
@@ -375,11 +473,18 @@ class Plan:
         runtime = self.config["runtime"]
         if not runtime["activate"]:
             return {}
-        return {
+        sizes = {
             size: spec
             for size, spec in runtime["sizes"].items()
             if spec["dataset"] in self.config["datasets"]
         }
+        for size, spec in sizes.items():
+            d = spec["dataset"]
+            self._check_split(f"runtime.sizes.{size}.split", d, spec["split"])
+            # Cityscapes at the size's scale, as workflow/scripts/runtime.py reads it
+            scale = spec.get("scale", 0.5) if d == "cityscapes" else 1.0
+            self._check_k("runtime.n_segments", d, runtime["n_segments"], scale)
+        return sizes
 
     def runtime_methods(self, size: str) -> list[str]:
         """The active methods timed at ``size`` (those available on its dataset)."""

@@ -41,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
     if args.resume:
         overrides.append("init_from=resume")
     config = load_config(args.config, overrides)
+    if config.init_from == "resume":
+        _check_resumable(config)
     summary = train(config, overwrite=args.overwrite)
     if summary["rank"] != 0:  # one line per run, not per DistributedDataParallel rank
         return 0
@@ -54,3 +56,21 @@ def run(args: argparse.Namespace) -> int:
             f"done: iteration {summary['iter']}, best validation score {summary['best_score']:.4f}"
         )
     return 0
+
+
+def _check_resumable(config) -> None:
+    """Refuse to resume a run with other settings than it started with: the checkpoint
+    would continue under them and its config.json be rewritten, silently."""
+    from ssn.checkpoint import load_checkpoint
+    from ssn.train.config import changed_settings
+
+    last = config.run_folder / "last.pt"
+    if not last.is_file():  # train() says so
+        return
+    changed = changed_settings(load_checkpoint(last).get("config", {}), config)
+    if changed:
+        listed = ", ".join(f"{k} {before!r} -> {now!r}" for k, (before, now) in changed.items())
+        raise ValueError(
+            f"--resume: {last} was trained with other settings ({listed}); resume with the "
+            f"run's own settings, or start a new run (another --out, or --overwrite without --resume)"
+        )

@@ -7,6 +7,7 @@ and stored in every checkpoint.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from dataclasses import dataclass, fields
@@ -14,10 +15,18 @@ from pathlib import Path
 
 import yaml
 
-__all__ = ["TASKS", "TrainConfig", "load_config"]
+__all__ = ["RESUMABLE", "TASKS", "TrainConfig", "changed_settings", "load_config"]
 
 #: the training tasks, named like the datasets they train on
 TASKS = ("bsds500", "voc2012", "cityscapes", "sintel")
+
+#: settings a run may change between its start and its resumption (where it reads its
+#: data, where it runs, for how long); any other change makes another run
+RESUMABLE = frozenset({"max_iters", "threads", "progress", "num_workers", "data_root",
+                       "out_dir", "init_from", "device"})  # fmt: skip
+
+#: the learning-rate decays after the warm-up (see :meth:`TrainConfig.learning_rate_at`)
+LR_DECAYS = ("constant", "cosine")
 
 #: where ``ssn data fetch`` puts the datasets; ``data_root`` defaults to ``<this>/<task>``
 DEFAULT_DATA_DIR = "resources/datasets"
@@ -52,7 +61,7 @@ class TrainConfig:
     learning_rate: float = 1e-4  # peak rate (the paper: constant)
     lr_warmup_iters: int = 0  # linear warm-up from 0 to learning_rate over these iterations
     lr_decay: str = "constant"  # constant | cosine (to lr_min at max_iters)
-    lr_min: float = 0.0
+    lr_min: float = 0.0  # at most learning_rate
     beta1: float = 0.9
     beta2: float = 0.999
     max_iters: int = 500_000
@@ -131,13 +140,12 @@ class TrainConfig:
         for name in ("learning_rate", "eta", "train_eta"):
             if not (getattr(self, name) > 0 and math.isfinite(getattr(self, name))):
                 raise ValueError(f"{name} must be a positive number, got {getattr(self, name)}")
-        if self.lr_decay not in ("constant", "cosine"):
-            raise ValueError(f"lr_decay must be 'constant' or 'cosine', got {self.lr_decay!r}")
         for name in ("compactness_weight", "grad_clip", "lr_min"):
             if not (getattr(self, name) >= 0 and math.isfinite(getattr(self, name))):
                 raise ValueError(
                     f"{name} must be 0 or a positive number, got {getattr(self, name)}"
                 )
+        self._validate_schedule()
         for name in ("beta1", "beta2"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name} must lie in [0, 1), got {getattr(self, name)}")
@@ -153,6 +161,24 @@ class TrainConfig:
             )
         if self.scale not in (None, "official"):
             raise ValueError(f"scale must be 'official' or null (off), got {self.scale!r}")
+
+    def _validate_schedule(self) -> None:
+        """Refuse learning-rate schedules that do not do what their keys say: a cosine
+        "decay" that climbs (lr_min above the peak), a warm-up that never ends."""
+        if self.lr_decay not in LR_DECAYS:
+            raise ValueError(
+                f"lr_decay must be one of {', '.join(LR_DECAYS)}, got {self.lr_decay!r}"
+            )
+        if self.lr_min > self.learning_rate:
+            raise ValueError(
+                f"lr_min must not exceed learning_rate ({self.learning_rate:g}), got "
+                f"{self.lr_min:g}: lower lr_min (where the cosine decay ends) or raise the peak rate"
+            )
+        if self.lr_warmup_iters >= self.max_iters:
+            raise ValueError(
+                f"lr_warmup_iters must be less than max_iters ({self.max_iters}), got "
+                f"{self.lr_warmup_iters}: shorten the warm-up or raise max_iters"
+            )
 
 
 def _coerce(name: str, value, default, nullable: bool = False):
@@ -237,3 +263,14 @@ def load_config(path=None, overrides: list[str] | dict | None = None) -> TrainCo
         setattr(config, key, _coerce(key, value, example, nullable))
     config.validate()
     return config
+
+
+def changed_settings(before: dict, config: TrainConfig) -> dict[str, tuple]:
+    """The settings of ``config`` that differ from ``before`` (a checkpoint's ``config``)
+    and may not change on resume (not in :data:`RESUMABLE`): name -> (before, now)."""
+    now = dataclasses.asdict(config)
+    return {
+        key: (before.get(key), value)
+        for key, value in sorted(now.items())
+        if key not in RESUMABLE and before.get(key) != value
+    }

@@ -14,7 +14,6 @@ one; ``device: auto`` is resolved here, by the machine that trains), then the ru
 overrides (its task, network and the config's key=value settings).
 """
 
-import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -25,11 +24,8 @@ log = setup_logging(snakemake.log[0])
 
 from ssn.checkpoint import export_weights, load_checkpoint  # noqa: E402
 from ssn.devices import resolve_device  # noqa: E402
-from ssn.train import load_config, train  # noqa: E402
-
-# settings a run may change between its start and its resumption
-RESUMABLE = {"max_iters", "threads", "progress", "num_workers", "data_root", "out_dir",
-             "init_from", "device"}  # fmt: skip
+from ssn.train import train  # noqa: E402
+from ssn.train.config import changed_settings, load_config  # noqa: E402
 
 device = resolve_device(snakemake.params.device)
 settings = snakemake.input.get("cpu_profile" if device.type == "cpu" else "gpu_profile")
@@ -48,9 +44,7 @@ config = load_config(settings, overrides)
 
 last = out_dir / "last.pt"
 if last.is_file():
-    before = load_checkpoint(last).get("config", {})
-    now = dataclasses.asdict(config)
-    changed = sorted(k for k in now if k not in RESUMABLE and before.get(k) != now[k])
+    changed = list(changed_settings(load_checkpoint(last).get("config", {}), config))
     if changed:
         aside = out_dir.with_name(f"{out_dir.name}.replaced-{time.strftime('%Y%m%dT%H%M%S')}")
         out_dir.rename(aside)
