@@ -120,7 +120,7 @@ def test_torchrun_two_ranks_on_cuda(tiny_bsds, tmp_path):
     """Two ranks under torchrun's environment, each on its GPU (LOCAL_RANK), nccl."""
     settings = _config(tiny_bsds, tmp_path / "ddp", eval_interval=100, scale=None).__dict__
     args = [f"{k}={v}" for k, v in settings.items() if k != "device"]
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
            "-m", "ssn.cli", "train", *args, "device=cuda"]  # fmt: skip
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=REPO_ROOT,
                             env=subprocess_env(2))  # fmt: skip

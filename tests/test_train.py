@@ -205,7 +205,7 @@ def test_torchrun_ddp_matches_single_process(tiny_bsds, tmp_path):
     ddp = tmp_path / "ddp"
     settings = _config(tiny_bsds, ddp, eval_interval=100, scale=None).__dict__
     args = [f"{k}={v}" for k, v in settings.items()]
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
            "-m", "ssn.cli", "train", *args]  # fmt: skip
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, [line for line in result.stderr.splitlines() if "error" in line]
@@ -344,6 +344,24 @@ def test_resume_with_changed_settings_is_refused_with_the_changes(tiny_bsds, tmp
     assert _files(tmp_path) == before  # nothing trained, config.json not rewritten
     # a longer schedule, other threads: the same run, continued
     assert main(["train", "--resume", *args, "threads=2"]) == 0
+    assert load_checkpoint(tmp_path / "last.pt")["iter"] == 3
+
+
+def test_a_run_older_than_a_setting_still_resumes(tiny_bsds, tmp_path):
+    """A checkpoint written before a setting existed (its config lacks the key) resumes:
+    only what the run recorded is compared."""
+    from ssn.cli import main
+    from ssn.train.config import changed_settings
+
+    train(_config(tiny_bsds, tmp_path, max_iters=2))
+    state = load_checkpoint(tmp_path / "last.pt")
+    del state["config"]["deterministic"], state["config"]["lr_min"]
+    torch.save(state, tmp_path / "last.pt")
+    config = _config(tiny_bsds, tmp_path, max_iters=3, deterministic=True, lr_min=1e-6)
+    assert changed_settings(state["config"], config) == {}
+    assert changed_settings({"patch_size": 25}, config) == {"patch_size": (25, 33)}
+    args = [f"{k}={v}" for k, v in config.__dict__.items() if k != "init_from"]
+    assert main(["train", "--resume", *args]) == 0
     assert load_checkpoint(tmp_path / "last.pt")["iter"] == 3
 
 

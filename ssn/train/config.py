@@ -23,7 +23,7 @@ TASKS = ("bsds500", "voc2012", "cityscapes", "sintel")
 #: settings a run may change between its start and its resumption (where it reads its
 #: data, where it runs, for how long); any other change makes another run
 RESUMABLE = frozenset({"max_iters", "threads", "progress", "num_workers", "data_root",
-                       "out_dir", "init_from", "device"})  # fmt: skip
+                       "out_dir", "init_from", "device", "deterministic"})  # fmt: skip
 
 #: the learning-rate decays after the warm-up (see :meth:`TrainConfig.learning_rate_at`)
 LR_DECAYS = ("constant", "cosine")
@@ -267,10 +267,15 @@ def load_config(path=None, overrides: list[str] | dict | None = None) -> TrainCo
 
 def changed_settings(before: dict, config: TrainConfig) -> dict[str, tuple]:
     """The settings of ``config`` that differ from ``before`` (a checkpoint's ``config``)
-    and may not change on resume (not in :data:`RESUMABLE`): name -> (before, now)."""
+    and may not change on resume (not in :data:`RESUMABLE`): name -> (before, now).
+
+    Only the settings ``before`` records are compared: a setting added to
+    :class:`TrainConfig` after a run started does not stop it from resuming, and a
+    checkpoint without a config (a weights export) has nothing to compare.
+    """
     now = dataclasses.asdict(config)
     return {
-        key: (before.get(key), value)
+        key: (before[key], value)
         for key, value in sorted(now.items())
-        if key not in RESUMABLE and before.get(key) != value
+        if key not in RESUMABLE and key in before and before[key] != value
     }
