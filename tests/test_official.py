@@ -4,6 +4,7 @@ user gets the models (SSN_WEIGHTS, models config, cache, download, names)."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 import struct
 import subprocess
@@ -183,6 +184,72 @@ class TestCaffeReader:
         )  # fmt: skip
         assert result.returncode == 2
         assert result.stderr.count("\n") == 1 and "not a readable Caffe model" in result.stderr
+
+
+# ------------------------------------------------------------------- ssn models convert
+def _models_cli(capsys, *args) -> tuple[int, str]:
+    """``ssn models ARGS`` in this process: the exit code and the error lines."""
+    from ssn.cli import main
+
+    code = main(["models", *map(str, args)])
+    return code, capsys.readouterr().err
+
+
+@pytest.fixture
+def fake_caffemodel(tmp_path):
+    path = tmp_path / "mine.caffemodel"
+    path.write_bytes(_fake_ssn(np.random.default_rng(5))[0])
+    return path
+
+
+class TestConvertCommand:
+    def test_refuses_to_write_over_its_source(self, capsys, fake_caffemodel):
+        before = fake_caffemodel.read_bytes()
+        for force in ((), ("--force",)):  # not even with --force
+            code, err = _models_cli(capsys, "convert", fake_caffemodel, fake_caffemodel, *force)
+            assert code == 2 and err.count("\n") == 1
+            assert "is the source .caffemodel; it would be replaced" in err
+        assert fake_caffemodel.read_bytes() == before
+
+    def test_refuses_a_link_to_its_source(self, capsys, fake_caffemodel):
+        link = fake_caffemodel.with_name("link.pt")
+        link.symlink_to(fake_caffemodel)
+        code, err = _models_cli(capsys, "convert", fake_caffemodel, link, "--force")
+        assert code == 2 and "is the source .caffemodel" in err
+
+    def test_refuses_an_existing_file_without_force(self, capsys, fake_caffemodel):
+        run = fake_caffemodel.parent / "run" / "last.pt"
+        run.parent.mkdir()
+        run.write_bytes(b"a training run's resumable checkpoint")
+        code, err = _models_cli(capsys, "convert", fake_caffemodel, run)
+        assert code == 2 and err.count("\n") == 1
+        assert f"{run} already exists; write to another path, or replace it with --force" in err
+        assert run.read_bytes() == b"a training run's resumable checkpoint"
+        assert _models_cli(capsys, "convert", fake_caffemodel, run, "--force")[0] == 0
+        assert load_model(run).config.feature_net == "deep"
+
+    def test_a_file_of_your_own_is_not_recorded_as_released(self, capsys, fake_caffemodel):
+        out = fake_caffemodel.with_name("mine.pt")
+        assert _models_cli(capsys, "convert", fake_caffemodel, out)[0] == 0
+        payload = torch.load(out, weights_only=True)
+        assert "released_as" not in payload
+        assert payload["source_sha256"] == hashlib.sha256(fake_caffemodel.read_bytes()).hexdigest()
+
+    def test_a_released_file_name_with_another_digest_is_refused(self, capsys, fake_caffemodel):
+        named = fake_caffemodel.rename(fake_caffemodel.with_name("ssn_bsds_model.caffemodel"))
+        out = named.with_name("bsds.pt")
+        code, err = _models_cli(capsys, "convert", named, out)
+        assert code == 2 and err.count("\n") == 1
+        assert "named as the released official-bsds500 model but its sha256" in err
+        assert "ssn models fetch official-bsds500" in err and not out.exists()
+
+    def test_the_released_file_is_recorded_with_its_model_name(
+        self, capsys, tmp_path, official_weights
+    ):
+        out = tmp_path / "voc.pt"
+        code, _ = _models_cli(capsys, "convert", official_weights / "ssn_voc_model.caffemodel", out)
+        assert code == 0
+        assert torch.load(out, weights_only=True)["released_as"] == "official-voc2012"
 
 
 # ----------------------------------------------------------- official network semantics
@@ -395,6 +462,23 @@ class TestGettingTheModels:
         monkeypatch.setenv("SSN_WEIGHTS", str(tmp_path))
         with pytest.raises(FileNotFoundError, match="holds no ssn_sintel_model.caffemodel"):
             official.locate("official-sintel")
+
+    def test_ssn_weights_that_is_no_folder_says_so(self, monkeypatch, tmp_path):
+        monkeypatch.setenv("SSN_WEIGHTS", str(tmp_path / "typo"))
+        with pytest.raises(FileNotFoundError, match=r"SSN_WEIGHTS=.*typo is not a folder"):
+            official.locate("official-sintel")
+
+    def test_list_reports_a_tampered_file_and_goes_on(self, monkeypatch, tmp_path, capsys):
+        (tmp_path / "ssn_voc_model.caffemodel").write_bytes(b"tampered")
+        monkeypatch.setenv("SSN_WEIGHTS", str(tmp_path))
+        from ssn.cli import main
+
+        assert main(["models", "list"]) == 1  # a refused file fails the listing's status
+        lines = capsys.readouterr().out.splitlines()
+        assert len(lines) == 5  # each model, then the cache
+        assert lines[2].startswith("official-voc2012") and "REFUSED: " in lines[2]
+        assert "sha256 mismatch" in lines[2]
+        assert lines[0].endswith("not fetched") and lines[3].endswith("not fetched")
 
     def test_a_modified_local_file_is_refused(self, monkeypatch, tmp_path, official_weights):
         data = bytearray((official_weights / "ssn_bsds_model.caffemodel").read_bytes())
