@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import struct
 import subprocess
 import sys
@@ -62,12 +63,16 @@ def _layer(name: str, type_: str, blobs=(), **blob_kw) -> bytes:
     return _field(100, body)
 
 
-def _fake_ssn(rng, in_channels=5, factor=999.98, **blob_kw):
-    """An SSN_deep .caffemodel with random weights, and the state dict it must give."""
+def _fake_ssn(rng, in_channels=5, factor=999.98, weights=None, **blob_kw):
+    """An SSN_deep .caffemodel with random weights, and the state dict it must give.
+
+    ``weights`` maps a convolution's number (1-7) to the weight array to write instead.
+    """
     net, state = _field(1, b"fake-ssn"), {}
+    weights = weights or {}
     cin = in_channels
     for i in range(1, 7):
-        w = rng.normal(size=(64, cin, 3, 3)).astype(np.float32)
+        w = weights.get(i, rng.normal(size=(64, cin, 3, 3)).astype(np.float32))
         b = rng.normal(size=64).astype(np.float32)
         mean = rng.normal(size=64).astype(np.float32)
         var = rng.uniform(0.5, 2, size=64).astype(np.float32)
@@ -81,7 +86,7 @@ def _fake_ssn(rng, in_channels=5, factor=999.98, **blob_kw):
         state[f"{k}.1.running_mean"] = mean / f[0] * scale if factor else mean * 0
         state[f"{k}.1.running_var"] = var / f[0] * scale if factor else var * 0
         cin = 64
-    w7 = rng.normal(size=(15, 5 + 3 * 64, 3, 3)).astype(np.float32)
+    w7 = weights.get(7, rng.normal(size=(15, 5 + 3 * 64, 3, 3)).astype(np.float32))
     b7 = rng.normal(size=15).astype(np.float32)
     net += _layer("Convolution7", "Convolution", (w7, b7), **blob_kw)
     net += _layer("recon_feat_50", "Convolution", (rng.normal(size=(50, 9, 1, 1)),), **blob_kw)
@@ -153,6 +158,26 @@ class TestCaffeReader:
         path.write_bytes(net)
         with pytest.raises(CaffeFormatError, match=r"not an SSN_deep Caffe model.*conv1_1, fc8"):
             convert(path)
+
+    @pytest.mark.parametrize("layer", [1, 2, 7])
+    @pytest.mark.parametrize("shape", [(576,), ()], ids=["1-D", "0-D"])
+    def test_a_convolution_weight_that_is_not_4d_is_one_clear_error(self, tmp_path, layer, shape):
+        weight = np.ones(shape, np.float32)
+        path = tmp_path / "flat.caffemodel"
+        path.write_bytes(_fake_ssn(np.random.default_rng(6), weights={layer: weight})[0])
+        match = f"flat.caffemodel: Convolution{layer}'s weight blob has shape {shape}, not the 4-D"
+        with pytest.raises(CaffeFormatError, match=re.escape(match)):
+            convert(path)
+
+    def test_dims_overflowing_int64_are_one_clear_error(self, tmp_path):
+        """dims (2^61 + 1, 8) multiply to 2^64 + 8: 8 values in int64 arithmetic."""
+        dims = _field(7, _field(1, _varint(2**61 + 1) + _varint(8)))
+        blob = dims + _field(5, np.ones(8, "<f4").tobytes())
+        path = tmp_path / "huge.caffemodel"
+        path.write_bytes(_field(100, _field(1, b"Convolution1") + _field(7, blob)))
+        with pytest.raises(CaffeFormatError, match=r"huge.caffemodel is not a readable Caffe "
+                           r"model: blob of shape \(2305843009213693953, 8\) holds 8 values"):  # fmt: skip
+            read_caffemodel(path)
 
     def test_empty_protobuf_is_one_clear_error(self, tmp_path):
         path = tmp_path / "empty.caffemodel"
