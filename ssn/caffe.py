@@ -298,7 +298,7 @@ def convert(source, destination=None, **extra):
     """
     import torch
 
-    from ssn.checkpoint import save_checkpoint
+    from ssn.checkpoint import check_weights, save_checkpoint
     from ssn.models import SSN, SSNConfig
 
     state, in_channels, n_features = caffe_to_state_dict(read_caffemodel(source), source)
@@ -327,6 +327,7 @@ def convert(source, destination=None, **extra):
                 f"{source}: {key} has shape {tuple(tensor.shape)}, the network expects "
                 f"{tuple(expected[key].shape)}"
             )
+    check_weights(tensors, source)
     model.load_state_dict(tensors, strict=False)
     model.eval()
     if destination is not None:

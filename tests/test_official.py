@@ -169,6 +169,22 @@ class TestCaffeReader:
         with pytest.raises(CaffeFormatError, match=re.escape(match)):
             convert(path)
 
+    def test_a_non_finite_weight_is_refused_naming_the_tensor(self, tmp_path):
+        weight = np.random.default_rng(7).normal(size=(64, 64, 3, 3)).astype(np.float32)
+        weight[1, 2, 0, 0] = np.inf  # as one bit flipped in the exponent gives
+        path = tmp_path / "flip.caffemodel"
+        path.write_bytes(_fake_ssn(np.random.default_rng(6), weights={4: weight})[0])
+        with pytest.raises(ValueError, match=r"flip.caffemodel: feature_net.conv4.0.weight "
+                           r"holds 1 non-finite \(NaN or Inf\) value\(s\) of 36864"):  # fmt: skip
+            convert(path)
+
+    def test_a_negative_batchnorm_variance_is_refused(self, tmp_path):
+        path = tmp_path / "negative.caffemodel"
+        path.write_bytes(_fake_ssn(np.random.default_rng(6), factor=-1.0)[0])
+        with pytest.raises(ValueError, match=r"feature_net.conv1.1.running_var holds 64 "
+                           "negative BatchNorm variance"):  # fmt: skip
+            convert(path)
+
     def test_dims_overflowing_int64_are_one_clear_error(self, tmp_path):
         """dims (2^61 + 1, 8) multiply to 2^64 + 8: 8 values in int64 arithmetic."""
         dims = _field(7, _field(1, _varint(2**61 + 1) + _varint(8)))

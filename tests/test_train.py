@@ -11,7 +11,7 @@ from PIL import Image
 from scipy.io import savemat
 
 from ssn.bench.jobs import device_name
-from ssn.checkpoint import load_checkpoint
+from ssn.checkpoint import load_checkpoint, save_checkpoint
 from ssn.models import SSN, SSNConfig
 from ssn.train import TrainConfig, compute_loss, load_config, train
 
@@ -195,6 +195,18 @@ def test_continue_from_a_weights_only_checkpoint(tiny_bsds, tmp_path):
     assert continued["iter"] == 4
     changed = [not torch.equal(full["model"][k], continued["model"][k]) for k in full["model"]]
     assert any(changed)
+
+
+def test_init_from_non_finite_weights_is_one_clear_error(tiny_bsds, tmp_path):
+    """Was a FloatingPointError traceback from the first training step."""
+    model = SSN(SSNConfig(feature_net="linear"))
+    with torch.no_grad():
+        next(iter(model.parameters())).view(-1)[0] = float("nan")
+    weights = tmp_path / "nan.pt"
+    save_checkpoint(weights, model)
+    with pytest.raises(ValueError, match=r"nan.pt: feature_net\.\S+ holds 1 non-finite"):
+        train(_config(tiny_bsds, tmp_path / "run", init_from=str(weights)))
+    assert not (tmp_path / "run").exists()
 
 
 def test_resume_without_checkpoint_is_an_error(tiny_bsds, tmp_path):
