@@ -105,6 +105,11 @@ def load_checkpoint(path, map_location="cpu") -> dict:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no such checkpoint: {path}")
+    if path.suffix.lower() == ".caffemodel":  # else torch.load's pickle message, misleading
+        raise ValueError(
+            f"{path} is a Caffe model, not an SSN checkpoint: convert it first with "
+            f"`ssn models convert {path} {path.with_suffix('.pt')}`"
+        )
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # torch raises many types for corrupt/unsafe files

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 import ssn
 from ssn import official
 from ssn.caffe import CaffeFormatError, caffe_to_state_dict, convert, read_caffemodel
-from ssn.checkpoint import load_model
+from ssn.checkpoint import load_model, save_checkpoint
 from ssn.data import ChecksumError
 from ssn.models import SSN, SSNConfig, SSNDeep, caffe_interp_crop
 
@@ -283,6 +283,25 @@ class TestConvertCommand:
         assert code == 2 and err.count("\n") == 1
         assert "named as the released official-bsds500 model but its sha256" in err
         assert "ssn models fetch official-bsds500" in err and not out.exists()
+
+    def test_a_caffemodel_given_as_a_checkpoint_points_to_convert(self, fake_caffemodel):
+        """--model x.caffemodel and init_from=x.caffemodel said the file could run code."""
+        with pytest.raises(ValueError, match=r"mine.caffemodel is a Caffe model, not an SSN "
+                           r"checkpoint: convert it first with `ssn models convert .*mine.pt`"):  # fmt: skip
+            ssn.segment(np.zeros((20, 20, 3)), 4, model=fake_caffemodel, device="cpu")
+
+    def test_the_sintel_models_missing_frame_names_the_cli_option(self, capsys, tmp_path):
+        from PIL import Image
+
+        from ssn.cli import main
+
+        net = SSN(SSNConfig(feature_net="deep", in_channels=15, frame_pair="official"))
+        save_checkpoint(tmp_path / "flow.pt", net)
+        Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(tmp_path / "f.png")
+        args = ["segment", tmp_path / "f.png", "-k", "6", "--model", tmp_path / "flow.pt"]
+        code = main([*map(str, args), "--out", str(tmp_path / "l.png"), "--device", "cpu"])
+        err = capsys.readouterr().err
+        assert code == 2 and "ssn segment --next-frame FRAME2" in err
 
     def test_the_released_file_is_recorded_with_its_model_name(
         self, capsys, tmp_path, official_weights
