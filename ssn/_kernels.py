@@ -67,7 +67,10 @@ def _exp_poly(x):
     return p
 
 
-@numba.njit(cache=True, nogil=True, fastmath=True)
+# error_model="numpy": a division by zero gives inf/NaN instead of raising inside numba
+# (a SystemError "returned a result with an exception set"); the normalisations below are
+# guarded as well, so finite features never reach one.
+@numba.njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
 def _cell_pass(blocked, count, around, nb, m, partial, best, last, fast_exp, cutoff):
     """Association of the pixels of cell ``m`` (features ``blocked[m]``, ``count[m]``
     of them) with the centres ``around[j]`` of its 9 neighbours ``nb[m, j]``: partial
@@ -106,7 +109,9 @@ def _cell_pass(blocked, count, around, nb, m, partial, best, last, fast_exp, cut
                 if logits[j, i] > top:
                     top = logits[j, i]
                     arg = j
-            best[m, i] = nb[m, arg]
+            # an off-grid neighbour wins only if every logit is NaN (features so large
+            # that their squares overflow): the cell's own superpixel, never -1
+            best[m, i] = nb[m, arg] if nb[m, arg] >= 0 else nb[m, 4]
         return
     peak = logits[0, :n].copy()
     for j in range(1, 9):
@@ -130,7 +135,8 @@ def _cell_pass(blocked, count, around, nb, m, partial, best, last, fast_exp, cut
                 logits[j, i] = w
                 total[i] += w
     for i in range(n):
-        total[i] = 1 / total[i]
+        # >= 1 - floor when the logits are finite; 0 (or NaN) once ||s||² overflows
+        total[i] = 1 / total[i] if total[i] > 0 else 0 * one
     for j in range(9):
         mass = 0 * one
         for i in range(n):
@@ -144,7 +150,7 @@ def _cell_pass(blocked, count, around, nb, m, partial, best, last, fast_exp, cut
             partial[m, j, c] = acc
 
 
-@numba.njit(cache=True, nogil=True, fastmath=True)
+@numba.njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
 def _updated_centre(partial, centres, k, n_h, n_w, eps, out):
     """Centre ``k`` after a pass: the association-weighted mean of the partial sums that
     the 9 cells around it wrote for it (cell ``k - offset_j`` in its slot ``j``),
@@ -160,11 +166,15 @@ def _updated_centre(partial, centres, k, n_h, n_w, eps, out):
             mass += partial[src, j, channels]
             for c in range(channels):
                 sums[c] += partial[src, j, c]
+    if not mass + eps > 0:  # no pixel's weight (overflowed features): keep the centre
+        for c in range(channels):
+            out[c] = centres[k, c]
+        return
     for c in range(channels):
         out[c] = (sums[c] + eps * centres[k, c]) / (mass + eps)
 
 
-@numba.njit(cache=True, parallel=True, fastmath=True)
+@numba.njit(cache=True, parallel=True, fastmath=True, error_model="numpy")
 def _slic(feats, n_h, n_w, ystart, xstart, n_iter, fast_exp, cutoff):
     channels, height, width = feats.shape
     n_sp = n_h * n_w
@@ -195,7 +205,7 @@ def _slic(feats, n_h, n_w, ystart, xstart, n_iter, fast_exp, cutoff):
             acc = 0.0  # initial centre: the mean feature of the cell
             for i in range(n):
                 acc += blocked[m, c, i]
-            centres[m, c] = acc / n
+            centres[m, c] = acc / max(n, 1)  # cells are never empty (cell_starts)
     # One parallel region per iteration: each cell first updates the centres of its 9
     # neighbours from the partial sums of the previous pass (a few hundred flops, done
     # by every cell that needs them) instead of a separate region for the update. On a

@@ -19,6 +19,7 @@ after them are ignored.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,9 +134,14 @@ def _blob(buf: memoryview) -> np.ndarray:
     data = np.concatenate(chunks) if chunks else np.zeros(0, dtype="<f4")
     if shape is None:
         shape = [legacy[f] for f in _BLOB_LEGACY_DIMS]
-    if int(np.prod(shape, dtype=np.int64)) != data.size:
+    # math.prod of Python ints: numpy's int64 product wraps around for huge dims and
+    # could match the data's size, leaving reshape to fail without the file's name
+    if math.prod(shape) != data.size:
         raise CaffeFormatError(f"blob of shape {tuple(shape)} holds {data.size} values")
-    return data.astype(np.float32).reshape(shape)
+    try:  # a zero dim beside one numpy cannot index (>= 2^63) still fails here
+        return data.astype(np.float32).reshape(shape)
+    except (ValueError, OverflowError) as err:
+        raise CaffeFormatError(f"blob of shape {tuple(shape)}: {err}") from None
 
 
 def _layer(buf: memoryview) -> CaffeLayer:
@@ -208,6 +214,17 @@ def _expect(layers: dict[str, CaffeLayer], name: str, n_blobs: int, path) -> Caf
     return layer
 
 
+def _conv_weight(layer: CaffeLayer, path) -> np.ndarray:
+    """The weight blob of a convolution layer, which must be 4-D (out, in, kh, kw)."""
+    weight = layer.blobs[0]
+    if weight.ndim != 4:
+        raise CaffeFormatError(
+            f"{path}: {layer.name}'s weight blob has shape {weight.shape}, not the 4-D "
+            "(out, in, height, width) of a convolution; the file is damaged or another network"
+        )
+    return weight
+
+
 def _unscale(statistic: np.ndarray, factor: np.ndarray) -> np.ndarray:
     """A BatchNorm running statistic: the stored sum divided by the stored factor."""
     if factor.item() == 0:
@@ -238,11 +255,17 @@ def caffe_to_state_dict(layers: list[CaffeLayer], path="<model>") -> tuple[dict,
         if factor.size != 1:
             raise CaffeFormatError(f"{path}: BatchNorm{i} scale factor has {factor.size} values")
         prefix = f"feature_net.conv{i}"
-        state[f"{prefix}.0.weight"], state[f"{prefix}.0.bias"] = conv.blobs
+        state[f"{prefix}.0.weight"], state[f"{prefix}.0.bias"] = (
+            _conv_weight(conv, path),
+            conv.blobs[1],
+        )
         state[f"{prefix}.1.running_mean"] = _unscale(mean, factor)
         state[f"{prefix}.1.running_var"] = _unscale(var, factor)
     conv7 = _expect(by_name, "Convolution7", 2, path)
-    state["feature_net.conv7.weight"], state["feature_net.conv7.bias"] = conv7.blobs
+    state["feature_net.conv7.weight"], state["feature_net.conv7.bias"] = (
+        _conv_weight(conv7, path),
+        conv7.blobs[1],
+    )
     for key in [k for k in state if k.endswith(".bias")]:
         state[key] = state[key].reshape(-1)
     in_channels = state["feature_net.conv1.0.weight"].shape[1]
@@ -275,7 +298,7 @@ def convert(source, destination=None, **extra):
     """
     import torch
 
-    from ssn.checkpoint import save_checkpoint
+    from ssn.checkpoint import check_weights, save_checkpoint
     from ssn.models import SSN, SSNConfig
 
     state, in_channels, n_features = caffe_to_state_dict(read_caffemodel(source), source)
@@ -304,6 +327,7 @@ def convert(source, destination=None, **extra):
                 f"{source}: {key} has shape {tuple(tensor.shape)}, the network expects "
                 f"{tuple(expected[key].shape)}"
             )
+    check_weights(tensors, source)
     model.load_state_dict(tensors, strict=False)
     model.eval()
     if destination is not None:

@@ -19,6 +19,7 @@ from ssn.models import SSN, SSNConfig
 __all__ = [
     "PRETRAINED_DIR",
     "atomic_write_text",
+    "check_weights",
     "compact_checkpoint",
     "export_weights",
     "load_checkpoint",
@@ -104,6 +105,11 @@ def load_checkpoint(path, map_location="cpu") -> dict:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no such checkpoint: {path}")
+    if path.suffix.lower() == ".caffemodel":  # else torch.load's pickle message, misleading
+        raise ValueError(
+            f"{path} is a Caffe model, not an SSN checkpoint: convert it first with "
+            f"`ssn models convert {path} {path.with_suffix('.pt')}`"
+        )
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # torch raises many types for corrupt/unsafe files
@@ -122,6 +128,42 @@ def load_checkpoint(path, map_location="cpu") -> dict:
     return payload
 
 
+def check_weights(state: dict, source) -> None:
+    """Refuse weights no trained network has: NaN or infinite values anywhere, or a
+    negative BatchNorm running variance (its square root is taken).
+
+    Every loader calls it (checkpoints, ``init_from``, converted ``.caffemodel`` files):
+    such weights load silently otherwise, and change the labels or fail deep inside
+    the SLIC kernels.
+
+    Parameters
+    ----------
+    state : dict of str to tensor or array
+        A state dict (e.g. a checkpoint's ``model``).
+    source : str or Path
+        The file it came from, named in the message.
+
+    Raises
+    ------
+    ValueError
+        One line naming ``source``, the tensor, how many values and the first one's index.
+    """
+    for key, value in state.items():
+        if not torch.is_tensor(value) or not value.is_floating_point():
+            continue
+        bad = ~torch.isfinite(value)
+        what = "non-finite (NaN or Inf)"
+        if not bad.any() and key.endswith("running_var"):
+            bad, what = value < 0, "negative BatchNorm variance"
+        if bad.any():
+            first = tuple(torch.nonzero(bad)[0].tolist())
+            raise ValueError(
+                f"{source}: {key} holds {int(bad.sum())} {what} value(s) of {value.numel()} "
+                f"(the first at index {first}: {value[first].item()}); the file is damaged, "
+                "use another copy (fetch, convert or export it again)"
+            )
+
+
 def model_from_checkpoint(payload: dict, path, **overrides) -> SSN:
     """The :class:`~ssn.models.SSN` of a loaded checkpoint (``overrides`` replace
     ``model_args`` fields, e.g. ``eta``).
@@ -129,8 +171,11 @@ def model_from_checkpoint(payload: dict, path, **overrides) -> SSN:
     Raises
     ------
     ValueError
-        One line naming ``path`` if the weights do not fit the recorded architecture.
+        One line naming ``path`` if the weights do not fit the recorded architecture,
+        or hold values no network has (:func:`check_weights`).
     """
+    if isinstance(payload["model"], dict):  # else load_state_dict's error below
+        check_weights(payload["model"], path)
     try:
         model = SSN(SSNConfig(**{**payload["model_args"], **overrides}))
         model.load_state_dict(payload["model"])

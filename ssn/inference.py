@@ -15,6 +15,7 @@ from ssn._kernels import rgb_to_lab_features, slic_labels
 from ssn.checkpoint import load_model, pretrained_path
 from ssn.devices import resolve_device
 from ssn.functional import grid_shape, position_scale
+from ssn.memory import check_memory
 from ssn.models import SSN, SSNConfig
 from ssn.validation import as_rgb_float, check_n_segments
 
@@ -138,6 +139,9 @@ def segment(
         For a malformed image (see :func:`ssn.validation.as_rgb_float`), ``n_segments``
         outside ``[1, H·W]``, ``n_iter < 1``, an unusable model, or a ``next_frame``
         missing for a flow model, given to another model or of another size.
+    ssn.memory.MemoryLimitError
+        On the CPU, for an image whose estimated peak memory exceeds the limit
+        (``$SSN_MAX_MEMORY``, else the memory available; see :mod:`ssn.memory`).
     FileNotFoundError
         If the model's checkpoint does not exist.
 
@@ -167,6 +171,8 @@ def segment(
         raise ValueError(f"n_iter must be a positive integer, got {n_iter!r}")
     device = resolve_device(device)
     net = resolve_model(model, device)
+    if device.type == "cpu":  # refused before minutes of work end in a MemoryError
+        check_memory(height, width, net.config.feature_net)
     frame2 = _next_frame_tensor(net, next_frame, rgb.shape, channel_axis)
     grid = grid_shape(n_segments, height, width)
     with torch.inference_mode():

@@ -184,12 +184,16 @@ def read_bsds_ground_truth(path) -> list[np.ndarray]:
         or fractional labels.
     """
     from scipy.io import loadmat
+    from scipy.io.matlab import MatReadError
 
     path = _existing(path)
     try:
         cells = loadmat(path)["groundTruth"]
         raw = [np.asarray(cell["Segmentation"][0][0]) for cell in cells[0]]
-    except (KeyError, ValueError, IndexError, TypeError, OSError) as err:
+    # MatReadError (an empty or truncated file) is no ValueError; NotImplementedError is
+    # scipy's answer to a MATLAB v7.3 (HDF5) file
+    except (KeyError, ValueError, IndexError, TypeError, OSError, MatReadError,
+            NotImplementedError) as err:  # fmt: skip
         raise ValueError(f"{path} is not a BSDS500 ground-truth file: {err}") from err
     segmentations = []
     for number, seg in enumerate(raw, 1):

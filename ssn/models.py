@@ -346,13 +346,15 @@ class SSN(nn.Module):
         """Refuse a next frame for an image model, and its absence for a flow model."""
         if given and self.config.frame_pair is None:
             raise ValueError(
-                "next_frame is only for flow models (trained on frame pairs); this model "
+                "next_frame (--next-frame) is only for flow models (trained on frame pairs); "
+                "this model "
                 f"takes one image ({self.config.in_channels} input channels)"
             )
         if not given and self.config.frame_pair is not None:
             raise ValueError(
                 f"this model takes a frame pair ({self.config.in_channels} input channels, "
-                "trained on Sintel): pass the following frame as next_frame="
+                "trained on Sintel): pass the following frame as next_frame= (on the command "
+                "line: ssn segment --next-frame FRAME2)"
             )
 
     def forward(

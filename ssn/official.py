@@ -216,6 +216,11 @@ def locate(name: str, *, config=None) -> Path:
         path = folder / model.file
         if path.is_file():
             return _verified(path, model, origin)
+        if origin == "SSN_WEIGHTS" and not folder.is_dir():
+            raise FileNotFoundError(
+                f"SSN_WEIGHTS={folder} is not a folder; set it to the folder holding "
+                f"{model.file}, or unset it to use the cache"
+            )
         if origin == "SSN_WEIGHTS":
             raise FileNotFoundError(
                 f"SSN_WEIGHTS={folder} holds no {model.file} (the {model.name} model); "

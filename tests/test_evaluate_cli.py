@@ -249,3 +249,12 @@ def test_zero_byte_npy_is_one_line(capsys, files):
     assert code == 2 and err.count("\n") == 1 and "cannot read label array" in err
     code, out, err = run_cli(capsys, "--pred", files / "sp.png", "--gt", files / "zero.npy")
     assert code == 2 and err.count("\n") == 1 and "cannot read label array" in err
+
+
+@pytest.mark.parametrize("data", [b"", b"MATLAB 5.0 MAT-file"], ids=["zero-byte", "truncated"])
+def test_empty_or_truncated_mat_is_one_line(capsys, files, data):
+    """Issue #25 (5): scipy's MatReadError is no ValueError: it ended in a traceback."""
+    (files / "zero.mat").write_bytes(data)
+    code, out, err = run_cli(capsys, "--pred", files / "sp.png", "--gt", files / "zero.mat")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert re.search(r"zero\.mat is not a BSDS500 ground-truth file: .*truncated", err)

@@ -112,3 +112,20 @@ def test_kernels_leave_torchs_thread_count_as_it_was():
     run = subprocess.run([sys.executable, "-c", _THREADS_AFTER_EACH_KERNEL],
                          capture_output=True, text=True, check=True)  # fmt: skip
     assert run.stdout.splitlines()[-1] == "[1, 1, 1, 1, 1]"
+
+
+@pytest.mark.parametrize("dtype,scale", [(np.float32, 1e20), (np.float64, 1e160)])
+def test_finite_features_whose_squares_overflow_never_raise_inside_numba(dtype, scale):
+    """||s||² overflows to inf, every logit of a pixel is NaN, its weights sum to 0: the
+    normalisation 1 / total was a ZeroDivisionError inside numba (a SystemError)."""
+    feats = (np.random.default_rng(0).random((5, 12, 12)) * scale).astype(dtype)
+    assert np.isfinite(feats).all() and feats.max() > np.sqrt(np.finfo(dtype).max)
+    labels, centres = slic_labels(feats, (3, 3), 3)
+    assert labels.shape == (12, 12) and 0 <= labels.min() and labels.max() < 9
+    assert centres.shape == (9, 5)
+
+
+def test_nan_features_give_labels_of_the_grid():
+    """No centre wins a NaN pixel: it keeps its own cell's label, never -1 (off-grid)."""
+    labels, _ = slic_labels(np.full((5, 12, 12), np.nan, np.float32), (3, 3), 3)
+    assert 0 <= labels.min() and labels.max() < 9

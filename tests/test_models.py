@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 
@@ -243,6 +245,31 @@ class TestCheckpoint:
         torch.save({"model_args": SSNConfig(feature_net="deep").to_dict(), "model": {}}, mismatched)
         with pytest.raises(ValueError, match="does not match"):
             load_model(mismatched)
+
+    @pytest.mark.parametrize(
+        "key,index,value,what",
+        [
+            (
+                "feature_net.conv3.0.weight",
+                (5, 2, 1, 0),
+                float("nan"),
+                r"non-finite \(NaN or Inf\)",
+            ),
+            ("feature_net.conv7.bias", (3,), float("-inf"), r"non-finite \(NaN or Inf\)"),
+            ("feature_net.conv2.1.running_var", (7,), -0.5, "negative BatchNorm variance"),
+        ],
+    )
+    def test_weights_no_network_has_are_refused_naming_the_tensor(
+        self, tmp_path, key, index, value, what
+    ):
+        net = SSN(SSNConfig(feature_net="deep"))
+        with torch.no_grad():
+            net.state_dict()[key][index] = value
+        path = tmp_path / "flipped.pt"
+        save_checkpoint(path, net)
+        match = rf"flipped.pt: {key} holds 1 {what} value\(s\) of \d+ \(the first at index "
+        with pytest.raises(ValueError, match=match + re.escape(f"{index}: {value}")):
+            load_model(path)
 
     def test_pickled_code_is_refused(self, tmp_path):
         # weights_only=True: a checkpoint that would run code on load is rejected.

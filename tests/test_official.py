@@ -4,7 +4,9 @@ user gets the models (SSN_WEIGHTS, models config, cache, download, names)."""
 
 from __future__ import annotations
 
+import hashlib
 import math
+import re
 import struct
 import subprocess
 import sys
@@ -17,7 +19,7 @@ import torch.nn.functional as F
 import ssn
 from ssn import official
 from ssn.caffe import CaffeFormatError, caffe_to_state_dict, convert, read_caffemodel
-from ssn.checkpoint import load_model
+from ssn.checkpoint import load_model, save_checkpoint
 from ssn.data import ChecksumError
 from ssn.models import SSN, SSNConfig, SSNDeep, caffe_interp_crop
 
@@ -61,12 +63,16 @@ def _layer(name: str, type_: str, blobs=(), **blob_kw) -> bytes:
     return _field(100, body)
 
 
-def _fake_ssn(rng, in_channels=5, factor=999.98, **blob_kw):
-    """An SSN_deep .caffemodel with random weights, and the state dict it must give."""
+def _fake_ssn(rng, in_channels=5, factor=999.98, weights=None, **blob_kw):
+    """An SSN_deep .caffemodel with random weights, and the state dict it must give.
+
+    ``weights`` maps a convolution's number (1-7) to the weight array to write instead.
+    """
     net, state = _field(1, b"fake-ssn"), {}
+    weights = weights or {}
     cin = in_channels
     for i in range(1, 7):
-        w = rng.normal(size=(64, cin, 3, 3)).astype(np.float32)
+        w = weights.get(i, rng.normal(size=(64, cin, 3, 3)).astype(np.float32))
         b = rng.normal(size=64).astype(np.float32)
         mean = rng.normal(size=64).astype(np.float32)
         var = rng.uniform(0.5, 2, size=64).astype(np.float32)
@@ -80,7 +86,7 @@ def _fake_ssn(rng, in_channels=5, factor=999.98, **blob_kw):
         state[f"{k}.1.running_mean"] = mean / f[0] * scale if factor else mean * 0
         state[f"{k}.1.running_var"] = var / f[0] * scale if factor else var * 0
         cin = 64
-    w7 = rng.normal(size=(15, 5 + 3 * 64, 3, 3)).astype(np.float32)
+    w7 = weights.get(7, rng.normal(size=(15, 5 + 3 * 64, 3, 3)).astype(np.float32))
     b7 = rng.normal(size=15).astype(np.float32)
     net += _layer("Convolution7", "Convolution", (w7, b7), **blob_kw)
     net += _layer("recon_feat_50", "Convolution", (rng.normal(size=(50, 9, 1, 1)),), **blob_kw)
@@ -153,6 +159,42 @@ class TestCaffeReader:
         with pytest.raises(CaffeFormatError, match=r"not an SSN_deep Caffe model.*conv1_1, fc8"):
             convert(path)
 
+    @pytest.mark.parametrize("layer", [1, 2, 7])
+    @pytest.mark.parametrize("shape", [(576,), ()], ids=["1-D", "0-D"])
+    def test_a_convolution_weight_that_is_not_4d_is_one_clear_error(self, tmp_path, layer, shape):
+        weight = np.ones(shape, np.float32)
+        path = tmp_path / "flat.caffemodel"
+        path.write_bytes(_fake_ssn(np.random.default_rng(6), weights={layer: weight})[0])
+        match = f"flat.caffemodel: Convolution{layer}'s weight blob has shape {shape}, not the 4-D"
+        with pytest.raises(CaffeFormatError, match=re.escape(match)):
+            convert(path)
+
+    def test_a_non_finite_weight_is_refused_naming_the_tensor(self, tmp_path):
+        weight = np.random.default_rng(7).normal(size=(64, 64, 3, 3)).astype(np.float32)
+        weight[1, 2, 0, 0] = np.inf  # as one bit flipped in the exponent gives
+        path = tmp_path / "flip.caffemodel"
+        path.write_bytes(_fake_ssn(np.random.default_rng(6), weights={4: weight})[0])
+        with pytest.raises(ValueError, match=r"flip.caffemodel: feature_net.conv4.0.weight "
+                           r"holds 1 non-finite \(NaN or Inf\) value\(s\) of 36864"):  # fmt: skip
+            convert(path)
+
+    def test_a_negative_batchnorm_variance_is_refused(self, tmp_path):
+        path = tmp_path / "negative.caffemodel"
+        path.write_bytes(_fake_ssn(np.random.default_rng(6), factor=-1.0)[0])
+        with pytest.raises(ValueError, match=r"feature_net.conv1.1.running_var holds 64 "
+                           "negative BatchNorm variance"):  # fmt: skip
+            convert(path)
+
+    def test_dims_overflowing_int64_are_one_clear_error(self, tmp_path):
+        """dims (2^61 + 1, 8) multiply to 2^64 + 8: 8 values in int64 arithmetic."""
+        dims = _field(7, _field(1, _varint(2**61 + 1) + _varint(8)))
+        blob = dims + _field(5, np.ones(8, "<f4").tobytes())
+        path = tmp_path / "huge.caffemodel"
+        path.write_bytes(_field(100, _field(1, b"Convolution1") + _field(7, blob)))
+        with pytest.raises(CaffeFormatError, match=r"huge.caffemodel is not a readable Caffe "
+                           r"model: blob of shape \(2305843009213693953, 8\) holds 8 values"):  # fmt: skip
+            read_caffemodel(path)
+
     def test_empty_protobuf_is_one_clear_error(self, tmp_path):
         path = tmp_path / "empty.caffemodel"
         path.write_bytes(b"")
@@ -183,6 +225,91 @@ class TestCaffeReader:
         )  # fmt: skip
         assert result.returncode == 2
         assert result.stderr.count("\n") == 1 and "not a readable Caffe model" in result.stderr
+
+
+# ------------------------------------------------------------------- ssn models convert
+def _models_cli(capsys, *args) -> tuple[int, str]:
+    """``ssn models ARGS`` in this process: the exit code and the error lines."""
+    from ssn.cli import main
+
+    code = main(["models", *map(str, args)])
+    return code, capsys.readouterr().err
+
+
+@pytest.fixture
+def fake_caffemodel(tmp_path):
+    path = tmp_path / "mine.caffemodel"
+    path.write_bytes(_fake_ssn(np.random.default_rng(5))[0])
+    return path
+
+
+class TestConvertCommand:
+    def test_refuses_to_write_over_its_source(self, capsys, fake_caffemodel):
+        before = fake_caffemodel.read_bytes()
+        for force in ((), ("--force",)):  # not even with --force
+            code, err = _models_cli(capsys, "convert", fake_caffemodel, fake_caffemodel, *force)
+            assert code == 2 and err.count("\n") == 1
+            assert "is the source .caffemodel; it would be replaced" in err
+        assert fake_caffemodel.read_bytes() == before
+
+    def test_refuses_a_link_to_its_source(self, capsys, fake_caffemodel):
+        link = fake_caffemodel.with_name("link.pt")
+        link.symlink_to(fake_caffemodel)
+        code, err = _models_cli(capsys, "convert", fake_caffemodel, link, "--force")
+        assert code == 2 and "is the source .caffemodel" in err
+
+    def test_refuses_an_existing_file_without_force(self, capsys, fake_caffemodel):
+        run = fake_caffemodel.parent / "run" / "last.pt"
+        run.parent.mkdir()
+        run.write_bytes(b"a training run's resumable checkpoint")
+        code, err = _models_cli(capsys, "convert", fake_caffemodel, run)
+        assert code == 2 and err.count("\n") == 1
+        assert f"{run} already exists; write to another path, or replace it with --force" in err
+        assert run.read_bytes() == b"a training run's resumable checkpoint"
+        assert _models_cli(capsys, "convert", fake_caffemodel, run, "--force")[0] == 0
+        assert load_model(run).config.feature_net == "deep"
+
+    def test_a_file_of_your_own_is_not_recorded_as_released(self, capsys, fake_caffemodel):
+        out = fake_caffemodel.with_name("mine.pt")
+        assert _models_cli(capsys, "convert", fake_caffemodel, out)[0] == 0
+        payload = torch.load(out, weights_only=True)
+        assert "released_as" not in payload
+        assert payload["source_sha256"] == hashlib.sha256(fake_caffemodel.read_bytes()).hexdigest()
+
+    def test_a_released_file_name_with_another_digest_is_refused(self, capsys, fake_caffemodel):
+        named = fake_caffemodel.rename(fake_caffemodel.with_name("ssn_bsds_model.caffemodel"))
+        out = named.with_name("bsds.pt")
+        code, err = _models_cli(capsys, "convert", named, out)
+        assert code == 2 and err.count("\n") == 1
+        assert "named as the released official-bsds500 model but its sha256" in err
+        assert "ssn models fetch official-bsds500" in err and not out.exists()
+
+    def test_a_caffemodel_given_as_a_checkpoint_points_to_convert(self, fake_caffemodel):
+        """--model x.caffemodel and init_from=x.caffemodel said the file could run code."""
+        with pytest.raises(ValueError, match=r"mine.caffemodel is a Caffe model, not an SSN "
+                           r"checkpoint: convert it first with `ssn models convert .*mine.pt`"):  # fmt: skip
+            ssn.segment(np.zeros((20, 20, 3)), 4, model=fake_caffemodel, device="cpu")
+
+    def test_the_sintel_models_missing_frame_names_the_cli_option(self, capsys, tmp_path):
+        from PIL import Image
+
+        from ssn.cli import main
+
+        net = SSN(SSNConfig(feature_net="deep", in_channels=15, frame_pair="official"))
+        save_checkpoint(tmp_path / "flow.pt", net)
+        Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(tmp_path / "f.png")
+        args = ["segment", tmp_path / "f.png", "-k", "6", "--model", tmp_path / "flow.pt"]
+        code = main([*map(str, args), "--out", str(tmp_path / "l.png"), "--device", "cpu"])
+        err = capsys.readouterr().err
+        assert code == 2 and "ssn segment --next-frame FRAME2" in err
+
+    def test_the_released_file_is_recorded_with_its_model_name(
+        self, capsys, tmp_path, official_weights
+    ):
+        out = tmp_path / "voc.pt"
+        code, _ = _models_cli(capsys, "convert", official_weights / "ssn_voc_model.caffemodel", out)
+        assert code == 0
+        assert torch.load(out, weights_only=True)["released_as"] == "official-voc2012"
 
 
 # ----------------------------------------------------------- official network semantics
@@ -395,6 +522,23 @@ class TestGettingTheModels:
         monkeypatch.setenv("SSN_WEIGHTS", str(tmp_path))
         with pytest.raises(FileNotFoundError, match="holds no ssn_sintel_model.caffemodel"):
             official.locate("official-sintel")
+
+    def test_ssn_weights_that_is_no_folder_says_so(self, monkeypatch, tmp_path):
+        monkeypatch.setenv("SSN_WEIGHTS", str(tmp_path / "typo"))
+        with pytest.raises(FileNotFoundError, match=r"SSN_WEIGHTS=.*typo is not a folder"):
+            official.locate("official-sintel")
+
+    def test_list_reports_a_tampered_file_and_goes_on(self, monkeypatch, tmp_path, capsys):
+        (tmp_path / "ssn_voc_model.caffemodel").write_bytes(b"tampered")
+        monkeypatch.setenv("SSN_WEIGHTS", str(tmp_path))
+        from ssn.cli import main
+
+        assert main(["models", "list"]) == 1  # a refused file fails the listing's status
+        lines = capsys.readouterr().out.splitlines()
+        assert len(lines) == 5  # each model, then the cache
+        assert lines[2].startswith("official-voc2012") and "REFUSED: " in lines[2]
+        assert "sha256 mismatch" in lines[2]
+        assert lines[0].endswith("not fetched") and lines[3].endswith("not fetched")
 
     def test_a_modified_local_file_is_refused(self, monkeypatch, tmp_path, official_weights):
         data = bytearray((official_weights / "ssn_bsds_model.caffemodel").read_bytes())

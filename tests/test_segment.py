@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -505,3 +507,54 @@ def test_multi_frame_gif_is_refused_with_the_fix(tmp_path, capsys):
     assert err.count("\n") == 1 and "holds 3 frames" in err and not out.exists()
     frames[0].save(tmp_path / "still.gif")  # one frame: read as before
     assert read_image(tmp_path / "still.gif").shape == (16, 24, 3)
+
+
+class TestMemoryLimit:
+    """Issue #25 (4): a 12000x12000 image ended in a raw MemoryError after minutes."""
+
+    def test_an_image_over_the_limit_is_refused_naming_size_estimate_and_limit(self, monkeypatch):
+        from ssn.memory import BYTES_PER_PIXEL, MemoryLimitError
+
+        monkeypatch.setenv("SSN_MAX_MEMORY", "1M")
+        image = np.zeros((200, 150, 3), np.uint8)  # 30000 pixels: 2.4 MiB estimated for pix
+        assert 200 * 150 * BYTES_PER_PIXEL["pix"] / 2**20 == pytest.approx(2.43, abs=0.005)
+        with pytest.raises(
+            MemoryLimitError,
+            match=r"a 150x200 image needs about 2\.4 MiB to segment with the pix network on "
+            r"the CPU, more than the 1\.0 MiB of SSN_MAX_MEMORY; downscale",
+        ):
+            segment(image, 10, device="cpu")
+        monkeypatch.setenv("SSN_MAX_MEMORY", "2.5M")  # just above the estimate
+        assert segment(image, 10, device="cpu").shape == (200, 150)
+
+    def test_the_deep_network_needs_more(self, monkeypatch):
+        from ssn.memory import MemoryLimitError
+
+        monkeypatch.setenv("SSN_MAX_MEMORY", "2.5M")
+        with pytest.raises(MemoryLimitError, match=r"about 42\.9 MiB .* deep network"):
+            segment(np.zeros((200, 150, 3), np.uint8), 10, model="deep", device="cpu")
+
+    def test_a_bad_limit_setting_is_one_clear_error(self, monkeypatch):
+        monkeypatch.setenv("SSN_MAX_MEMORY", "lots")
+        with pytest.raises(ValueError, match="SSN_MAX_MEMORY='lots' is not a memory size"):
+            segment(np.zeros((20, 20, 3), np.uint8), 4, device="cpu")
+
+    def test_the_default_limit_is_the_memory_this_process_can_have(self, monkeypatch):
+        from ssn import memory
+
+        monkeypatch.delenv("SSN_MAX_MEMORY", raising=False)
+        limit, source = memory.memory_limit()
+        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        assert 0 < limit <= physical and source
+
+    def test_cli_refuses_in_one_line_and_writes_nothing(self, monkeypatch, tmp_path, capsys):
+        from PIL import Image
+
+        monkeypatch.setenv("SSN_MAX_MEMORY", "100K")
+        src = tmp_path / "big.png"
+        Image.fromarray(np.zeros((120, 100, 3), np.uint8)).save(src)
+        out = tmp_path / "labels.png"
+        assert main(["segment", str(src), "-k", "10", "--out", str(out), "--device", "cpu"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "a 100x120 image needs about 996.1 KiB" in err
+        assert not out.exists()

@@ -44,10 +44,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="also write each model as an ssn checkpoint DIR/<name>.pt",
     )
+    fetch.add_argument(
+        "--force", action="store_true", help="replace checkpoints already in the --convert DIR"
+    )
     sub.add_parser("list", parents=[common], help="show the models and where they are")
     convert = sub.add_parser("convert", help="convert a .caffemodel into an ssn checkpoint")
     convert.add_argument("source", type=Path, help="the .caffemodel")
     convert.add_argument("destination", type=Path, help="the checkpoint to write (.pt)")
+    convert.add_argument(
+        "--force", action="store_true", help="replace DESTINATION if it exists (never SOURCE)"
+    )
 
 
 def _names(names: list[str]) -> list[str]:
@@ -63,35 +69,95 @@ def _names(names: list[str]) -> list[str]:
     return names
 
 
-def _write_checkpoint(name: str, caffemodel: Path, destination: Path) -> None:
+def _check_destination(source: Path, destination: Path, force: bool) -> None:
+    """Refuse to write the checkpoint over its source, or over any file without --force.
+
+    Raises
+    ------
+    ValueError
+        If ``destination`` is ``source`` (the licensed Caffe file would be lost).
+    FileExistsError
+        If ``destination`` exists and ``force`` is false (e.g. a training run's last.pt).
+    """
+    from ssn.commands import same_file
+
+    if same_file(source, destination):
+        raise ValueError(
+            f"the destination {destination} is the source .caffemodel; it would be "
+            "replaced, give another path (e.g. with the suffix .pt)"
+        )
+    if destination.exists() and not force:
+        raise FileExistsError(
+            f"{destination} already exists; write to another path, or replace it with --force"
+        )
+
+
+def _released_as(caffemodel: Path, digest: str) -> str | None:
+    """The released model whose pinned digest ``caffemodel`` has (None: not a released one).
+
+    Raises
+    ------
+    ssn.data.checksum.ChecksumError
+        If the file has a released model's file name but not its digest (damaged or
+        modified): converting it would record a model it is not.
+    """
+    from ssn.data.checksum import ChecksumError
+    from ssn.official import OFFICIAL_MODELS
+
+    for model in OFFICIAL_MODELS.values():
+        if digest == model.sha256:
+            return model.name
+    for model in OFFICIAL_MODELS.values():
+        if caffemodel.name == model.file:
+            raise ChecksumError(
+                f"{caffemodel} is named as the released {model.name} model but its sha256 "
+                f"is {digest}, not the pinned {model.sha256}: it is damaged or modified; "
+                f"fetch it again with `ssn models fetch {model.name}`, or rename the file "
+                "to convert a model of your own"
+            )
+    return None
+
+
+def _write_checkpoint(caffemodel: Path, destination: Path, force: bool) -> None:
     from ssn.caffe import convert
     from ssn.data.checksum import sha256_file
 
-    convert(caffemodel, destination, released_as=name, source_sha256=sha256_file(caffemodel))
+    _check_destination(caffemodel, destination, force)
+    digest = sha256_file(caffemodel)
+    extra = {"source_sha256": digest}
+    released = _released_as(caffemodel, digest)
+    if released is not None:
+        extra["released_as"] = released
+    convert(caffemodel, destination, **extra)
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``ssn models ACTION``; ``list`` exits 1 when a file found was refused."""
     from ssn import official
+    from ssn.data.checksum import ChecksumError
 
     if args.action == "convert":
-        _write_checkpoint(args.source.name, args.source, args.destination)
+        _write_checkpoint(args.source, args.destination, args.force)
         print(f"{args.source} -> {args.destination}")
         return 0
     if args.action == "list":
+        refused = 0
         for model in official.OFFICIAL_MODELS.values():
             try:
                 where = str(official.locate(model.name, config=args.config))
             except FileNotFoundError:
                 where = "not fetched"
+            except ChecksumError as err:  # reported, and the other models still listed
+                where, refused = f"REFUSED: {err}", refused + 1
             print(f"{model.name:20s} {model.task:11s} {model.description}: {where}")
         print(f"cache: {official.cache_dir()}")
-        return 0
+        return 1 if refused else 0
     for name in _names(args.names):
         path = official.fetch(name, config=args.config, progress=not args.no_progress)
         line = f"{name}: {path}"
         if args.convert is not None:
             destination = args.convert / f"{name}.pt"
-            _write_checkpoint(name, path, destination)
+            _write_checkpoint(path, destination, args.force)
             line += f" -> {destination}"
         print(line)
     return 0

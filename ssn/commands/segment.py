@@ -7,11 +7,11 @@ superpixel boundaries drawn over the input.
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 import numpy as np
 
+from ssn.commands import same_file
 from ssn.io import read_image, write_label_image
 from ssn.methods import load_segmenter
 
@@ -82,12 +82,6 @@ def write_overlay(path: Path, image: np.ndarray, labels: np.ndarray) -> None:
     Image.fromarray((np.clip(drawn, 0, 1) * 255).round().astype(np.uint8)).save(path)
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    if os.path.abspath(a) == os.path.abspath(b):
-        return True
-    return a.exists() and b.exists() and os.path.samefile(a, b)
-
-
 def check_outputs(image: Path, out: Path, overlay: Path | None) -> None:
     """Refuse output paths that would fail after segmenting, or overwrite an input or
     each other (``--out`` equal to ``--overlay`` lost the labels).
@@ -111,11 +105,11 @@ def check_outputs(image: Path, out: Path, overlay: Path | None) -> None:
             raise ValueError(
                 f"{option} {path}: the folder {path.parent} does not exist; create it first"
             )
-        if path is not None and _same_file(path, image):
+        if path is not None and same_file(path, image):
             raise ValueError(
                 f"{option} {path} is the input image; it would be overwritten, give another path"
             )
-    if overlay is not None and _same_file(out, overlay):
+    if overlay is not None and same_file(out, overlay):
         raise ValueError(
             f"--out and --overlay are the same file ({out}); the overlay would replace the "
             "labels, give two paths"
