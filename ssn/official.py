@@ -35,6 +35,7 @@ __all__ = [
     "fetch",
     "is_official",
     "load",
+    "local_folders",
     "locate",
     "read_models_config",
     "read_models_urls",
@@ -245,7 +246,15 @@ def read_models_urls(path) -> dict[str, str]:
     return dict(urls)
 
 
-def _local_folders(config) -> list[tuple[str, Path]]:
+def local_folders(config=None) -> list[tuple[str, Path]]:
+    """The local folders searched before the cache, as (origin, folder), in order.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        If ``$SSN_WEIGHTS`` or the config's ``source`` names no folder (see
+        :func:`read_models_config`).
+    """
     folders = []
     env = os.environ.get("SSN_WEIGHTS")
     if env:
@@ -263,7 +272,7 @@ _CACHE = "the cache"
 
 def _find(model: OfficialModel, config) -> tuple[Path, str] | None:
     """Where ``model`` is (its path and origin), unverified; None if nowhere."""
-    for origin, folder in _local_folders(config):
+    for origin, folder in local_folders(config):
         path = folder / model.file
         if path.is_file():
             return path, origin

@@ -699,6 +699,14 @@ class TestModelsSources:
         ):
             official.locate("official-sintel")
 
+    def test_list_with_ssn_weights_naming_no_folder_says_so(self, monkeypatch, tmp_path, capsys):
+        from ssn.cli import main
+
+        monkeypatch.setenv("SSN_WEIGHTS", str(tmp_path / "typo"))
+        assert main(["models", "list"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"ssn models: error: SSN_WEIGHTS={tmp_path / 'typo'} is not a folder")
+
     def test_urls_point_the_download_at_a_mirror(self, no_local_models, served_model, tmp_path):
         server, data, _ = served_model
         server.files = {"/mirror/bsds.caffemodel": data}  # the authors' link would be a 404
