@@ -165,13 +165,16 @@ def _text(value: memoryview) -> str:
         raise CaffeFormatError("a layer name or type is not UTF-8 text") from err
 
 
-def read_caffemodel(path) -> list[CaffeLayer]:
+def read_caffemodel(path, data: bytes | None = None) -> list[CaffeLayer]:
     """The layers of a ``.caffemodel`` file, in file order.
 
     Parameters
     ----------
     path : str or Path
         The ``.caffemodel`` (binary ``NetParameter`` protobuf).
+    data : bytes, optional
+        Its content, already read (e.g. to verify its digest): the file is not read again
+        and ``path`` only names it in messages.
 
     Returns
     -------
@@ -187,9 +190,11 @@ def read_caffemodel(path) -> list[CaffeLayer]:
         protobuf without layers).
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no such Caffe model: {path}")
-    buf = memoryview(path.read_bytes())
+    if data is None:
+        if not path.is_file():
+            raise FileNotFoundError(f"no such Caffe model: {path}")
+        data = path.read_bytes()
+    buf = memoryview(data)
     try:
         layers = [
             _layer(value)
@@ -275,7 +280,7 @@ def caffe_to_state_dict(layers: list[CaffeLayer], path="<model>") -> tuple[dict,
     return state, int(in_channels), int(n_features)
 
 
-def convert(source, destination=None, **extra):
+def convert(source, destination=None, *, data: bytes | None = None, **extra):
     """Convert a released SSN ``.caffemodel`` into this project's checkpoint format.
 
     The checkpoint has ``model_args`` (an SSN_deep with the official network semantics,
@@ -288,6 +293,8 @@ def convert(source, destination=None, **extra):
         The ``.caffemodel``.
     destination : str or Path, optional
         Where to write the checkpoint; when omitted, nothing is written.
+    data : bytes, optional
+        The content of ``source``, already read and verified (see :func:`read_caffemodel`).
     **extra
         Further entries stored in the checkpoint (e.g. ``source_sha256``).
 
@@ -301,7 +308,7 @@ def convert(source, destination=None, **extra):
     from ssn.checkpoint import check_weights, save_checkpoint
     from ssn.models import SSN, SSNConfig
 
-    state, in_channels, n_features = caffe_to_state_dict(read_caffemodel(source), source)
+    state, in_channels, n_features = caffe_to_state_dict(read_caffemodel(source, data), source)
     if in_channels not in OFFICIAL_FRAME_PAIR:
         raise CaffeFormatError(
             f"{source}: the first convolution takes {in_channels} input channels; the "

@@ -36,10 +36,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ssn.data.download import DownloadInterrupted
+
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args._run(args) or 0)
+    except DownloadInterrupted as err:
+        # Ctrl-C in a download (ssn data fetch, ssn models fetch): the .part file is kept;
+        # say how to resume instead of a traceback. 130 = 128 + SIGINT, as shells use.
+        print(f"ssn {args.command}: {err}", file=sys.stderr)
+        return 130
     except (ValueError, FileNotFoundError, OSError) as err:
         # User errors (bad paths, bad arguments, unreadable files) end with one clear
         # line instead of a traceback.

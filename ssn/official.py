@@ -9,17 +9,20 @@ time into a per-user cache, pinned to their sha256 digests, and :func:`load` con
 Where a model is looked for, in order:
 
 1. ``$SSN_WEIGHTS``, a folder holding the ``.caffemodel`` files, when set;
-2. the ``source`` folder of a models config (``config/models.local.yaml``), when given;
+2. the ``source`` folder of a models config (``config/models.local.yaml``), when given
+   (a ``source`` or ``$SSN_WEIGHTS`` that names no folder is an error, never a download);
 3. the cache, ``$SSN_HOME/models`` (default: the platform's user cache folder, e.g.
    ``~/.cache/ssn`` on Linux).
 
-Every file is checked against its pinned digest before use.
+Every file is checked against its pinned digest before use. A models config's ``urls``
+(model name to URL) points the download at a mirror.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,8 +35,10 @@ __all__ = [
     "fetch",
     "is_official",
     "load",
+    "local_folders",
     "locate",
     "read_models_config",
+    "read_models_urls",
 ]
 
 log = logging.getLogger("ssn")
@@ -129,18 +134,15 @@ def cache_dir() -> Path:
     return base / "ssn" / "models"
 
 
-def read_models_config(path) -> Path | None:
-    """The local ``source`` folder named by a models config (``config/models.local.yaml``).
-
-    The file holds ``source: <folder>``, relative to the file's own folder (``${VARS}``
-    are expanded). Returns None when the file sets no source.
+def _config_data(path) -> dict:
+    """The mapping in a models config, its keys checked.
 
     Raises
     ------
     FileNotFoundError
         If the config file does not exist.
     ValueError
-        If it is not a mapping with at most a ``source`` string.
+        If it is not a mapping of ``source`` and ``urls``.
     """
     import yaml
 
@@ -151,22 +153,113 @@ def read_models_config(path) -> Path | None:
         data = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as err:
         raise ValueError(f"cannot parse {path}: {err}") from None
-    if not isinstance(data, dict) or set(data) - {"source"}:
-        raise ValueError(f"{path}: expected a mapping with only a 'source' folder")
-    source = data.get("source")
+    if not isinstance(data, dict) or set(data) - {"source", "urls"}:
+        raise ValueError(
+            f"{path}: expected a mapping with only a 'source' folder and 'urls' (model name "
+            "to download URL)"
+        )
+    return data
+
+
+def _folder(value: str, what: str, fix: str, base: Path | None = None) -> Path:
+    """The existing folder ``value`` names, ``~`` and ``${VARS}`` expanded.
+
+    ``what`` names the setting (``SSN_WEIGHTS=…``, ``<config>: source: …``) and ``fix``
+    says what to do, so that ``$SSN_WEIGHTS`` and a config's ``source`` fail alike instead
+    of falling back to a download.
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is a URL, or uses a variable that is not set.
+    FileNotFoundError
+        If it names no folder.
+    """
+    from ssn.data.config import is_url
+
+    if is_url(value):
+        raise ValueError(f"{what} is a URL, not a folder; {fix}")
+    expanded = os.path.expandvars(os.path.expanduser(value))
+    unset = re.search(r"\$\{?(\w+)", expanded)  # expandvars leaves unset ones as they are
+    if unset:
+        raise ValueError(f"{what}: ${unset.group(1)} is not set; {fix}")
+    folder = Path(expanded)
+    if base is not None and not folder.is_absolute():
+        folder = (base / folder).resolve()
+    if not folder.is_dir():
+        shown = "" if str(folder) == value else f" ({folder})"
+        raise FileNotFoundError(f"{what} is not a folder{shown}; {fix}")
+    return folder
+
+
+def read_models_config(path) -> Path | None:
+    """The local ``source`` folder named by a models config (``config/models.local.yaml``).
+
+    The file holds ``source: <folder>``, relative to the file's own folder (``${VARS}``
+    are expanded), and/or ``urls:`` (see :func:`read_models_urls`). Returns None when the
+    file sets no source.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the config file does not exist, or ``source`` names no folder.
+    ValueError
+        If it is not a mapping of ``source`` and ``urls``, or ``source`` is a URL or uses
+        a variable that is not set.
+    """
+    path = Path(path)
+    source = _config_data(path).get("source")
     if source is None:
         return None
     if not isinstance(source, str):
         raise ValueError(f"{path}: 'source' must be a folder path, got {source!r}")
-    source = Path(os.path.expandvars(os.path.expanduser(source)))
-    return source if source.is_absolute() else (path.resolve().parent / source).resolve()
+    fix = (
+        "set it to the folder holding the .caffemodel files, or remove it to use the cache "
+        "(a download URL goes under 'urls:')"
+    )
+    return _folder(source, f"{path}: source: {source}", fix, base=path.resolve().parent)
 
 
-def _local_folders(config) -> list[tuple[str, Path]]:
+def read_models_urls(path) -> dict[str, str]:
+    """The download URLs a models config sets (``urls:``, model name to URL): a mirror.
+
+    A file downloaded from a mirror is checked against the same pinned digest.
+
+    Raises
+    ------
+    ValueError
+        If ``urls`` is not a mapping of known model names to http(s) or ftp URLs.
+    """
+    from ssn.data.config import is_url
+
+    path = Path(path)
+    urls = _config_data(path).get("urls") or {}
+    if not isinstance(urls, dict):
+        raise ValueError(f"{path}: 'urls' must map model names to URLs, got {urls!r}")
+    for name, url in urls.items():
+        if name not in OFFICIAL_MODELS:
+            raise ValueError(
+                f"{path}: urls: unknown model {name!r}; known: {', '.join(OFFICIAL_MODELS)}"
+            )
+        if not is_url(url):
+            raise ValueError(f"{path}: urls: {name}: {url!r} is not an http(s) or ftp URL")
+    return dict(urls)
+
+
+def local_folders(config=None) -> list[tuple[str, Path]]:
+    """The local folders searched before the cache, as (origin, folder), in order.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        If ``$SSN_WEIGHTS`` or the config's ``source`` names no folder (see
+        :func:`read_models_config`).
+    """
     folders = []
     env = os.environ.get("SSN_WEIGHTS")
     if env:
-        folders.append(("SSN_WEIGHTS", Path(env).expanduser()))
+        fix = "set it to the folder holding the .caffemodel files, or unset it to use the cache"
+        folders.append(("SSN_WEIGHTS", _folder(env, f"SSN_WEIGHTS={env}", fix)))
     if config is not None:
         source = read_models_config(config)
         if source is not None:
@@ -174,14 +267,49 @@ def _local_folders(config) -> list[tuple[str, Path]]:
     return folders
 
 
-def _verified(path: Path, model: OfficialModel, origin: str) -> Path:
-    from ssn.data.checksum import ChecksumError, verify_file
+_CACHE = "the cache"
 
-    try:
-        verify_file(path, model.sha256)
-    except ChecksumError as err:
-        raise ChecksumError(f"{model.name} from {origin}: {err}") from None
-    return path
+
+def _find(model: OfficialModel, config) -> tuple[Path, str] | None:
+    """Where ``model`` is (its path and origin), unverified; None if nowhere."""
+    for origin, folder in local_folders(config):
+        path = folder / model.file
+        if path.is_file():
+            return path, origin
+        if origin == "SSN_WEIGHTS":
+            raise FileNotFoundError(
+                f"SSN_WEIGHTS={folder} holds no {model.file} (the {model.name} model); "
+                "unset it to use the cache, or put the file there"
+            )
+    path = cache_dir() / model.file
+    return (path, _CACHE) if path.is_file() else None
+
+
+def _read_verified(path: Path, model: OfficialModel, origin: str) -> bytes:
+    """The bytes of ``path``, read once and checked against the pinned digest.
+
+    Raises
+    ------
+    ssn.data.checksum.ChecksumError
+        If the digest differs; the message says how to get a good copy.
+    """
+    import hashlib
+
+    from ssn.data.checksum import ChecksumError
+
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != model.sha256:
+        if origin == _CACHE:
+            fix = f"run `ssn models fetch {model.name}`, which replaces it, or delete it"
+        else:  # the user's own copy: never suggest deleting it
+            fix = f"replace it with a good copy of {model.file}"
+        raise ChecksumError(
+            f"{model.name} from {origin}: sha256 mismatch for {path}: expected "
+            f"{model.sha256}, got {digest} (corrupt or incomplete file, or a different "
+            f"version of it); {fix}"
+        )
+    return data
 
 
 def _offline_message(model: OfficialModel) -> str:
@@ -190,6 +318,15 @@ def _offline_message(model: OfficialModel) -> str:
         f"(downloads {model.file} from the authors' link, CC BY-NC-SA 4.0) or set "
         f"SSN_WEIGHTS to a folder holding {model.file}"
     )
+
+
+def _locate(name: str, config) -> tuple[Path, bytes]:
+    model = _model(name)
+    found = _find(model, config)
+    if found is None:
+        raise FileNotFoundError(_offline_message(model))
+    path, origin = found
+    return path, _read_verified(path, model, origin)
 
 
 def locate(name: str, *, config=None) -> Path:
@@ -207,37 +344,24 @@ def locate(name: str, *, config=None) -> Path:
     ------
     FileNotFoundError
         If the model is in none of the places searched (one line saying how to fetch it
-        or where to point ``SSN_WEIGHTS``), or ``$SSN_WEIGHTS`` lacks it.
+        or where to point ``SSN_WEIGHTS``), ``$SSN_WEIGHTS`` lacks it, or it or the
+        config's ``source`` names no folder.
+    ValueError
+        If ``$SSN_WEIGHTS`` or the config's ``source`` is a URL or uses an unset variable.
     ssn.data.checksum.ChecksumError
-        If the file found differs from the pinned digest.
+        If the file found differs from the pinned digest (the message says how to fix it).
     """
-    model = _model(name)
-    for origin, folder in _local_folders(config):
-        path = folder / model.file
-        if path.is_file():
-            return _verified(path, model, origin)
-        if origin == "SSN_WEIGHTS" and not folder.is_dir():
-            raise FileNotFoundError(
-                f"SSN_WEIGHTS={folder} is not a folder; set it to the folder holding "
-                f"{model.file}, or unset it to use the cache"
-            )
-        if origin == "SSN_WEIGHTS":
-            raise FileNotFoundError(
-                f"SSN_WEIGHTS={folder} holds no {model.file} (the {model.name} model); "
-                "unset it to use the cache, or put the file there"
-            )
-    path = cache_dir() / model.file
-    if path.is_file():
-        return _verified(path, model, "the cache")
-    raise FileNotFoundError(_offline_message(model))
+    return _locate(name, config)[0]
 
 
 def fetch(name: str, *, config=None, progress: bool = True) -> Path:
     """Make a released model available and return its verified ``.caffemodel``.
 
     A local copy (``$SSN_WEIGHTS`` or the config's ``source``) is used in place; otherwise
-    the file is downloaded (resumably, with a progress bar) into :func:`cache_dir`. The
-    licence is printed before each download. A download whose digest differs from the
+    the file is downloaded (resumably, with a progress bar) into :func:`cache_dir`, from
+    the config's ``urls`` entry (a mirror) when it has one, else the authors' link. A
+    cached file whose digest is wrong is kept aside as ``<file>.<digest prefix>.rejected``
+    and downloaded again. The licence is printed before each download. A download whose digest differs from the
     pinned one is kept aside as ``<file>.<digest prefix>.rejected`` and is an error
     naming both digests.
 
@@ -250,19 +374,38 @@ def fetch(name: str, *, config=None, progress: bool = True) -> Path:
     ssn.data.download.DownloadError
         If the download fails.
     """
+    from ssn.data.checksum import ChecksumError
     from ssn.data.download import download
 
     model = _model(name)
-    try:
-        return locate(name, config=config)
-    except FileNotFoundError:
-        if os.environ.get("SSN_WEIGHTS"):
-            raise
+    found = _find(model, config)
+    if found is not None:
+        path, origin = found
+        try:
+            _read_verified(path, model, origin)
+            return path
+        except ChecksumError as err:
+            if origin != _CACHE:
+                raise
+            _set_aside(path, err)
+    url = read_models_urls(config).get(name, model.url) if config is not None else model.url
     destination = cache_dir() / model.file
     print(f"{model.name}: {LICENCE}", file=sys.stderr)
-    download(model.url, destination, sha256=model.sha256, progress=progress, keep_mismatch=True)
-    log.info("%s: %s", model.name, destination)
+    download(url, destination, sha256=model.sha256, progress=progress, keep_mismatch=True)
+    log.info("%s: %s (from %s)", model.name, destination, url)
     return destination
+
+
+def _set_aside(path: Path, err: Exception) -> None:
+    """Move a corrupt cached model aside (``<file>.<digest prefix>.rejected``), for a fetch."""
+    from ssn.data.checksum import sha256_file
+
+    try:
+        aside = path.with_name(f"{path.name}.{sha256_file(path)[:12]}.rejected")
+        path.replace(aside)
+    except FileNotFoundError:  # another fetch moved it first
+        return
+    log.warning("%s; kept aside as %s, downloading it again", str(err).split(";")[0], aside)
 
 
 def load(name: str, device=None, *, config=None):
@@ -275,4 +418,5 @@ def load(name: str, device=None, *, config=None):
     """
     from ssn.caffe import convert
 
-    return convert(locate(name, config=config)).to(device or "cpu")
+    path, data = _locate(name, config)  # read once: the bytes verified are those converted
+    return convert(path, data=data).to(device or "cpu")

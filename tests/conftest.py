@@ -7,6 +7,7 @@ import os
 import re
 import socket
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,9 @@ class _State:
         self.ranges = True  # honour Range requests
         self.drop = 0  # number of responses to cut short
         self.cut_fraction = 0.4
+        self.stall = 0.0  # cut responses: hold the connection this long (s) instead of closing
+        self.trickle = 0.0  # send the body one byte per this many seconds
+        self.bad_range = False  # answer every Range request from byte 0 (a wrong Content-Range)
         self.requests: list[tuple[str, str | None]] = []
 
 
@@ -63,7 +67,7 @@ def _handler(state: _State):
                 return
             start = 0
             if rng and state.ranges:
-                start = int(re.match(r"bytes=(\d+)-", rng).group(1))
+                start = 0 if state.bad_range else int(re.match(r"bytes=(\d+)-", rng).group(1))
                 if start >= len(data):
                     self.send_response(416)
                     self.send_header("Content-Range", f"bytes */{len(data)}")
@@ -77,12 +81,25 @@ def _handler(state: _State):
             body = data[start:]
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            if state.drop > 0:  # send part of the body, then cut the connection
+            try:
+                self._send(body)
+            except OSError:  # the client gave up (a timeout under test): nothing to do
+                self.close_connection = True
+
+        def _send(self, body: bytes):
+            if state.drop > 0:  # send part of the body, then stall and/or cut the connection
                 state.drop -= 1
                 self.wfile.write(body[: int(len(body) * state.cut_fraction)])
                 self.wfile.flush()
+                time.sleep(state.stall)
                 self.connection.shutdown(socket.SHUT_RDWR)
                 self.close_connection = True
+                return
+            if state.trickle:
+                for i in range(len(body)):
+                    self.wfile.write(body[i : i + 1])
+                    self.wfile.flush()
+                    time.sleep(state.trickle)
                 return
             self.wfile.write(body)
 

@@ -65,6 +65,116 @@ def test_download_resumes_after_a_cut_connection(server, tmp_path):
     assert int(server.requests[2][1][6:-1]) > first_cut
 
 
+def test_download_keeps_what_arrived_before_the_connection_stalls(server, tmp_path):
+    """A 0.9 MB file cut at 40 %: the retry resumes after the bytes that arrived.
+
+    The server holds the cut connection open, so the client times out in the middle of a
+    read; bytes held back until a full read (1 MiB) would be lost with it.
+    """
+    data = np.random.default_rng(1).integers(0, 256, 900_000, dtype=np.uint8).tobytes()
+    server.files["/m.bin"] = data
+    server.drop, server.stall = 1, 3.0
+    out = tmp_path / "m.bin"
+    download(f"{server.url}/m.bin", out, sha256=_sha(data), progress=False, timeout=0.5,
+             backoff=0)  # fmt: skip
+    assert out.read_bytes() == data
+    assert [rng for _, rng in server.requests] == [None, f"bytes={int(900_000 * 0.4)}-"]
+
+
+def test_download_with_no_data_for_the_timeout_says_how_much_is_kept(server, tmp_path):
+    server.files["/a.bin"] = PAYLOAD
+    server.drop, server.stall = 1, 3.0
+    out = tmp_path / "a.bin"
+    with pytest.raises(
+        DownloadError,
+        match=r"no data from http://127\.0\.0\.1:\d+/a\.bin for 0\.5 s; re-run to resume "
+        r"from .*a\.bin\.part \(120000 bytes\)$",
+    ):
+        download(f"{server.url}/a.bin", out, sha256=_sha(PAYLOAD), progress=False, timeout=0.5,
+                 retries=0)  # fmt: skip
+    assert out.with_name("a.bin.part").read_bytes() == PAYLOAD[:120_000]
+
+
+def test_download_of_a_trickle_stops_within_its_window(server, tmp_path):
+    """One byte every 50 ms never trips a 1 s socket timeout; the rate check stops it."""
+    import time
+
+    server.files["/a.bin"] = PAYLOAD[:10_000]  # 500 s at this rate
+    server.trickle = 0.05
+    started = time.monotonic()
+    with pytest.raises(
+        DownloadError, match=r"a\.bin is too slow: \d+ bytes in 1 s, under the minimum of 100 "
+        r"bytes/s; re-run to resume from .*a\.bin\.part \(\d+ bytes\)"
+    ):  # fmt: skip
+        download(f"{server.url}/a.bin", tmp_path / "a.bin", progress=False, timeout=1,
+                 min_rate=100, stall_window=1, retries=0)  # fmt: skip
+    assert time.monotonic() - started < 5
+
+
+def test_download_after_a_bad_content_range_says_it_starts_again(server, tmp_path):
+    """The server answers a Range request from byte 0: the .part is deleted, and said so."""
+    server.files["/a.bin"] = PAYLOAD
+    server.bad_range = True
+    out = tmp_path / "a.bin"
+    out.with_name("a.bin.part").write_bytes(PAYLOAD[:1000])
+    with pytest.raises(
+        DownloadError, match=r"resumed .* at 0, not 1000; restarting; re-run to download it again$"
+    ):
+        download(f"{server.url}/a.bin", out, sha256=_sha(PAYLOAD), progress=False, retries=0)
+    assert not out.with_name("a.bin.part").exists()
+
+
+def _interrupt_the_second_read(monkeypatch):
+    """Ctrl-C after the first piece of a response body has arrived."""
+    import http.client
+
+    real, calls = http.client.HTTPResponse.read1, []
+
+    def read1(self, *args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(self, *args)
+
+    monkeypatch.setattr(http.client.HTTPResponse, "read1", read1)
+
+
+def test_download_interrupted_keeps_the_part_and_says_its_size(server, tmp_path, monkeypatch):
+    from ssn.data import DownloadInterrupted
+
+    server.files["/a.bin"] = PAYLOAD
+    _interrupt_the_second_read(monkeypatch)
+    part = tmp_path / "a.bin.part"
+    with pytest.raises(DownloadInterrupted, match=r"resume from \d+ bytes") as err:
+        download(f"{server.url}/a.bin", tmp_path / "a.bin", sha256=_sha(PAYLOAD), progress=False)
+    assert 0 < err.value.size == part.stat().st_size < len(PAYLOAD)
+    assert part.read_bytes() == PAYLOAD[: err.value.size]
+
+
+def test_concurrent_downloads_of_one_file_take_turns(server, tmp_path):
+    """Two at once: one downloads, the other waits, then finds the file and verifies it."""
+    import threading
+
+    data = PAYLOAD[:400]
+    server.files["/a.bin"] = data
+    server.trickle = 0.001  # about half a second: both start while the first is running
+    out, results = tmp_path / "a.bin", []
+
+    def run():
+        try:
+            results.append(download(f"{server.url}/a.bin", out, sha256=_sha(data), progress=False))
+        except Exception as err:  # noqa: BLE001 - reported by the assertion below
+            results.append(err)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    assert results == [_sha(data), _sha(data)]
+    assert out.read_bytes() == data and len(server.requests) == 1
+
+
 def test_download_resumes_a_partial_file_of_an_earlier_run(server, tmp_path):
     server.files["/a.bin"] = PAYLOAD
     out = tmp_path / "a.bin"

@@ -78,3 +78,36 @@ def test_registered_in_the_ssn_cli(tmp_path, capsys):
     assert main(["data", "fetch", "cityscapes", "--dest", str(tmp_path), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "ssn data: error:" in err and "cityscapes-dataset.com" in err
+
+
+def test_fetch_interrupted_is_one_line_and_exit_130(server, tmp_path, monkeypatch, capsys):
+    """Ctrl-C mid-download: one line saying how to resume, exit 130, the .part kept."""
+    import http.client
+
+    from ssn.cli import main
+
+    server.files["/s.zip"] = bytes(range(256)) * 1000
+    override = tmp_path / "o.yaml"
+    override.write_text(
+        f"datasets:\n  sintel:\n    archives:\n      - file: s.zip\n"
+        f"        url: {server.url}/s.zip\n        sha256: null\n        size: null\n"
+    )
+    real, calls = http.client.HTTPResponse.read1, []
+
+    def read1(self, *args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(self, *args)
+
+    monkeypatch.setattr(http.client.HTTPResponse, "read1", read1)
+    argv = ["data", "fetch", "sintel", "--config", str(DEFAULT_CONFIG), "--config",
+            str(override), "--dest", str(tmp_path / "ds"), "--no-progress"]  # fmt: skip
+    assert main(argv) == 130
+    err = capsys.readouterr().err
+    part = tmp_path / "ds" / "downloads" / "s.zip.part"
+    size = part.stat().st_size
+    assert err == (
+        f"ssn data: interrupted; run the same command again to resume from {size} bytes ({part})\n"
+    )
+    assert 0 < size < 256_000

@@ -654,3 +654,178 @@ class TestOfficialModelsRun:
                 scores[model] += [(a["asa"], a["br"]) for a in ev.per_annotation]
         pix, paper = np.mean(scores["pix"], 0), np.mean(scores["official-bsds500"], 0)
         assert paper[0] > pix[0] + 0.003 and paper[1] > pix[1] + 0.03
+
+
+# ------------------------------------------------- where models come from: errors, mirrors
+def _models_config(tmp_path, text: str):
+    config = tmp_path / "conf" / "models.yaml"
+    config.parent.mkdir(exist_ok=True)
+    config.write_text(text)
+    return config
+
+
+class TestModelsSources:
+    @pytest.mark.parametrize(
+        "source, error, message",
+        [
+            ("https://example.org/models", ValueError, r"is a URL, not a folder; set it to"),
+            ("typo", FileNotFoundError, r"is not a folder \(.*conf/typo\); set it to the folder"),
+            ("${SSN_TEST_UNSET}/w", ValueError, r": \$SSN_TEST_UNSET is not set; set it to"),
+        ],
+    )
+    def test_a_source_that_is_no_folder_is_an_error_not_a_download(
+        self, no_local_models, served_model, tmp_path, monkeypatch, source, error, message
+    ):
+        monkeypatch.delenv("SSN_TEST_UNSET", raising=False)
+        server, _, _ = served_model
+        config = _models_config(tmp_path, f"source: {source}\n")
+        named = re.escape(f"{config}: source: {source}")
+        with pytest.raises(error, match=named + " " * (not message.startswith(":")) + message):
+            official.fetch("official-bsds500", config=config, progress=False)
+        assert server.requests == []  # no silent fallback to the download
+
+    @pytest.mark.parametrize("value", ["https://example.org/w", "${SSN_TEST_UNSET}", "file"])
+    def test_ssn_weights_that_is_no_folder_fails_as_a_source_does(
+        self, monkeypatch, tmp_path, value
+    ):
+        monkeypatch.delenv("SSN_TEST_UNSET", raising=False)
+        (tmp_path / "file").write_text("x")
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setenv("SSN_WEIGHTS", value)
+        with pytest.raises(
+            (ValueError, FileNotFoundError),
+            match=rf"^SSN_WEIGHTS={re.escape(value)}(:| is) .*; set it to the folder holding "
+            r"the \.caffemodel files, or unset it to use the cache$",
+        ):
+            official.locate("official-sintel")
+
+    def test_list_with_ssn_weights_naming_no_folder_says_so(self, monkeypatch, tmp_path, capsys):
+        from ssn.cli import main
+
+        monkeypatch.setenv("SSN_WEIGHTS", str(tmp_path / "typo"))
+        assert main(["models", "list"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"ssn models: error: SSN_WEIGHTS={tmp_path / 'typo'} is not a folder")
+
+    def test_urls_point_the_download_at_a_mirror(self, no_local_models, served_model, tmp_path):
+        server, data, _ = served_model
+        server.files = {"/mirror/bsds.caffemodel": data}  # the authors' link would be a 404
+        config = _models_config(
+            tmp_path, f"urls:\n  official-bsds500: {server.url}/mirror/bsds.caffemodel\n"
+        )
+        path = official.fetch("official-bsds500", config=config, progress=False)
+        assert path.read_bytes() == data
+        assert [p for p, _ in server.requests] == ["/mirror/bsds.caffemodel"]
+
+    def test_a_mirror_serving_another_file_is_refused(
+        self, no_local_models, served_model, tmp_path
+    ):
+        server, data, digest = served_model
+        server.files["/mirror/bsds.caffemodel"] = data[:-1]
+        config = _models_config(
+            tmp_path, f"urls:\n  official-bsds500: {server.url}/mirror/bsds.caffemodel\n"
+        )
+        with pytest.raises(ChecksumError, match=f"expected {digest}"):
+            official.fetch("official-bsds500", config=config, progress=False)
+
+    @pytest.mark.parametrize(
+        "urls, message",
+        [
+            ("official-kitti: http://x/y", r"urls: unknown model 'official-kitti'; known: "),
+            ("official-voc2012: /some/file", r"urls: official-voc2012: '/some/file' is not an"),
+        ],
+    )
+    def test_urls_are_checked(self, tmp_path, urls, message):
+        config = _models_config(tmp_path, f"urls:\n  {urls}\n")
+        with pytest.raises(ValueError, match=re.escape(str(config)) + ": " + message):
+            official.read_models_urls(config)
+
+    def test_the_documented_example_is_a_valid_models_config(self, tmp_path):
+        from conftest import REPO_ROOT
+
+        text = (REPO_ROOT / "config" / "README.md").read_text()
+        section = text[text.index("## Models") :]
+        example = re.search(r"```yaml\n(.*?)```", section, flags=re.S).group(1)
+        config = _models_config(tmp_path, example.replace("source:", "# source:"))
+        urls = official.read_models_urls(config)
+        assert set(urls) == {"official-bsds500", "official-sintel"}
+        assert official.read_models_config(config) is None
+
+
+class TestCorruptCache:
+    def test_locate_says_the_cached_file_is_corrupt_and_how_to_fix(self, no_local_models):
+        no_local_models.mkdir(parents=True)
+        cached = no_local_models / "ssn_voc_model.caffemodel"
+        cached.write_bytes(b"damaged")
+        with pytest.raises(
+            ChecksumError,
+            match=rf"official-voc2012 from the cache: sha256 mismatch for {re.escape(str(cached))}"
+            r": .*; run `ssn models fetch official-voc2012`, which replaces it, or delete it$",
+        ):
+            official.locate("official-voc2012")
+
+    def test_fetch_replaces_a_corrupt_cached_file(self, no_local_models, served_model):
+        server, data, _ = served_model
+        no_local_models.mkdir(parents=True)
+        cached = no_local_models / "ssn_bsds_model.caffemodel"
+        cached.write_bytes(b"damaged")
+        assert official.fetch("official-bsds500", progress=False) == cached
+        assert cached.read_bytes() == data
+        aside = no_local_models / f"ssn_bsds_model.caffemodel.{hashlib.sha256(b'damaged').hexdigest()[:12]}.rejected"  # fmt: skip
+        assert aside.read_bytes() == b"damaged"  # kept, not deleted
+        assert len(server.requests) == 1
+
+    def test_a_corrupt_file_of_ssn_weights_is_never_replaced(self, monkeypatch, tmp_path):
+        (tmp_path / "ssn_voc_model.caffemodel").write_bytes(b"damaged")
+        monkeypatch.setenv("SSN_WEIGHTS", str(tmp_path))
+        with pytest.raises(ChecksumError, match=r"; replace it with a good copy of ssn_voc_"):
+            official.fetch("official-voc2012", progress=False)
+        assert (tmp_path / "ssn_voc_model.caffemodel").read_bytes() == b"damaged"
+
+
+def test_load_reads_the_model_file_once(monkeypatch, tmp_path, served_model):
+    """The bytes whose digest is checked are the bytes converted: one read, no window."""
+    import builtins
+    import io
+
+    _, data, _ = served_model
+    (tmp_path / "ssn_bsds_model.caffemodel").write_bytes(data)
+    monkeypatch.setenv("SSN_WEIGHTS", str(tmp_path))
+    opened, real_open = [], io.open
+
+    def spy(file, *args, **kwargs):
+        if str(file).endswith(".caffemodel"):
+            opened.append(str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(io, "open", spy)
+    monkeypatch.setattr(builtins, "open", spy)
+    net = official.load("official-bsds500")
+    assert opened == [str(tmp_path / "ssn_bsds_model.caffemodel")]
+    assert isinstance(net, SSN)
+
+
+def test_cli_models_fetch_interrupted_is_one_line_and_exit_130(
+    no_local_models, served_model, monkeypatch, capsys
+):
+    import http.client
+
+    from ssn.cli import main
+
+    real, calls = http.client.HTTPResponse.read1, []
+
+    def read1(self, *args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(self, *args)
+
+    monkeypatch.setattr(http.client.HTTPResponse, "read1", read1)
+    assert main(["models", "fetch", "official-bsds500", "--no-progress"]) == 130
+    part = no_local_models / "ssn_bsds_model.caffemodel.part"
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1] == (
+        f"ssn models: interrupted; run the same command again to resume from "
+        f"{part.stat().st_size} bytes ({part})"
+    )
+    assert part.stat().st_size > 0

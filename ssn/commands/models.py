@@ -141,6 +141,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{args.source} -> {args.destination}")
         return 0
     if args.action == "list":
+        official.local_folders(args.config)  # a setting naming no folder: one line, exit 2
         refused = 0
         for model in official.OFFICIAL_MODELS.values():
             try:

@@ -16,7 +16,7 @@ from .bsds500 import BSDS500
 from .checksum import ChecksumError, sha256_file, verify_file, verify_manifest
 from .cityscapes import Cityscapes, label_ids_to_train_ids
 from .config import ArchiveSpec, DatasetSpec, load_config
-from .download import DownloadError, download
+from .download import DownloadError, DownloadInterrupted, download
 from .evaluation import EvaluationItem, EvaluationSample
 from .extract import UnsafeArchiveError, safe_extract
 from .layout import LAYOUTS, LayoutError, find_root
@@ -34,6 +34,7 @@ __all__ = [
     "Cityscapes",
     "DatasetSpec",
     "DownloadError",
+    "DownloadInterrupted",
     "EvaluationItem",
     "EvaluationSample",
     "FetchResult",

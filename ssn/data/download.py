@@ -9,10 +9,19 @@ Digests: with an expected sha256 a mismatch is a :class:`~ssn.data.checksum.Chec
 naming the file, and the bad download is deleted. Without one (``None``), the digest is
 computed, recorded next to the file as ``<name>.sha256`` and a warning says so
 (trust-on-first-use); later runs verify the file against that record.
+
+What arrives is written at once, in small reads, so that a dropped connection, a kill or
+Ctrl-C keeps it for the resume. A server that sends nothing for ``timeout`` seconds, or
+less than ``min_rate`` bytes/s over ``stall_window`` seconds, counts as a dropped
+connection. Ctrl-C raises :class:`DownloadInterrupted`, which says how much is kept.
+Concurrent downloads of one file (two processes, or threads) take turns through a lock
+file ``<name>.lock`` next to it (kept: removing it could let a third one in); the later one
+then finds the file complete and only verifies it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import logging
 import re
@@ -31,7 +40,7 @@ from .checksum import (
     write_digest_record,
 )
 
-__all__ = ["DownloadError", "download", "verify_or_record"]
+__all__ = ["DownloadError", "DownloadInterrupted", "download", "verify_or_record"]
 
 log = logging.getLogger("ssn.data")
 
@@ -50,8 +59,54 @@ class DownloadError(OSError):
     """A download failed for good (HTTP error, or still incomplete after all retries)."""
 
 
+class DownloadInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a download; the ``.part`` file is kept and a re-run resumes it.
+
+    Its message is one line saying how many bytes a re-run resumes from.
+    """
+
+    def __init__(self, part: Path):
+        self.part = part
+        self.size = part.stat().st_size if part.is_file() else 0
+        super().__init__(
+            f"interrupted; run the same command again to resume from {self.size} bytes ({part})"
+        )
+
+
 class _Incomplete(Exception):
     pass
+
+
+def _resume_hint(part: Path) -> str:
+    """What a re-run does: resume the ``.part`` file if one is left, else start again."""
+    if part.is_file() and part.stat().st_size:
+        return f"re-run to resume from {part} ({part.stat().st_size} bytes)"
+    return "re-run to download it again"
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    """Hold ``<path>.lock`` exclusively: one download of ``path`` at a time.
+
+    Processes and threads alike wait their turn (``flock`` locks an open file, not a
+    process). Without ``fcntl`` (Windows) concurrent downloads are not guarded.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    lock = path.with_name(path.name + ".lock")
+    with open(lock, "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.warning("waiting for another download of %s to finish (%s)", path.name, lock)
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _checked(path: Path, check, record: Path | None) -> None:
@@ -129,7 +184,38 @@ def _parse_total(response) -> tuple[int | None, int | None]:
     return 0, (int(length) if length is not None else None)
 
 
-def _fetch_once(url, part: Path, *, timeout, chunk_size, progress, desc) -> None:
+def _copy(response, fh, bar, url, *, chunk_size, timeout, rate) -> None:
+    """Write the body to ``fh`` as it arrives; raise _Incomplete if it stalls or trickles.
+
+    ``read1`` returns what has arrived (up to ``chunk_size``) instead of waiting for a
+    full chunk, and each piece is flushed, so a drop, a kill or Ctrl-C loses nothing
+    that arrived. ``rate`` is (bytes/s, window in s): less than that on average over a
+    window is a stall, which a per-read socket timeout alone never sees in a trickle.
+    """
+    min_rate, window = rate
+    since, received = time.monotonic(), 0
+    while True:
+        try:
+            chunk = response.read1(chunk_size)
+        except TimeoutError:  # socket.timeout is TimeoutError
+            raise _Incomplete(f"no data from {url} for {timeout:g} s") from None
+        if not chunk:
+            return
+        fh.write(chunk)
+        fh.flush()
+        bar.update(len(chunk))
+        received += len(chunk)
+        elapsed = time.monotonic() - since
+        if elapsed >= window:
+            if received < min_rate * elapsed:
+                raise _Incomplete(
+                    f"{url} is too slow: {received} bytes in {elapsed:.0f} s, under the "
+                    f"minimum of {min_rate:g} bytes/s"
+                )
+            since, received = time.monotonic(), 0
+
+
+def _fetch_once(url, part: Path, *, timeout, chunk_size, rate, progress, desc) -> None:
     """One request: append to (206) or restart (200) ``part``; raise _Incomplete if cut."""
     offset = part.stat().st_size if part.exists() else 0
     headers = {"User-Agent": "ssn-bench", "Accept-Encoding": "identity"}
@@ -175,9 +261,7 @@ def _fetch_once(url, part: Path, *, timeout, chunk_size, progress, desc) -> None
                 mininterval=0.5,
             ) as bar,
         ):
-            while chunk := response.read(chunk_size):
-                fh.write(chunk)
-                bar.update(len(chunk))
+            _copy(response, fh, bar, url, chunk_size=chunk_size, timeout=timeout, rate=rate)
     size = part.stat().st_size
     if total is not None and size < total:
         raise _Incomplete(f"connection closed after {size} of {total} bytes of {url}")
@@ -192,7 +276,9 @@ def download(
     progress: bool = True,
     retries: int = 5,
     timeout: float = 60.0,
-    chunk_size: int = 1 << 20,
+    min_rate: float = 1024.0,
+    stall_window: float = 60.0,
+    chunk_size: int = 1 << 16,
     backoff: float = 1.0,
     keep_mismatch: bool = False,
     check=None,
@@ -214,7 +300,11 @@ def download(
     retries : int
         Further attempts after a dropped connection or a 5xx answer; each resumes.
     timeout, chunk_size, backoff
-        Socket timeout (s), read size (bytes) and the base of the linear retry delay (s).
+        Socket timeout (s) of each read, the largest read (bytes), and the base of the
+        linear retry delay (s).
+    min_rate, stall_window
+        An attempt that receives less than ``min_rate`` bytes/s on average over
+        ``stall_window`` seconds is dropped (and resumed, as a cut connection is).
     keep_mismatch : bool
         Keep a download whose digest differs from ``sha256`` aside, as
         ``<path>.<first 12 hex digits of its digest>.rejected``, instead of deleting it.
@@ -234,30 +324,48 @@ def download(
         see ``keep_mismatch``).
     DownloadError
         On a permanent HTTP error, or if the file is still incomplete after ``retries``.
+    DownloadInterrupted
+        On Ctrl-C; the ``.part`` file is kept.
     """
     path = Path(path)
     if path.is_file():  # already downloaded: verify only (re-running is a no-op)
         return verify_or_record(path, sha256, what=url, check=check)
     path.parent.mkdir(parents=True, exist_ok=True)
-    part = path.with_name(path.name + ".part")
+    options = dict(timeout=timeout, chunk_size=chunk_size, rate=(min_rate, stall_window))
+    with _locked(path):
+        if path.is_file():  # another download of it finished while this one waited
+            return verify_or_record(path, sha256, what=url, check=check)
+        part = path.with_name(path.name + ".part")
+        try:
+            _fetch(url, part, options, retries=retries, backoff=backoff, progress=progress)
+        except KeyboardInterrupt:
+            raise DownloadInterrupted(part) from None
+        return _finish(url, path, part, sha256=sha256, size=size, keep_mismatch=keep_mismatch,
+                       check=check)  # fmt: skip
+
+
+def _fetch(url, part: Path, options: dict, *, retries, backoff, progress) -> None:
+    """Fetch ``url`` into ``part``, resuming after each drop, up to ``retries`` times."""
     attempt = 0
     while True:
         try:
-            _fetch_once(
-                url, part, timeout=timeout, chunk_size=chunk_size, progress=progress, desc=path.name
-            )
-            break
+            _fetch_once(url, part, progress=progress, desc=part.name[: -len(".part")], **options)
+            return
         except (_Incomplete, *_RETRYABLE) as err:
             attempt += 1
             if attempt > retries:
                 raise DownloadError(
                     f"download of {url} incomplete after {retries + 1} attempts: {err}; "
-                    f"re-run to resume from {part}"
+                    f"{_resume_hint(part)}"
                 ) from None
             log.warning(
                 "download of %s interrupted (%s); resuming (attempt %d)", url, err, attempt + 1
             )
             time.sleep(backoff * attempt)
+
+
+def _finish(url, path: Path, part: Path, *, sha256, size, keep_mismatch, check) -> str:
+    """Check the complete ``part`` (size, digest) and rename it to ``path``."""
     actual_size = part.stat().st_size
     if size is not None and actual_size != size:
         part.unlink()
