@@ -103,15 +103,18 @@ def _run_cli(args: list[str]) -> str:
     """``ssn <args>`` in this process (the CLI's own ``main``); returns its stdout."""
     from ssn.cli import main
 
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(args)
     if code:
-        raise RuntimeError(f"ssn {' '.join(args[:1])} exited {code}: {out.getvalue()[-2000:]}")
+        raise RuntimeError(f"ssn {args[0]} exited {code}: {err.getvalue()[-2000:]}")
     return out.getvalue()
 
 
-def _train_settings(check: Check, iterations: int) -> list[str]:
+def _train_settings(check: Check, iterations: int, schedule: int | None = None) -> list[str]:
+    """``ssn train`` settings of ``iterations``; ``schedule`` (default: ``iterations``)
+    sets the checkpoint and log intervals, which a resumed run must keep."""
+    schedule = schedule or iterations
     if check.quick:
         size = ["patch_size=65", "batch_size=2", "n_segments=16", "eval_n_segments=16"]
     else:
@@ -119,7 +122,7 @@ def _train_settings(check: Check, iterations: int) -> list[str]:
     return [
         f"data_root={check.bsds}", "feature_net=deep", f"device={check.device}", "amp=true",
         "deterministic=true", f"max_iters={iterations}", "eval_interval=100000", "eval_images=2",
-        f"checkpoint_interval={iterations // 2}", f"log_interval={min(10, iterations // 4)}",
+        f"checkpoint_interval={schedule // 2}", f"log_interval={min(10, schedule // 4)}",
         "num_workers=0",
         "progress=false", *size,
     ]  # fmt: skip
@@ -145,7 +148,7 @@ def step_train(check: Check) -> dict:
     start = time.perf_counter()
     _run_cli(["train", *_train_settings(check, n), "--out", str(straight)])
     seconds = time.perf_counter() - start
-    _run_cli(["train", *_train_settings(check, n // 2), "--out", str(resumed)])
+    _run_cli(["train", *_train_settings(check, n // 2, n), "--out", str(resumed)])
     _run_cli(["train", *_train_settings(check, n), "--out", str(resumed), "--resume"])
     a, b = (load_checkpoint(folder / "last.pt")["model"] for folder in (straight, resumed))
     torch = check.torch
