@@ -15,10 +15,12 @@ from pathlib import Path
 
 import yaml
 
+from ssn.data import LOADERS
+
 __all__ = ["RESUMABLE", "TASKS", "TrainConfig", "changed_settings", "load_config"]
 
-#: the training tasks, named like the datasets they train on
-TASKS = ("bsds500", "voc2012", "cityscapes", "sintel")
+#: the training tasks: the datasets, by the names of :data:`ssn.data.LOADERS`
+TASKS = tuple(LOADERS)
 
 #: settings a run may change between its start and its resumption (where it reads its
 #: data, where it runs, for how long); any other change makes another run
