@@ -346,8 +346,10 @@ class SSN(nn.Module):
         if layout is None:
             return x
         if next_frame.shape != image.shape:
+            (h2, w2), (h, w) = next_frame.shape[-2:], image.shape[-2:]
             raise ValueError(
-                f"next_frame has shape {tuple(next_frame.shape)}, image {tuple(image.shape)}"
+                f"next_frame is {w2}x{h2} but image is {w}x{h} (shapes "
+                f"{tuple(next_frame.shape)} and {tuple(image.shape)})"
             )
         if layout == "lab":
             # the next frame's scaled Lab appended to the frame's XYLab
