@@ -46,8 +46,6 @@ import numpy as np
 from ssn.connectivity import enforce_connectivity
 from ssn.validation import check_positive
 
-from .registry import register
-
 __all__ = ["balance_gain", "entropy_rate_gain", "ers", "ers_labels"]
 
 _LOG2 = math.log(2.0)
@@ -258,7 +256,6 @@ def ers_labels(
     return roots.reshape(h, w)
 
 
-@register("ers", "Entropy Rate Superpixels, numba implementation (lazy greedy on a heap)")
 def ers(rgb, n_segments, *, lam=0.5, sigma=5.0, connectivity=4):
     lam = check_positive("lam", lam)
     sigma = check_positive("sigma", sigma)

@@ -14,10 +14,7 @@ import math
 from ssn.connectivity import enforce_connectivity
 from ssn.validation import check_int, check_positive
 
-from .registry import register
 
-
-@register("fh", "Felzenszwalb-Huttenlocher, scikit-image, scale calibrated to the count")
 def fh(
     rgb,
     n_segments,

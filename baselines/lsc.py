@@ -17,7 +17,6 @@ import numpy as np
 from ssn.validation import check_int, check_positive
 
 from ._common import closest_count, opencv_labels, opencv_single_thread, to_uint8
-from .registry import register
 
 
 def _safe_region_size(height: int, width: int, region_size: int) -> bool:
@@ -38,7 +37,6 @@ def _safe_region_size(height: int, width: int, region_size: int) -> bool:
     return width // cols >= 1 and height // (n // cols) >= 1
 
 
-@register("lsc", "LSC (linear spectral clustering), OpenCV ximgproc implementation")
 def lsc(rgb, n_segments, *, ratio=0.075, num_iterations=10, min_element_size=20):
     import cv2
 

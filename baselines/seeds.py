@@ -32,7 +32,6 @@ from ssn.connectivity import enforce_connectivity
 from ssn.validation import check_int
 
 from ._common import to_uint8
-from .registry import register
 
 
 def _seeds_grid(width: int, height: int, request: int, levels: int):
@@ -80,7 +79,6 @@ def _safe_count(width: int, height: int, request: int, levels: int) -> int:
     return grid[1] * grid[2]
 
 
-@register("seeds", "SEEDS, OpenCV ximgproc implementation (Lab histograms)")
 def seeds(
     rgb,
     n_segments,

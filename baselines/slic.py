@@ -24,7 +24,6 @@ from ssn.connectivity import enforce_connectivity
 from ssn.validation import check_int, check_positive
 
 from ._common import closest_count, opencv_labels, to_uint8, warn_if_thinner_than_a_cell
-from .registry import register
 
 
 def _skimage_grid_count(n_request: int, height: int, width: int) -> int:
@@ -48,7 +47,6 @@ def _request_for_grid(target: float, height: int, width: int) -> int:
     return best
 
 
-@register("slic", "SLIC, scikit-image implementation (Lab, k-means in XYLab)")
 def slic_skimage(
     rgb,
     n_segments,
@@ -124,7 +122,6 @@ def _opencv_slic(name, rgb, n_segments, algorithm, ruler, num_iterations, min_el
     return warn_if_thinner_than_a_cell(name, labels, n_segments)
 
 
-@register("slic-opencv", "SLIC, OpenCV ximgproc implementation")
 def slic_opencv(rgb, n_segments, *, ruler=10.0, num_iterations=10, min_element_size=25):
     import cv2
 

@@ -26,7 +26,6 @@ import numpy as np
 from ssn.validation import check_positive
 
 from ._common import grid_seeds, rgb_to_lab
-from .registry import register
 
 __all__ = ["snic", "snic_labels"]
 
@@ -197,7 +196,6 @@ def snic_labels(lab_img: np.ndarray, seeds_y, seeds_x, compactness: float) -> np
     return _snic(lab_img, seeds_y, seeds_x, float(compactness))
 
 
-@register("snic", "SNIC, numba implementation (priority-queue region growing in XYLab)")
 def snic(rgb, n_segments, *, compactness=20.0):
     compactness = check_positive("compactness", compactness)
     h, w = rgb.shape[:2]

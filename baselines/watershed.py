@@ -9,10 +9,8 @@ from ssn.connectivity import enforce_connectivity
 from ssn.validation import check_positive
 
 from ._common import grid_seeds
-from .registry import register
 
 
-@register("watershed", "compact watershed of the Sobel gradient from grid markers, scikit-image")
 def watershed(rgb, n_segments, *, compactness=1e-4):
     from skimage.color import rgb2gray
     from skimage.filters import sobel

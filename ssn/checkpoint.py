@@ -177,7 +177,7 @@ def model_from_checkpoint(payload: dict, path, **overrides) -> SSN:
     if isinstance(payload["model"], dict):  # else load_state_dict's error below
         check_weights(payload["model"], path)
     try:
-        model = SSN(SSNConfig(**{**payload["model_args"], **overrides}))
+        model = SSN(SSNConfig.from_dict({**payload["model_args"], **overrides}))
         model.load_state_dict(payload["model"])
     except (TypeError, RuntimeError, ValueError) as err:
         detail = " ".join(str(err).split())  # load_state_dict's message spans many lines

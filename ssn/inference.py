@@ -17,7 +17,7 @@ from ssn.devices import resolve_device
 from ssn.functional import grid_shape, position_scale
 from ssn.memory import check_memory
 from ssn.models import SSN, SSNConfig
-from ssn.validation import as_rgb_float, check_n_segments
+from ssn.validation import as_rgb_float, check_int, check_n_segments
 
 __all__ = ["resolve_model", "segment"]
 
@@ -167,22 +167,21 @@ def segment(
             "enforce_connectivity must be True, False, 'largest' or 'official', "
             f"got {enforce_connectivity!r}"
         )
-    if isinstance(n_iter, bool) or not isinstance(n_iter, (int, np.integer)) or n_iter < 1:
-        raise ValueError(f"n_iter must be a positive integer, got {n_iter!r}")
+    n_iter = check_int("n_iter", n_iter, 1)
     device = resolve_device(device)
     net = resolve_model(model, device)
     if device.type == "cpu":  # refused before minutes of work end in a MemoryError
         check_memory(height, width, net.config.feature_net)
-    frame2 = _next_frame_tensor(net, next_frame, rgb.shape, channel_axis)
+    frame2 = _next_frame_tensor(net, next_frame, channel_axis)
     grid = grid_shape(n_segments, height, width)
     with torch.inference_mode():
         if device.type == "cpu":
-            labels = _labels_cpu(net, rgb, grid, int(n_iter), frame2)
+            labels = _labels_cpu(net, rgb, grid, n_iter, frame2)
         else:
             tensor = _as_tensor(rgb).to(device)
             if frame2 is not None:
                 frame2 = frame2.to(device)
-            out = net(tensor, n_segments, n_iter=int(n_iter), next_frame=frame2)
+            out = net(tensor, n_segments, n_iter=n_iter, next_frame=frame2)
             labels = out.labels[0].cpu().numpy()
     if enforce_connectivity:
         return connectivity.enforce_connectivity(
@@ -195,17 +194,12 @@ def _as_tensor(rgb: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(rgb).permute(2, 0, 1).unsqueeze(0)
 
 
-def _next_frame_tensor(net: SSN, next_frame, shape, channel_axis) -> torch.Tensor | None:
+def _next_frame_tensor(net: SSN, next_frame, channel_axis) -> torch.Tensor | None:
     """The next frame as a tensor for a flow model; None for an image model."""
-    net.check_next_frame(next_frame is not None)
+    net.check_next_frame(next_frame is not None)  # the pix kernel does not reach the model's
     if next_frame is None:
         return None
-    rgb2 = as_rgb_float(next_frame, channel_axis=channel_axis)
-    if rgb2.shape != shape:
-        raise ValueError(
-            f"next_frame is {rgb2.shape[1]}x{rgb2.shape[0]} but image is {shape[1]}x{shape[0]}"
-        )
-    return _as_tensor(rgb2)
+    return _as_tensor(as_rgb_float(next_frame, channel_axis=channel_axis))
 
 
 def _labels_cpu(

@@ -13,7 +13,8 @@ benchmarks all segment through it.
 
 SSN is built in. The baselines (the ``baselines`` package, which imports ``ssn`` and not
 the other way round) add theirs through the ``ssn.methods`` entry-point group: an entry
-point names a function returning a list of :class:`Method` records.
+point names a table (an iterable) of :class:`Method` records. Nothing registers itself:
+the table is read once, when a method is first looked up.
 """
 
 from __future__ import annotations
@@ -109,7 +110,7 @@ SSN_METHOD = Method(
 def _registry() -> dict[str, Method]:
     methods = {SSN_METHOD.name: SSN_METHOD}
     for entry in entry_points(group=ENTRY_POINT_GROUP):
-        for method in entry.load()():
+        for method in entry.load():
             if method.name in methods:
                 raise RuntimeError(
                     f"method {method.name!r} of entry point {entry.value} is registered twice"

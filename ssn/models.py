@@ -37,10 +37,15 @@ FRAME_PAIR_CHANNELS = {None: 5, "lab": 8, "official": 15}
 class SSNConfig:
     """Architecture hyper-parameters, saved in checkpoints as ``model_args``.
 
+    Settings that depend on each other are derived when left out and refused when they
+    contradict: ``in_channels`` is that of ``frame_pair``, and SSN_pix's ``n_features``
+    its ``in_channels``. A checkpoint's ``model_args`` are read by :meth:`from_dict`.
+
     Attributes:
         feature_net: ``"pix"``, ``"linear"`` or ``"deep"``.
-        n_features: k, the number of clustering features (20 in the paper).
-        in_channels: input feature channels (5 for XYLab).
+        n_features: k, the number of clustering features (default 20, as in the paper;
+            SSN_pix: its input channels).
+        in_channels: input feature channels (default: those of ``frame_pair``, 5 for XYLab).
         color_scale: factor on the Lab channels (0.26).
         eta: position-scale factor at test time (2.5), the default of
             :meth:`SSN.forward`.
@@ -67,8 +72,8 @@ class SSNConfig:
     """
 
     feature_net: str = "deep"
-    n_features: int = 20
-    in_channels: int = 5
+    n_features: int | None = None
+    in_channels: int | None = None
     color_scale: float = 0.26
     eta: float = 2.5
     train_eta: float = 2.5
@@ -79,13 +84,13 @@ class SSNConfig:
     frame_pair: str | None = None
 
     def __post_init__(self):
-        if self.frame_pair is None and self.in_channels == FRAME_PAIR_CHANNELS["lab"]:
-            self.frame_pair = "lab"  # checkpoints written before the field existed
-        expected = FRAME_PAIR_CHANNELS.get(self.frame_pair)
-        if expected is None:
+        if self.frame_pair not in FRAME_PAIR_CHANNELS:
             raise ValueError(
                 f"frame_pair must be one of {tuple(FRAME_PAIR_CHANNELS)}, got {self.frame_pair!r}"
             )
+        expected = FRAME_PAIR_CHANNELS[self.frame_pair]
+        if self.in_channels is None:
+            self.in_channels = expected
         if self.in_channels != expected:
             raise ValueError(
                 f"frame_pair={self.frame_pair!r} needs in_channels={expected}, "
@@ -102,13 +107,30 @@ class SSNConfig:
                 f"carried_channels must be in [1, in_channels={self.in_channels}], "
                 f"got {self.carried_channels}"
             )
-        if self.feature_net == "pix":
-            self.n_features = self.in_channels
-        elif self.n_features <= self.carried:
+        pix = self.feature_net == "pix"
+        if self.n_features is None:
+            self.n_features = self.in_channels if pix else 20
+        if pix and self.n_features != self.in_channels:
             raise ValueError(
-                f"n_features ({self.n_features}) must exceed the carried input channels "
-                f"({self.carried}) for feature_net={self.feature_net!r}"
+                f"SSN_pix's features are its {self.in_channels} input channels: leave "
+                f"n_features out, got {self.n_features}"
             )
+        if not pix and self.n_features <= self.carried:
+            raise ValueError(
+                f"n_features must exceed the {self.carried} input channels carried to the "
+                f"output, got {self.n_features} (feature_net={self.feature_net!r})"
+            )
+
+    @classmethod
+    def from_dict(cls, model_args: dict) -> SSNConfig:
+        """The config of a checkpoint's ``model_args``; those written before
+        ``frame_pair`` existed, with 8 input channels, are of the ``"lab"`` layout."""
+        if (
+            "frame_pair" not in model_args
+            and model_args.get("in_channels") == FRAME_PAIR_CHANNELS["lab"]
+        ):
+            model_args = {**model_args, "frame_pair": "lab"}
+        return cls(**model_args)
 
     @property
     def carried(self) -> int:
@@ -324,8 +346,10 @@ class SSN(nn.Module):
         if layout is None:
             return x
         if next_frame.shape != image.shape:
+            (h2, w2), (h, w) = next_frame.shape[-2:], image.shape[-2:]
             raise ValueError(
-                f"next_frame has shape {tuple(next_frame.shape)}, image {tuple(image.shape)}"
+                f"next_frame is {w2}x{h2} but image is {w}x{h} (shapes "
+                f"{tuple(next_frame.shape)} and {tuple(image.shape)})"
             )
         if layout == "lab":
             # the next frame's scaled Lab appended to the frame's XYLab

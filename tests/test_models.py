@@ -53,6 +53,8 @@ class TestFeatureNets:
         net = SSN(SSNConfig(feature_net="pix"))
         assert not list(net.parameters())
         assert net.config.n_features == 5
+        with pytest.raises(ValueError, match="SSN_pix's features are its 5 input channels"):
+            SSNConfig(feature_net="pix", n_features=20)  # refused, not overwritten
 
     def test_config_validation(self):
         with pytest.raises(ValueError, match="feature_net"):

@@ -440,7 +440,10 @@ class TestFramePairs:
     def test_frame_pair_and_channels_must_agree(self):
         with pytest.raises(ValueError, match="needs in_channels=15"):
             SSNConfig(in_channels=5, frame_pair="official")
-        assert SSNConfig(in_channels=8).frame_pair == "lab"  # checkpoints of before
+        assert SSNConfig.from_dict({"in_channels": 8}).frame_pair == "lab"  # checkpoints of before
+        with pytest.raises(ValueError, match="needs in_channels=5"):  # refused, not guessed
+            SSNConfig(in_channels=8)
+        assert SSNConfig(frame_pair="official").in_channels == 15  # derived
 
     def test_sintel_weights_show_the_layout(self, official_weights):
         """Evidence from the weights: conv1's inputs 10 and 11 (y, x of XYLab₁ − XYLab₂,

@@ -299,7 +299,7 @@ def test_an_unknown_ablation_method_is_refused(data_config, bundled):
 
 def test_the_plans_names_are_those_of_the_registry_and_the_loaders():
     """The plan does not import ssn (torch, numba): its lists are checked here."""
-    from ssn.data import bsds500, sintel
+    from ssn.data import LOADERS, bsds500, sintel
     from ssn.methods import available_methods
 
     assert set(plan_module.BASELINES) == set(available_methods()) - {"ssn"}
@@ -307,6 +307,7 @@ def test_the_plans_names_are_those_of_the_registry_and_the_loaders():
     assert set(plan_module.SPLITS["bsds500"]) == {*bsds500.SPLITS, *bsds500._ALIASES}
     assert set(plan_module.SPLITS["sintel"]) == {*sintel.SPLITS, "all"}
     assert set(plan_module.SPLITS) == set(plan_module.IMAGE_SIZES) == set(plan_module.DATASET_NAMES)
+    assert plan_module.DATASET_NAMES == tuple(LOADERS)  # the plan's names: those of ssn.data
 
 
 @pytest.mark.realdata

@@ -224,7 +224,7 @@ def test_ssn_pix_asa_not_below_slic_at_matched_count(bsds_root):
 def test_flow_model_takes_the_next_frame():
     """A model trained on frame pairs (8 inputs) sees image + next frame, as in training."""
     torch.manual_seed(0)
-    net = SSN(SSNConfig(feature_net="linear", in_channels=8)).eval()
+    net = SSN(SSNConfig(feature_net="linear", frame_pair="lab")).eval()
     rng = np.random.default_rng(5)
     image = ndi.gaussian_filter(rng.random((48, 64, 3)), (3, 3, 0))
     image = (image - image.min()) / (image.max() - image.min())

@@ -718,3 +718,31 @@ def test_threads_limit_torch_and_the_validation_kernels(tiny_bsds, tmp_path):
     finally:
         torch.set_num_threads(before[0])
         numba.set_num_threads(before[1])
+
+
+# -- issue #26 (4): the model settings derived in one place -------------------------------
+
+COMMITTED = sorted(Path(__file__).resolve().parents[1].glob("ssn/weights/*.pt")) + sorted(
+    Path(__file__).resolve().parents[1].glob("results/training/*/*.pt")
+)
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_committed_checkpoints_load_and_continue(path, tmp_path):
+    """The committed weights and runs load under today's SSNConfig, and a run continues
+    from each with the settings it recorded (resume.pt with its optimiser state)."""
+    from dataclasses import fields
+
+    from ssn.checkpoint import load_model
+    from ssn.train.loop import build
+
+    state = load_checkpoint(path)
+    assert load_model(path).config == SSNConfig.from_dict(state["model_args"])
+    known = {f.name for f in fields(TrainConfig)}
+    recorded = {k: v for k, v in state["config"].items() if k in known}
+    config = load_config(overrides={**recorded, "init_from": str(path), "device": "cpu",
+                                    "out_dir": str(tmp_path), "max_iters": state["iter"] + 1})  # fmt: skip
+    assert config.model == SSNConfig.from_dict(state["model_args"])
+    run = build(config, torch.device("cpu"))
+    assert run.start == state["iter"] and ("optimizer" in state) == bool(run.optimizer.state)
+    assert run.model.config == config.model

@@ -312,8 +312,12 @@ class Plan:
         """The checkpoint rule fetch_model writes for the paper's model of ``task``."""
         return f"{self.models_dest}/official-{task}.pt"
 
+    def bundled_path(self, name: str) -> str:
+        """The bundled weights of ``name`` (as ``ssn.checkpoint.pretrained_path`` names them)."""
+        return str(self._bundled_dir / f"ssn_{name}_bsds500.pt")
+
     def bundled_available(self, name: str) -> bool:
-        return self._exists(str(self._bundled_dir / f"ssn_{name}_bsds500.pt"))
+        return self._exists(self.bundled_path(name))
 
     def method_model(self, method: str, dataset: str):
         """The `model=` value of an SSN method on a dataset, or None when unavailable."""
@@ -523,7 +527,7 @@ class Plan:
         for method in self.reproduction["methods"]:
             model = self.method_model(method, dataset)
             if model in ("linear", "deep"):  # bundled weights
-                model = str(self._bundled_dir / f"ssn_{model}_bsds500.pt")
+                model = self.bundled_path(model)
             records[method] = model if model and model.endswith(".pt") else None
         return records
 

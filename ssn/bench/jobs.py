@@ -90,17 +90,9 @@ def dataset_items(name: str, stamp, options: dict) -> list:
     from ssn import data
 
     root, split = _stamp_root(stamp), options["split"]
-    if name == "bsds500":
-        loader = data.BSDS500(root, split)
-    elif name == "voc2012":
-        loader = data.VOC2012(root, split)
-    elif name == "cityscapes":
-        loader = data.Cityscapes(root, split, scale=options.get("scale", 1.0))
-    elif name == "sintel":
-        loader = data.Sintel(root, split, pass_=options.get("pass", "clean"), missing="skip")
-    else:
-        raise ValueError(f"unknown dataset {name!r}")
-    items = loader.evaluation_items()
+    extra = {"cityscapes": {"scale": options.get("scale", 1.0)},
+             "sintel": {"pass_": options.get("pass", "clean"), "missing": "skip"}}  # fmt: skip
+    items = data.LOADERS[name](root, split, **extra.get(name, {})).evaluation_items()
     if options.get("max_images"):
         items = items[: int(options["max_images"])]
     if not items:

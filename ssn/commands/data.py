@@ -74,22 +74,19 @@ def _names(names: list[str], specs: dict) -> list[str]:
 
 def _loaders(name: str, root: Path, spec):
     """(description, loader) per split, for reading samples."""
-    from ssn import data
+    from ssn.data import LOADERS
 
-    if name == "bsds500":
-        return [(s, data.BSDS500(root, s)) for s in ("train", "val", "test")]
-    if name == "voc2012":
-        splits = [s for s in spec.splits or ("train", "val")]
-        return [(s, data.VOC2012(root, s)) for s in splits]
-    if name == "cityscapes":
-        present = [s for s in ("train", "val") if any((root / "leftImg8bit" / s).glob("*/*.png"))]
-        return [(s, data.Cityscapes(root, s)) for s in present]
+    loader = LOADERS[name]
     if name == "sintel":
-        return [
-            (s, data.Sintel(root, list(scenes), missing="skip"))
-            for s, scenes in (spec.splits or {"all": "all"}).items()
-        ]
-    raise ValueError(name)
+        scenes = spec.splits or {"all": "all"}
+        return [(s, loader(root, list(v), missing="skip")) for s, v in scenes.items()]
+    if name == "bsds500":
+        splits = ("train", "val", "test")
+    elif name == "voc2012":
+        splits = spec.splits or ("train", "val")
+    else:  # cityscapes: the splits present
+        splits = [s for s in ("train", "val") if any((root / "leftImg8bit" / s).glob("*/*.png"))]
+    return [(s, loader(root, s)) for s in splits]
 
 
 def _read_samples(name, root, spec, n: int) -> list[str]:

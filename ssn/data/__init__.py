@@ -2,8 +2,9 @@
 
 - Acquisition: :func:`load_config` (``config/datasets.yaml``), :func:`fetch`, :func:`check`,
   with :func:`download` (streaming, resumable), sha256 checks and :func:`safe_extract`.
-- Loaders (numpy): :class:`BSDS500`, :class:`VOC2012`, :class:`Cityscapes`, :class:`Sintel`;
-  each gives ``evaluation_items()`` (:class:`EvaluationItem`), the one evaluation view.
+- Loaders (numpy): :class:`BSDS500`, :class:`VOC2012`, :class:`Cityscapes`, :class:`Sintel`,
+  by dataset name in :data:`LOADERS` (the names the CLI, the benchmark's jobs and training
+  take); each gives ``evaluation_items()`` (:class:`EvaluationItem`), the one evaluation view.
 - Training patches: :class:`PatchSampler`, :func:`segment_indices` and the torch
   datasets :class:`SegmentationPatches`, :class:`FlowPatches`
   (``ssn.data.torch_datasets``, imported lazily so that acquisition does not need torch).
@@ -27,6 +28,7 @@ from .voc import VOC2012
 __all__ = [
     "BSDS500",
     "LAYOUTS",
+    "LOADERS",
     "OFFICIAL_SCALE",
     "VOC2012",
     "ArchiveSpec",
@@ -59,6 +61,9 @@ __all__ = [
     "verify_file",
     "verify_manifest",
 ]
+
+#: the loader class of each dataset, by its name (training's ``task`` takes these names)
+LOADERS = {"bsds500": BSDS500, "voc2012": VOC2012, "cityscapes": Cityscapes, "sintel": Sintel}
 
 
 def __getattr__(name):

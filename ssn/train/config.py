@@ -15,10 +15,12 @@ from pathlib import Path
 
 import yaml
 
+from ssn.data import LOADERS
+
 __all__ = ["RESUMABLE", "TASKS", "TrainConfig", "changed_settings", "load_config"]
 
-#: the training tasks, named like the datasets they train on
-TASKS = ("bsds500", "voc2012", "cityscapes", "sintel")
+#: the training tasks: the datasets, by the names of :data:`ssn.data.LOADERS`
+TASKS = tuple(LOADERS)
 
 #: settings a run may change between its start and its resumption (where it reads its
 #: data, where it runs, for how long); any other change makes another run
@@ -109,9 +111,21 @@ class TrainConfig:
         return Path(self.out_dir or f"checkpoints/ssn_{self.feature_net}_{self.task}")
 
     @property
-    def in_channels(self) -> int:
-        """Network input channels: XYLab, plus the next frame's Lab for flow."""
-        return 8 if self.task == "sintel" else 5
+    def model(self):
+        """The :class:`~ssn.models.SSNConfig` of the network this run trains: the model
+        settings above; a flow task's input is the frame pair (``frame_pair="lab"``)."""
+        from ssn.models import SSNConfig
+
+        return SSNConfig(
+            feature_net=self.feature_net, n_features=self.n_features,
+            frame_pair="lab" if self.task == "sintel" else None, **self.model_settings,
+        )  # fmt: skip
+
+    @property
+    def model_settings(self) -> dict:
+        """The model settings that are not its architecture: a checkpoint to continue
+        from takes the run's."""
+        return {k: getattr(self, k) for k in ("eta", "train_eta", "n_iter_train", "n_iter_test")}
 
     def validate(self) -> None:
         if self.task not in TASKS:
@@ -149,11 +163,7 @@ class TrainConfig:
         for name in ("beta1", "beta2"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name} must lie in [0, 1), got {getattr(self, name)}")
-        if self.n_features <= self.in_channels:
-            raise ValueError(
-                f"n_features must exceed the {self.in_channels} input channels, "
-                f"got {self.n_features}"
-            )
+        self.model  # noqa: B018 - refuses the settings no network has
         if self.compactness_reduction not in ("official", "mean"):
             raise ValueError(
                 f"compactness_reduction must be 'official' or 'mean', "

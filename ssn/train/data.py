@@ -12,24 +12,18 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ssn.data import LOADERS
+
 from .config import TrainConfig
 
 __all__ = ["RunOrder", "build_patches", "to_device", "training_batches", "validation_source"]
-
-
-def _loader_class(task: str):
-    from ssn.data import BSDS500, VOC2012, Cityscapes, Sintel
-
-    return {"bsds500": BSDS500, "voc2012": VOC2012, "cityscapes": Cityscapes, "sintel": Sintel}[
-        task
-    ]
 
 
 def build_patches(config: TrainConfig):
     """The training patches of ``config.task`` (items addressed by ``(epoch, index)``)."""
     from ssn.data.torch_datasets import FlowPatches, SegmentationPatches
 
-    source = _loader_class(config.task)(config.dataset_folder, split=config.train_split)
+    source = LOADERS[config.task](config.dataset_folder, split=config.train_split)
     if config.task == "sintel":
         return FlowPatches(source, patch_size=config.patch_size, flip=config.flip, seed=config.seed)
     return SegmentationPatches(
@@ -40,7 +34,7 @@ def build_patches(config: TrainConfig):
 
 def validation_source(config: TrainConfig):
     """The loader of the validation split (refused when empty)."""
-    source = _loader_class(config.task)(config.dataset_folder, split=config.val_split)
+    source = LOADERS[config.task](config.dataset_folder, split=config.val_split)
     if len(source) == 0:
         raise ValueError(f"the validation split {config.val_split!r} of {config.task} is empty")
     return source

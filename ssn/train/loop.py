@@ -108,15 +108,6 @@ class TrainState:
     devices: str = ""  # the machines it ran on ("A; B" after a resume elsewhere)
 
 
-def model_config(config: TrainConfig) -> SSNConfig:
-    """The network ``config`` trains."""
-    return SSNConfig(
-        feature_net=config.feature_net, n_features=config.n_features,
-        in_channels=config.in_channels, eta=config.eta, train_eta=config.train_eta,
-        n_iter_train=config.n_iter_train, n_iter_test=config.n_iter_test,
-    )  # fmt: skip
-
-
 def _check_architecture(state: dict, source: Path, wanted: SSNConfig) -> None:
     """Refuse a checkpoint whose network is not the one the config asks for."""
     args = state["model_args"]
@@ -144,7 +135,7 @@ def build(config: TrainConfig, device: torch.device) -> TrainState:
     records what runs.
     """
     torch.manual_seed(config.seed)
-    wanted = model_config(config)
+    wanted = config.model
     state = {}
     if config.init_from == "scratch":
         model = SSN(wanted)
@@ -158,10 +149,7 @@ def build(config: TrainConfig, device: torch.device) -> TrainState:
             raise FileNotFoundError(f"cannot resume: no checkpoint at {source}")
         state = load_checkpoint(source)
         _check_architecture(state, source, wanted)
-        model = model_from_checkpoint(
-            state, source, eta=config.eta, train_eta=config.train_eta,
-            n_iter_train=config.n_iter_train, n_iter_test=config.n_iter_test,
-        )  # fmt: skip
+        model = model_from_checkpoint(state, source, **config.model_settings)
     model.to(device).train()
     betas = (config.beta1, config.beta2)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate, betas=betas)
