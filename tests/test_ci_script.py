@@ -19,13 +19,36 @@ def test_ci_entry_point_parses():
     assert result.returncode == 0, result.stderr
 
 
-def test_ci_entry_point_runs_the_readme_test_command():
-    """`.ci/run` must run the test command the README gives, so the two cannot drift."""
+def _commands(lines) -> list[str]:
+    """The commands of shell lines: comments and blank lines dropped, trailing comments cut."""
+    commands = (line.split("#", 1)[0].strip() for line in lines)
+    return [command for command in commands if command]
+
+
+def test_ci_entry_point_runs_the_readme_test_commands():
+    """`.ci/run` ends with exactly the test commands of the README's "Run the tests"
+    block, in its order, so that the two cannot drift."""
     readme = (ROOT / "README.md").read_text()
-    script = (ROOT / ".ci" / "run").read_text()
-    last_command = [
-        line.strip()
-        for line in script.splitlines()
-        if line.strip() and not line.lstrip().startswith("#")
-    ][-1]
-    assert last_command in readme
+    block = readme.split("Run the tests:", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    tests = _commands(block.splitlines())
+    assert tests and all(command.startswith("python -m pytest") for command in tests)
+    script = _commands((ROOT / ".ci" / "run").read_text().splitlines())
+    assert script[-len(tests) :] == tests
+
+
+def test_the_default_run_leaves_out_the_slow_tests_and_slow_runs_them():
+    """The README's two commands split the suite: the default deselects `slow`, and
+    `-m slow` selects only those (a test of each kind is collected where it should be)."""
+    import sys
+
+    def collected(*args) -> str:
+        command = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p",
+                   "no:cacheprovider", "tests/test_device_check.py", "tests/test_ci_script.py",
+                   *args]  # fmt: skip
+        return subprocess.run(command, cwd=ROOT, capture_output=True, text=True).stdout
+
+    default, slow = collected(), collected("-m", "slow")
+    assert "test_device_check_quick_on_the_cpu" not in default
+    assert "test_ci_entry_point_parses" in default
+    assert "test_device_check_quick_on_the_cpu" in slow
+    assert "test_ci_entry_point_parses" not in slow
