@@ -25,27 +25,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
+from _common import DEFAULT_DATA, median_ms
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from ssn.io import read_bsds_ground_truth, read_image  # noqa: E402
-from ssn.methods import available_methods, load_segmenter  # noqa: E402
-from ssn.metrics import evaluate_image  # noqa: E402
+from ssn.io import read_bsds_ground_truth, read_image
+from ssn.methods import available_methods, load_segmenter
+from ssn.metrics import evaluate_image
 
 RAW_SLIC = "skimage-slic-1call"
-
-
-def data_root() -> Path:
-    return Path(os.environ.get("SSN_DATA", REPO.parent / "shared" / "datasets"))
 
 
 def asa_br(labels, ground_truths):
@@ -66,13 +57,9 @@ def segment_fn(method):
 
 
 def time_call(fn, img, k, repeats):
-    times = []
-    labels = None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        labels = fn(img, k)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3, labels
+    """``(median ms, labels)`` of ``repeats`` calls of ``fn(img, k)``."""
+    out = []
+    return median_ms(lambda: out.append(fn(img, k)), repeats), out[-1]
 
 
 def main(argv=None):
@@ -91,7 +78,7 @@ def main(argv=None):
     )
     if RAW_SLIC not in methods and "slic" in methods:
         methods.append(RAW_SLIC)
-    bsds = data_root() / "BSDS500" / "data"
+    bsds = DEFAULT_DATA / "BSDS500" / "data"
     files = sorted((bsds / "images" / "test").glob("*.jpg"))[: args.n_images]
     if not files:
         sys.exit(f"no BSDS500 test images under {bsds}")
@@ -99,7 +86,7 @@ def main(argv=None):
     gts = [read_bsds_ground_truth(bsds / "groundTruth" / "test" / (f.stem + ".mat")) for f in files]
     city = None
     if not args.no_cityscapes:
-        cs = sorted((data_root() / "samples" / "Cityscapes" / "leftImg8bit").rglob("*.png"))
+        cs = sorted((DEFAULT_DATA / "samples" / "Cityscapes" / "leftImg8bit").rglob("*.png"))
         if cs:
             import cv2
 

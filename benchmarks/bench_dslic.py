@@ -36,18 +36,9 @@ import sys
 import time
 from pathlib import Path
 
-from ssn.bench.jobs import median_ms
+from _common import DEFAULT_DATA, OtherCPUShare, median_ms, set_threads
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = Path(os.environ.get("SSN_DATA", REPO.parent / "shared" / "datasets"))
 KS = (100, 200, 400, 800, 1200)
-
-
-def _sync(device):
-    import torch
-
-    if device.type == "cuda":
-        torch.cuda.synchronize()
 
 
 @contextlib.contextmanager
@@ -138,7 +129,6 @@ def _train_step_child(batch, height, width, n_segments, n_iter, channels, device
         out = differentiable_slic(feats, grid, n_iter=n_iter)
         ((out.association.weights * weights).sum() + out.centres.sum()).backward()
         feats.grad = None
-        _sync(device)
 
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
@@ -149,7 +139,7 @@ def _train_step_child(batch, height, width, n_segments, n_iter, channels, device
         base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         step()
         peak_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024
-    ms = median_ms(step, repeats)
+    ms = median_ms(step, repeats, device=device)
     print(json.dumps({"ms": ms, "peak_mb": peak_mb}))
 
 
@@ -192,8 +182,7 @@ def main() -> None:
     import numba
     import torch
 
-    torch.set_num_threads(args.threads)
-    numba.set_num_threads(args.threads)
+    set_threads(args.threads)
     if args.child_train:
         _train_step_child(*json.loads(args.child_train))
         return
@@ -205,8 +194,6 @@ def main() -> None:
     if not paths:
         sys.exit(f"no BSDS500 test images under {args.data} (set --data or SSN_DATA)")
     images = [read_image(p) for p in paths[: args.images]]
-    import ssn._kernels  # noqa: F401  (sets the OpenMP wait policy it documents)
-    from ssn.bench.jobs import OtherCPUShare
     from ssn.devices import cpu_model
 
     print(

@@ -13,33 +13,14 @@ the median of many repeats is reported.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
-import time
-from pathlib import Path
 
 import numpy as np
+from _common import DEFAULT_DATA, times_ms
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from ssn.io import read_bsds_ground_truth, read_image  # noqa: E402
-from ssn.metrics import evaluate_image, flow_endpoint_error  # noqa: E402
-
-
-def data_root() -> Path:
-    return Path(os.environ.get("SSN_DATA", ROOT.parent / "shared" / "datasets"))
-
-
-def timed(fn, repeats: int) -> list[float]:
-    fn()  # warm-up
-    out = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        out.append(1000.0 * (time.perf_counter() - start))
-    return out
+from ssn.io import read_bsds_ground_truth, read_image
+from ssn.metrics import evaluate_image, flow_endpoint_error
 
 
 def report(name: str, times: list[float]) -> float:
@@ -61,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from skimage.segmentation import slic
 
-    bsds = data_root() / "BSDS500" / "data"
+    bsds = DEFAULT_DATA / "BSDS500" / "data"
     image = read_image(bsds / "images" / args.split / f"{args.image_id}.jpg")
     annotations = read_bsds_ground_truth(bsds / "groundTruth" / args.split / f"{args.image_id}.mat")
     labels = slic(image, n_segments=args.n_segments, start_label=0)
@@ -75,13 +56,15 @@ def main(argv: list[str] | None = None) -> int:
     for protocol in ("stutz", "ssn"):
         medians[protocol] = report(
             f"evaluate_image ({protocol}, all annotations, EV)",
-            timed(
+            times_ms(
                 lambda p=protocol: evaluate_image(labels, annotations, image=image, protocol=p),
                 args.repeats,
+                warm_up=True,
             ),
         )
     medians["epe"] = report(
-        "flow_endpoint_error", timed(lambda: flow_endpoint_error(labels, flow), args.repeats)
+        "flow_endpoint_error",
+        times_ms(lambda: flow_endpoint_error(labels, flow), args.repeats, warm_up=True),
     )
     total = max(medians["stutz"], medians["ssn"]) + medians["epe"]
     print(f"all metrics of one image (one protocol + EPE): {total:.1f} ms (target < 100 ms)")

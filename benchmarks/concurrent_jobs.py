@@ -1,7 +1,7 @@
 """Two segmentation jobs at once against the same two one after the other.
 
 Snakemake runs as many jobs as ``--cores`` allows, each with the ``threads`` its rule
-gives (``threads.segment: 1`` by default); ``ssn.bench.jobs.set_threads`` makes torch,
+gives (``threads.segment: 1`` by default), and its job scripts' ``start_job`` makes torch,
 numba and OpenCV use exactly those. Each job here segments the same BSDS500 test images
 at K = 400 (SSN_pix, then SSN_deep with the bundled weights) in a process of its own,
 as a workflow job does. With 2 cores and 1 thread per job, running both at once must
@@ -21,13 +21,13 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = Path(os.environ.get("SSN_DATA", REPO.parent / "shared" / "datasets"))
+from _common import DEFAULT_DATA, busy_cpu_seconds
 
 JOB = """
 import sys
 from pathlib import Path
-from ssn.bench.jobs import set_threads
+sys.path.insert(0, {benchmarks!r})
+from _common import set_threads  # as a workflow job starts: OpenMP wait policy, threads
 set_threads({threads})
 from ssn.io import read_image
 from ssn.methods import load_segmenter
@@ -56,12 +56,11 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="threads per job")
     args = parser.parse_args(argv)
 
-    sys.path.insert(0, str(REPO))
-    from ssn.bench.jobs import busy_cpu_seconds
     from ssn.devices import cpu_model
 
     folder = args.data / "BSDS500" / "data" / "images" / "test"
-    code = JOB.format(threads=args.threads, images=str(folder), n=args.images)
+    code = JOB.format(benchmarks=str(Path(__file__).parent), threads=args.threads,
+                      images=str(folder), n=args.images)  # fmt: skip
     run_jobs(1, code)  # warm-up: numba's cache, the bundled weights in the page cache
     busy = busy_cpu_seconds()
     start = time.time()

@@ -24,8 +24,7 @@ import os
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = Path(os.environ.get("SSN_DATA", REPO.parent / "shared" / "datasets"))
+from _common import DEFAULT_DATA, OtherCPUShare, median_ms, set_threads
 
 
 def conv_macs(model, height: int, width: int) -> float:
@@ -52,16 +51,12 @@ def main(argv=None) -> int:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
 
-    import numba
     import numpy as np
     import torch
     from skimage.segmentation import slic
 
-    torch.set_num_threads(args.threads)
-    numba.set_num_threads(args.threads)
-    sys.path.insert(0, str(REPO))
+    set_threads(args.threads)
     from ssn import official
-    from ssn.bench.jobs import OtherCPUShare, median_ms
     from ssn.checkpoint import load_model, pretrained_path
     from ssn.devices import cpu_model
     from ssn.inference import resolve_model, segment

@@ -54,8 +54,7 @@ import time
 import traceback
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _common import DEFAULT_DATA, REPO, times_ms
 
 STEPS = ("tests", "train", "torchrun", "segment", "workflow", "runtime", "dslic")
 SIZES = {"bsds500": (321, 481), "cityscapes": (512, 1024)}
@@ -69,8 +68,7 @@ class Check:
 
         self.device, self.quick, self.work = device, quick, work
         self.torch = torch
-        data = Path(os.environ.get("SSN_DATA", ROOT.parent / "shared" / "datasets"))
-        bsds = data / "BSDS500" / "data"
+        bsds = DEFAULT_DATA / "BSDS500" / "data"
         self.real_data = (bsds / "images" / "test").is_dir()
         if self.real_data:
             self.bsds = bsds
@@ -79,24 +77,11 @@ class Check:
 
             counts = (("train", 8), ("val", 2), ("test", 2 if quick else 8))
             self.bsds = write_bsds500_like(work / "BSDS500" / "data", counts, size=(161, 241))
-        self.data_root = data
-
-    def sync(self) -> None:
-        from ssn.devices import synchronize
-
-        synchronize(self.device)
+        self.data_root = DEFAULT_DATA
 
     def timed(self, fn, repeats: int) -> list[float]:
-        """Wall times of ``repeats`` calls of ``fn`` after one warm-up, in ms."""
-        fn()
-        times = []
-        for _ in range(repeats):
-            self.sync()
-            start = time.perf_counter()
-            fn()
-            self.sync()
-            times.append((time.perf_counter() - start) * 1e3)
-        return times
+        """Wall times of ``repeats`` calls of ``fn`` on the device after one warm-up, in ms."""
+        return times_ms(fn, repeats, warm_up=True, device=self.device)
 
 
 def _run_cli(args: list[str]) -> str:
@@ -131,7 +116,7 @@ def _train_settings(check: Check, iterations: int, schedule: int | None = None) 
 def step_tests(check: Check) -> dict:
     command = [sys.executable, "-m", "pytest", "-q", "-m", "cuda", "-p", "no:cacheprovider"]
     start = time.perf_counter()
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
     tail = (result.stdout + result.stderr).strip().splitlines()[-1:]
     if result.returncode not in (0, 5):  # 5: all deselected or skipped (no GPU)
         raise RuntimeError(f"pytest -m cuda failed: {tail}")
@@ -177,7 +162,7 @@ def step_torchrun(check: Check) -> dict:
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
                "--nproc-per-node", "1", "-m", "ssn.cli", "train",
                *_train_settings(check, 4 if check.quick else 20), "--out", str(out)]  # fmt: skip
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
     if result.returncode or "done: iteration" not in result.stdout:
         raise RuntimeError(f"torchrun failed ({result.returncode}): {result.stderr[-2000:]}")
     backend = torch.distributed.Backend.default_device_backend_map[check.device.type]
@@ -240,12 +225,12 @@ def step_workflow(check: Check) -> dict:
     (work / "config").mkdir(parents=True)
     local = work / "datasets.local.yaml"
     local.write_text(yaml.safe_dump({"datasets": {"bsds500": {"source": str(check.bsds)}}}))
-    config = yaml.safe_load((ROOT / ".test" / "config" / "config.yaml").read_text())
-    config["data"]["configs"] = [str(ROOT / "config" / "datasets.yaml"), str(local)]
+    config = yaml.safe_load((REPO / ".test" / "config" / "config.yaml").read_text())
+    config["data"]["configs"] = [str(REPO / "config" / "datasets.yaml"), str(local)]
     config["datasets"]["bsds500"]["max_images"] = 2
     config["runtime"]["methods"] = ["ssn_pix", "slic"]
     (work / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
                "--cores", "2", "--resources", "gpu=1", "--config",
                f"device={check.device.type}"]  # fmt: skip
     start = time.perf_counter()
@@ -384,7 +369,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="auto", help="auto (default), cuda, cuda:N or cpu")
     parser.add_argument("--quick", action="store_true", help="every step small (CI)")
-    parser.add_argument("--out-dir", type=Path, default=ROOT / "results" / "gpu")
+    parser.add_argument("--out-dir", type=Path, default=REPO / "results" / "gpu")
     parser.add_argument("--steps", default=",".join(STEPS), help="comma-separated subset")
     args = parser.parse_args(argv)
     steps = args.steps.split(",")

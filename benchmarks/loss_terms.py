@@ -16,12 +16,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = Path(os.environ.get("SSN_DATA", REPO.parent / "shared" / "datasets"))
+from _common import DEFAULT_DATA, set_threads
 
 
 def main(argv=None) -> int:
@@ -37,10 +34,8 @@ def main(argv=None) -> int:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
 
-    sys.path.insert(0, str(REPO))
     import torch
 
-    from ssn.bench.jobs import set_threads
     from ssn.inference import resolve_model
     from ssn.train import TrainConfig, compute_loss
     from ssn.train.data import build_patches, training_batches

@@ -3,9 +3,9 @@
 On the first N BSDS500 test images (sorted by name) at one K, ASA and boundary recall
 (Stutz protocol, mean over every image/annotation pair) of SSN_pix, of each model given
 and of the paper's released BSDS500 model (``$SSN_WEIGHTS`` or ``ssn models fetch``),
-and the gap closure G = (model - pix) / (paper - pix) of each
-(:func:`ssn.metrics.gap_closure`). The workflow's ``reproduction_gap`` table gives the
-same over the whole test set at every K.
+and the gap closure G = (model - pix) / (paper - pix) of each: the workflow's
+``reproduction_gap`` table (``workflow/scripts/_jobs.py``), which gives the same over the
+whole test set at every K, on these images.
 
     python benchmarks/reproduction_gap.py checkpoints/run/last.pt [deep ...] \\
         [--images 20] [--k 400] [--json out.json]
@@ -15,12 +15,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = Path(os.environ.get("SSN_DATA", REPO.parent / "shared" / "datasets"))
+from _common import DEFAULT_DATA, reproduction_gap, set_threads
 
 
 def main(argv=None) -> int:
@@ -33,40 +30,41 @@ def main(argv=None) -> int:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
 
-    sys.path.insert(0, str(REPO))
     import numpy as np
+    import pandas as pd
     from tqdm import tqdm
 
-    from ssn.bench.jobs import set_threads
     from ssn.data import BSDS500
     from ssn.methods import load_segmenter
-    from ssn.metrics import evaluate_image, gap_closure
+    from ssn.metrics import evaluate_image
 
     set_threads(args.threads)
     items = BSDS500(args.data / "BSDS500" / "data", split="test").evaluation_items()[: args.images]
     samples = [item.load() for item in items]
     models = {"pix": "pix", **{m: m for m in args.models}, "paper": "official-bsds500"}
-    scores = {}
+    scores, rows = {}, []
     for name, model in models.items():
         segmenter = load_segmenter("ssn", model=model, device="cpu")
-        pairs = []
+        pairs, counts = [], []
         for sample in tqdm(samples, desc=name, unit="image", leave=False):
-            labels = segmenter(sample.image, args.k)
-            evaluation = evaluate_image(labels, sample.annotations, protocol="stutz")
+            evaluation = evaluate_image(segmenter(sample.image, args.k), sample.annotations,
+                                        protocol="stutz")  # fmt: skip
             pairs += [(row["asa"], row["br"]) for row in evaluation.per_annotation]
+            counts.append(evaluation.n_superpixels)
         asa, br = np.mean(pairs, axis=0)
         scores[name] = {"asa": float(asa), "br": float(br), "n_pairs": len(pairs)}
+        rows.append({"dataset": "bsds500", "protocol": "stutz", "method": name, "k": args.k,
+                     "asa": asa, "br": br, "n_superpixels": np.mean(counts)})  # fmt: skip
 
-    pix, paper = scores["pix"], scores["paper"]
-    print(f"{len(samples)} BSDS500 test images ({pix['n_pairs']} pairs), K = {args.k}, "
-          "stutz protocol, means over pairs")  # fmt: skip
-    for name, score in scores.items():
-        line = f"  {name:>24s}  ASA {score['asa']:.4f}  BR {score['br']:.4f}"
-        if name not in ("pix", "paper"):
-            score["g_asa"] = gap_closure(score["asa"], pix["asa"], paper["asa"])
-            score["g_br"] = gap_closure(score["br"], pix["br"], paper["br"])
-            line += f"  G(ASA) {score['g_asa']:.2f}  G(BR) {score['g_br']:.2f}"
-        print(line)
+    spec = {"dataset": "bsds500", "protocol": "stutz", "methods": args.models,
+            "baseline": "pix", "reference": "paper"}  # fmt: skip
+    labels = {"pix": "SSN_pix", "paper": "the paper's model", **{m: m for m in args.models}}
+    records = {m: m if Path(m).is_file() else None for m in args.models}
+    table, markdown = reproduction_gap(pd.DataFrame(rows), spec, labels, records)
+    print(f"{len(samples)} BSDS500 test images ({scores['pix']['n_pairs']} pairs), "
+          f"K = {args.k}, means over pairs\n\n{markdown}")  # fmt: skip
+    for row in table.itertuples():
+        scores[row.method].update(g_asa=float(row.g_asa), g_br=float(row.g_br))
     if args.json:
         args.json.write_text(json.dumps({"k": args.k, "images": len(samples), **scores}, indent=2))
     return 0

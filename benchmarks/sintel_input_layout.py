@@ -19,31 +19,19 @@ Needs ``$SSN_WEIGHTS`` (or ``../shared/weights/ssn_official``) and ``$SSN_DATA``
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 from pathlib import Path
 
 import numpy as np
+from _common import DEFAULT_DATA, DEFAULT_WEIGHTS
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import ssn  # noqa: E402
-from ssn.caffe import _fields, convert, read_caffemodel  # noqa: E402
-from ssn.io import read_flo, read_image  # noqa: E402
-from ssn.methods import load_segmenter  # noqa: E402
-from ssn.metrics import flow_endpoint_error  # noqa: E402
+import ssn
+from ssn.caffe import _fields, convert, read_caffemodel
+from ssn.io import read_flo, read_image
+from ssn.methods import load_segmenter
+from ssn.metrics import flow_endpoint_error
 
 MODEL_FILE = "ssn_sintel_model.caffemodel"
 INIT_STD = 0.001
-
-
-def weights_root() -> Path:
-    return Path(os.environ.get("SSN_WEIGHTS", ROOT.parent / "shared" / "weights" / "ssn_official"))
-
-
-def data_root() -> Path:
-    return Path(os.environ.get("SSN_DATA", ROOT.parent / "shared" / "datasets"))
 
 
 def network_definition(path: Path) -> list[str]:
@@ -82,15 +70,15 @@ def conv1_evidence(path: Path) -> None:
 
 def frame(scene: str, pass_: str, index: int) -> np.ndarray:
     name = f"{pass_}/{scene}/frame_{index:04d}.png"
-    for root in (data_root() / "samples" / "MPI-Sintel" / "training",
-                 data_root() / "sintel_extra_frames" / "training"):  # fmt: skip
+    for root in (DEFAULT_DATA / "samples" / "MPI-Sintel" / "training",
+                 DEFAULT_DATA / "sintel_extra_frames" / "training"):  # fmt: skip
         if (root / name).is_file():
             return read_image(root / name)
-    raise FileNotFoundError(f"no Sintel frame {name} under {data_root()}")
+    raise FileNotFoundError(f"no Sintel frame {name} under {DEFAULT_DATA}")
 
 
 def epe_table(ks: list[int]) -> None:
-    net = convert(weights_root() / MODEL_FILE)
+    net = convert(DEFAULT_WEIGHTS / MODEL_FILE)
     candidates = {"next (0003)": 3, "previous (0001)": 1, "two ahead (0004)": 4, "same (0002)": 2}
     print("\nflow EPE of frame 0002's superpixels (ground truth 0002 -> 0003):")
     header = ["K", "pass", "scene", "SLIC", "SSN_pix", *[f"paper, 2nd = {c}" for c in candidates]]
@@ -101,7 +89,7 @@ def epe_table(ks: list[int]) -> None:
         for pass_ in ("clean", "final"):
             for scene in ("alley_1", "cave_2"):
                 flow = flows.setdefault(scene, read_flo(
-                    data_root() / "samples" / "MPI-Sintel" / "training" / "flow" / scene
+                    DEFAULT_DATA / "samples" / "MPI-Sintel" / "training" / "flow" / scene
                     / "frame_0002.flo"))  # fmt: skip
                 image = frame(scene, pass_, 2)
                 row = [
@@ -119,7 +107,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--k", type=int, nargs="+", default=[300, 1000])
     args = parser.parse_args()
-    path = weights_root() / MODEL_FILE
+    path = DEFAULT_WEIGHTS / MODEL_FILE
     print(f"network definition stored in {path.name}, up to the first convolution:")
     for line in network_definition(path):
         print("  " + line)

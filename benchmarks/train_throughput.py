@@ -1,19 +1,15 @@
-"""SSN_deep training throughput on this machine: today's step against the previous one.
+"""SSN_deep training throughput on this machine, in samples per second.
 
 One training iteration as ``ssn train`` runs it (batch 8, 201×201 patches, k = 20,
 v = 5, K = 100: feature CNN, differentiable SLIC, reconstruction + compactness loss,
-backward, Adam step), timed for two implementations of the network in the same process,
-alternating so that both see the same machine load:
+backward, Adam step) on batches of smooth random images with blocky segments, timed
+``--steps`` times after one warm-up step. Prints the time per step, samples/s, the loss
+of each step, the CPU model, the threads and the CPU share other processes took
+meanwhile.
 
-* ``concat`` -- the step before this benchmark existed: conv7 runs on the
-  197-channel concatenation ``[input, conv2, up(conv4), up(conv6)]``;
-* ``split`` -- the library's step: conv7 as one convolution per part, summed
-  (``SSNDeep._conv7``), the same function without the concatenation.
-
-Both start from the same weights and see the same batches, so their losses must agree
-to float32 rounding step after step: the benchmark prints the largest difference.
-Prints samples/s of each, their ratio, the CPU model, the threads and the CPU share
-other processes took meanwhile.
+``results/benchmarks/train_throughput_cpu.json``, which the README quotes, was written
+by an earlier version of this script that also timed the network before conv7 ran per
+input part, in the same run (``samples_per_s`` of ``concat`` and of ``split``, today's).
 
     python benchmarks/train_throughput.py [--steps 4] [--threads 2] [--json out.json]
 """
@@ -21,22 +17,12 @@ other processes took meanwhile.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import os
 import statistics
-import sys
-import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def concat_conv7(self, parts):
-    """conv7 on the materialised concatenation (the previous implementation)."""
-    import torch
-
-    return self.conv7(torch.cat(parts, dim=1))
+from _common import OtherCPUShare, set_threads, times_ms
 
 
 def make_batch(generator, batch: int, size: int) -> dict:
@@ -53,73 +39,48 @@ def make_batch(generator, batch: int, size: int) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=4, help="timed steps per path")
+    parser.add_argument("--steps", type=int, default=4, help="timed steps")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--size", type=int, default=201)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
 
-    sys.path.insert(0, str(REPO))
     import torch
 
-    from ssn.bench.jobs import OtherCPUShare
     from ssn.devices import cpu_model
-    from ssn.models import SSN, SSNConfig, SSNDeep
+    from ssn.models import SSN, SSNConfig
     from ssn.train import TrainConfig, compute_loss
 
-    torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     config = TrainConfig(feature_net="deep", task="bsds500", batch_size=args.batch)
     torch.manual_seed(0)
     model = SSN(SSNConfig(feature_net="deep")).train()
-    paths = {"concat": concat_conv7, "split": SSNDeep._conv7}
-    runs = {}
-    for name in paths:
-        net = copy.deepcopy(model)
-        runs[name] = (net, torch.optim.Adam(net.parameters(), lr=config.learning_rate))
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     generator = torch.Generator().manual_seed(0)
-    batches = [make_batch(generator, args.batch, args.size) for _ in range(args.steps + 1)]
+    batches = iter([make_batch(generator, args.batch, args.size) for _ in range(args.steps + 1)])
+    losses = []
 
-    def step(name: str, batch: dict) -> tuple[float, float]:
-        net, optimizer = runs[name]
-        SSNDeep._conv7 = paths[name]
-        start = time.perf_counter()
-        loss = compute_loss(net, batch, config)["loss"]
+    def step() -> None:
+        loss = compute_loss(model, next(batches), config)["loss"]
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        return time.perf_counter() - start, loss.item()
+        losses.append(loss.item())
 
-    try:
-        for name in paths:  # warm-up: allocator, oneDNN primitives
-            step(name, batches[0])
-        seconds = {name: [] for name in paths}
-        losses = {name: [] for name in paths}
-        with OtherCPUShare() as load:
-            for batch in batches[1:]:
-                for name in paths:
-                    elapsed, loss = step(name, batch)
-                    seconds[name].append(elapsed)
-                    losses[name].append(loss)
-    finally:
-        SSNDeep._conv7 = paths["split"]
-
-    rate = {name: args.batch / statistics.median(seconds[name]) for name in paths}
-    gap = max(abs(a - b) / abs(b) for a, b in zip(losses["concat"], losses["split"], strict=True))
+    with OtherCPUShare() as load:
+        seconds = [ms / 1e3 for ms in times_ms(step, args.steps, warm_up=True)]
+    rate = args.batch / statistics.median(seconds)
     print(f"SSN_deep training step, batch {args.batch}, {args.size}x{args.size}, k=20, v=5, "
           f"K=100; {args.threads} threads on {cpu_model()} ({os.cpu_count()} logical CPUs)")  # fmt: skip
-    for name in paths:
-        print(f"  {name:6s} {statistics.median(seconds[name]):6.2f} s/step  "
-              f"{rate[name]:.2f} samples/s")  # fmt: skip
-    print(f"ratio split / concat samples/s: {rate['split'] / rate['concat']:.2f}")
-    print(f"losses of the two paths over {args.steps} steps differ by at most {gap:.1e} (relative)")
+    print(f"  {statistics.median(seconds):.2f} s/step, {rate:.2f} samples/s; losses "
+          + ", ".join(f"{loss:.4f}" for loss in losses[1:]))  # fmt: skip
     print(f"other processes took {load.share:.0%} of the CPU meanwhile")
     if args.json:
         args.json.write_text(json.dumps({
             "cpu": cpu_model(), "logical_cpus": os.cpu_count(), "threads": args.threads,
-            "batch": args.batch, "size": args.size, "seconds": seconds, "losses": losses,
-            "samples_per_s": rate, "ratio": rate["split"] / rate["concat"],
-            "other_cpu_share": load.share,
+            "batch": args.batch, "size": args.size, "seconds": seconds, "losses": losses[1:],
+            "samples_per_s": rate, "other_cpu_share": load.share,
         }, indent=2))  # fmt: skip
     return 0
 

@@ -10,6 +10,8 @@ import argparse
 import importlib
 import sys
 
+from ssn._parallel import passive_openmp_wait
+
 # Sub-command name -> module under ssn.commands. Imported lazily so that `ssn --help`
 # does not pay for torch/numba imports of every command.
 COMMANDS = {
@@ -36,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    passive_openmp_wait()  # the process starts here, before torch or numba is loaded
     from ssn.data.download import DownloadInterrupted
 
     parser = build_parser()

@@ -134,7 +134,8 @@ def test_torchrun_two_ranks_on_cuda(tiny_bsds, tmp_path):
 
 # a workflow job as Snakemake runs its script: a fresh process, `snakemake` injected
 JOB_DRIVER = """
-import json, runpy, sys, types
+import json, os, runpy, sys, types
+sys.path.append(os.path.dirname(sys.argv[1]))  # the script's folder: its helpers (_jobs)
 job = json.loads(sys.argv[2])
 snakemake = types.SimpleNamespace(
     log=job["log"], input=job["input"], threads=job["threads"],

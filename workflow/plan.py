@@ -368,7 +368,7 @@ class Plan:
         return [model]
 
     def segment_params(self, method: str, dataset: str) -> dict:
-        """What a segmentation job runs (ssn.bench.jobs.load_segmenter's spec)."""
+        """What a segmentation job runs (workflow/scripts/_jobs.py: load_segmenter's spec)."""
         spec = self.config["methods"][method]
         if spec["family"] == "ssn":
             return {

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from ssn.bench.jobs import set_threads
+from ssn._parallel import set_threads
 from ssn.checkpoint import atomic_write_text, remove_stale_temporaries, save_checkpoint
 from ssn.devices import resolve_device
 

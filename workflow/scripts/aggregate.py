@@ -2,9 +2,9 @@
 """All per-image metrics in one tidy table; the summary per dataset/method/K/protocol and
 the Stutz benchmark's averages over the counts, both from ssn.metrics.summary."""
 
-from ssn.bench.jobs import setup_logging
+from _jobs import start_job
 
-log = setup_logging(snakemake.log[0])
+log = start_job(snakemake)
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402

@@ -3,9 +3,9 @@
 
 from pathlib import Path
 
-from ssn.bench.jobs import dataset_items, set_threads, setup_logging
+from _jobs import dataset_items, start_job
 
-log = setup_logging(snakemake.log[0])
+log = start_job(snakemake, threads=True)
 
 import pandas as pd  # noqa: E402
 
@@ -17,7 +17,6 @@ from ssn.metrics import (  # noqa: E402
     n_superpixels,
 )
 
-set_threads(snakemake.threads)
 dataset = snakemake.wildcards.dataset
 method = snakemake.wildcards.method
 k = int(snakemake.wildcards.k)

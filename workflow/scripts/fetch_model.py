@@ -5,9 +5,9 @@
 import sys
 from pathlib import Path
 
-from ssn.bench.jobs import setup_logging
+from _jobs import start_job
 
-setup_logging(snakemake.log[0])
+start_job(snakemake)
 sys.stdout = sys.stderr  # the command's report goes to the job's log
 
 from ssn.cli import main  # noqa: E402

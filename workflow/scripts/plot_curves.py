@@ -1,13 +1,12 @@
 # ruff: noqa: F821  (`snakemake` is injected by the script directive)
 """Metric curves against the realised number of superpixels, BR-BP curves, ablation."""
 
-from ssn.bench.jobs import setup_logging
+from _jobs import start_job
 
-log = setup_logging(snakemake.log[0])
+log = start_job(snakemake)
 
 import pandas as pd  # noqa: E402
-
-from ssn.bench.plots import DATASET_NAMES, METRIC_NAMES, RC, line_style, plt, save  # noqa: E402
+from _plots import DATASET_NAMES, METRIC_NAMES, RC, line_style, plt, save  # noqa: E402
 
 spec = snakemake.params.spec
 styles = snakemake.params.styles

@@ -3,15 +3,15 @@
 
 from pathlib import Path
 
-from ssn.bench.jobs import dataset_items, setup_logging
+from _jobs import dataset_items, start_job
 
-log = setup_logging(snakemake.log[0])
+log = start_job(snakemake)
 
 import numpy as np  # noqa: E402
+from _plots import RC, plt  # noqa: E402
 from PIL import Image  # noqa: E402
 from skimage.segmentation import find_boundaries  # noqa: E402
 
-from ssn.bench.plots import RC, plt  # noqa: E402
 from ssn.io import read_label_image  # noqa: E402
 
 methods = list(snakemake.params.methods)

@@ -1,9 +1,9 @@
 # ruff: noqa: F821  (`snakemake` is injected by the script directive)
 """The config and the software/hardware versions that made the results."""
 
-from ssn.bench.jobs import setup_logging
+from _jobs import start_job
 
-log = setup_logging(snakemake.log[0])
+log = start_job(snakemake)
 
 import datetime  # noqa: E402
 import importlib.metadata as md  # noqa: E402

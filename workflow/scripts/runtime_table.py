@@ -1,9 +1,9 @@
 # ruff: noqa: F821  (`snakemake` is injected by the script directive)
 """The runtime table (ms per image, method x K, per image size) as CSV, Markdown, LaTeX."""
 
-from ssn.bench.jobs import setup_logging
+from _jobs import start_job
 
-log = setup_logging(snakemake.log[0])
+log = start_job(snakemake)
 
 import pandas as pd  # noqa: E402
 

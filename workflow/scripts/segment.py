@@ -3,10 +3,9 @@
 
 from pathlib import Path
 
-from ssn.bench import jobs
+import _jobs as jobs
 
-log = jobs.setup_logging(snakemake.log[0])
-jobs.set_threads(snakemake.threads)
+log = jobs.start_job(snakemake, threads=True)
 
 import pandas as pd  # noqa: E402
 

@@ -18,9 +18,9 @@ import sys
 import time
 from pathlib import Path
 
-from ssn.bench.jobs import setup_logging
+from _jobs import start_job
 
-log = setup_logging(snakemake.log[0])
+log = start_job(snakemake)
 
 from ssn.checkpoint import export_weights, load_checkpoint  # noqa: E402
 from ssn.devices import resolve_device  # noqa: E402
