@@ -224,7 +224,13 @@ def step_workflow(check: Check) -> dict:
     work = check.work / "workflow"
     (work / "config").mkdir(parents=True)
     local = work / "datasets.local.yaml"
-    local.write_text(yaml.safe_dump({"datasets": {"bsds500": {"source": str(check.bsds)}}}))
+    expect = {  # a subset (the carried kit, a generated set) has fewer files than BSDS500
+        f"{kind}/{split}/*{suffix}": len(list((check.bsds / kind / split).glob(f"*{suffix}")))
+        for kind, suffix in (("images", ".jpg"), ("groundTruth", ".mat"))
+        for split in ("train", "val", "test")
+    }
+    bsds = {"source": str(check.bsds), "expect": expect, "manifest": None}  # a subset
+    local.write_text(yaml.safe_dump({"datasets": {"bsds500": bsds}}))
     config = yaml.safe_load((REPO / ".test" / "config" / "config.yaml").read_text())
     config["data"]["configs"] = [str(REPO / "config" / "datasets.yaml"), str(local)]
     config["datasets"]["bsds500"]["max_images"] = 2

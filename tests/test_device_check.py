@@ -65,8 +65,12 @@ def test_device_check_quick_on_the_cpu(tmp_path):
 @pytest.mark.slow
 def test_device_check_on_fake_gpus(tmp_path):
     """--device cuda through every real entry point (the CLI, torchrun, Snakemake with
-    --resources gpu=1 --config device=cuda), with CUDA's C level played by the CPU."""
-    report = _run(tmp_path, "cuda", env=subprocess_env(1))
+    --resources gpu=1 --config device=cuda), with CUDA's C level played by the CPU; and
+    without datasets, as on a lent GPU machine: on the generated BSDS500-like set."""
+    env = subprocess_env(1)
+    env["SSN_DATA"] = str(tmp_path / "no-datasets")
+    report = _run(tmp_path, "cuda", env=env)
+    assert report["real_data"] is False
     assert report["device"]["type"] == "cuda" and "Fake GPU" in report["device"]["name"]
     _check_common(report)
     assert report["steps"]["train"]["autocast"] == "bfloat16"
