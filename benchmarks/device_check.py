@@ -252,7 +252,9 @@ def step_workflow(check: Check) -> dict:
 
 
 def _image(check: Check, size: tuple[int, int]):
-    """A real image of the size when the data has one, else a random image."""
+    """A real image of the size when the data has one, else a generated one: 16-pixel
+    blocks of random colours with noise (on pure noise SLIC's clusters fall apart and
+    connectivity merges them into a handful of superpixels)."""
     import numpy as np
 
     from ssn.io import read_image
@@ -268,7 +270,10 @@ def _image(check: Check, size: tuple[int, int]):
             image = image.transpose(1, 0, 2)
         if image.shape[0] >= height and image.shape[1] >= width:
             return np.ascontiguousarray(image[:height, :width])
-    return np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    rng = np.random.default_rng(0)
+    blocks = rng.integers(0, 256, (height // 16 + 1, width // 16 + 1, 3))
+    image = np.kron(blocks, np.ones((16, 16, 1)))[:height, :width]
+    return np.clip(image + rng.normal(0, 8, image.shape), 0, 255).astype(np.uint8)
 
 
 def step_runtime(check: Check) -> dict:
