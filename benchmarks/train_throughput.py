@@ -12,10 +12,17 @@ alternating so that both see the same machine load:
 
 Both start from the same weights and see the same batches, so their losses must agree
 to float32 rounding step after step: the benchmark prints the largest difference.
-Prints samples/s of each, their ratio, the CPU model, the threads and the CPU share
-other processes took meanwhile.
+
+* ``split bfloat16`` -- the library's step with the CNN under bf16 autocast (issue #29:
+  ``amp: auto`` picks it on a CPU that computes bf16 natively); ``--precisions float32``
+  leaves it out.
+
+Prints samples/s of each, their ratios, the precision of each row, the CPU model and
+whether it computes bf16 natively, the threads and the CPU share other processes took
+meanwhile.
 
     python benchmarks/train_throughput.py [--steps 4] [--threads 2] [--json out.json]
+        [--precisions float32 bfloat16]
 """
 
 from __future__ import annotations
@@ -58,13 +65,15 @@ def main(argv=None) -> int:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--size", type=int, default=201)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--precisions", nargs="+", default=["float32", "bfloat16"],
+                        choices=["float32", "bfloat16"], help="of the library's step")  # fmt: skip
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(REPO))
     import torch
 
     from ssn.bench.jobs import OtherCPUShare
-    from ssn.devices import cpu_model
+    from ssn.devices import cpu_has_native_bf16, cpu_model
     from ssn.models import SSN, SSNConfig, SSNDeep
     from ssn.train import TrainConfig, compute_loss
 
@@ -72,7 +81,13 @@ def main(argv=None) -> int:
     config = TrainConfig(feature_net="deep", task="bsds500", batch_size=args.batch)
     torch.manual_seed(0)
     model = SSN(SSNConfig(feature_net="deep")).train()
-    paths = {"concat": concat_conv7, "split": SSNDeep._conv7}
+    split = SSNDeep._conv7
+    # name -> (conv7, autocast dtype): the previous step, the library's in each precision
+    paths = {"concat": (concat_conv7, None), "split": (split, None)}
+    if "bfloat16" in args.precisions:
+        paths["split bfloat16"] = (split, torch.bfloat16)
+    if "float32" not in args.precisions:
+        del paths["split"]
     runs = {}
     for name in paths:
         net = copy.deepcopy(model)
@@ -82,9 +97,9 @@ def main(argv=None) -> int:
 
     def step(name: str, batch: dict) -> tuple[float, float]:
         net, optimizer = runs[name]
-        SSNDeep._conv7 = paths[name]
+        SSNDeep._conv7, dtype = paths[name]
         start = time.perf_counter()
-        loss = compute_loss(net, batch, config)["loss"]
+        loss = compute_loss(net, batch, config, dtype)["loss"]
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -102,24 +117,37 @@ def main(argv=None) -> int:
                     seconds[name].append(elapsed)
                     losses[name].append(loss)
     finally:
-        SSNDeep._conv7 = paths["split"]
+        SSNDeep._conv7 = split
 
     rate = {name: args.batch / statistics.median(seconds[name]) for name in paths}
-    gap = max(abs(a - b) / abs(b) for a, b in zip(losses["concat"], losses["split"], strict=True))
+    native = cpu_has_native_bf16()
     print(f"SSN_deep training step, batch {args.batch}, {args.size}x{args.size}, k=20, v=5, "
-          f"K=100; {args.threads} threads on {cpu_model()} ({os.cpu_count()} logical CPUs)")  # fmt: skip
-    for name in paths:
-        print(f"  {name:6s} {statistics.median(seconds[name]):6.2f} s/step  "
-              f"{rate[name]:.2f} samples/s")  # fmt: skip
-    print(f"ratio split / concat samples/s: {rate['split'] / rate['concat']:.2f}")
-    print(f"losses of the two paths over {args.steps} steps differ by at most {gap:.1e} (relative)")
+          f"K=100; {args.threads} threads on {cpu_model()} ({os.cpu_count()} logical CPUs); "
+          f"native bf16 (AVX512-BF16 or AMX): {'yes' if native else 'no'}")  # fmt: skip
+    for name, (_, dtype) in paths.items():
+        precision = "bfloat16" if dtype is not None else "float32"
+        print(f"  {name.split()[0]:6s} {precision:8s} {statistics.median(seconds[name]):6.2f} "
+              f"s/step  {rate[name]:.2f} samples/s")  # fmt: skip
+    gap = bf16_gap = float("nan")
+    if "split" in paths:
+        print(f"ratio split / concat samples/s: {rate['split'] / rate['concat']:.2f}")
+        gap = max(abs(a - b) / abs(b)
+                  for a, b in zip(losses["concat"], losses["split"], strict=True))  # fmt: skip
+        print(f"losses of the two paths over {args.steps} steps differ by at most {gap:.1e} "
+              "(relative)")  # fmt: skip
+    if "split" in paths and "split bfloat16" in paths:
+        bf16_gap = max(abs(a - b) / abs(b) for a, b in
+                       zip(losses["split bfloat16"], losses["split"], strict=True))  # fmt: skip
+        print(f"ratio bfloat16 / float32 samples/s: {rate['split bfloat16'] / rate['split']:.2f}"
+              f" (losses differ by at most {bf16_gap:.1e}, relative; the runs drift apart)")  # fmt: skip
     print(f"other processes took {load.share:.0%} of the CPU meanwhile")
     if args.json:
         args.json.write_text(json.dumps({
             "cpu": cpu_model(), "logical_cpus": os.cpu_count(), "threads": args.threads,
             "batch": args.batch, "size": args.size, "seconds": seconds, "losses": losses,
-            "samples_per_s": rate, "ratio": rate["split"] / rate["concat"],
-            "other_cpu_share": load.share,
+            "samples_per_s": rate, "native_bf16": native, "loss_gap": gap,
+            "ratio": rate["split"] / rate["concat"] if "split" in rate else None,
+            "bf16_loss_gap": bf16_gap, "other_cpu_share": load.share,
         }, indent=2))  # fmt: skip
     return 0
 

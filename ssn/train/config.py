@@ -17,8 +17,8 @@ import yaml
 
 from ssn.data import LOADERS
 
-__all__ = ["AMP_CHOICES", "RESUMABLE", "TASKS", "TrainConfig", "changed_settings",
-           "keep_recorded_amp", "load_config"]  # fmt: skip
+__all__ = ["RESUMABLE", "TASKS", "TrainConfig", "changed_settings", "keep_recorded_amp",
+           "load_config"]  # fmt: skip
 
 #: the training tasks: the datasets, by the names of :data:`ssn.data.LOADERS`
 TASKS = tuple(LOADERS)
@@ -30,9 +30,6 @@ RESUMABLE = frozenset({"max_iters", "threads", "progress", "num_workers", "data_
 
 #: the learning-rate decays after the warm-up (see :meth:`TrainConfig.learning_rate_at`)
 LR_DECAYS = ("constant", "cosine")
-
-#: the values of ``amp`` (see :meth:`TrainConfig.autocast_dtype`)
-AMP_CHOICES = ("auto", True, False)
 
 #: where ``ssn data fetch`` puts the datasets; ``data_root`` defaults to ``<this>/<task>``
 DEFAULT_DATA_DIR = "resources/datasets"
