@@ -10,10 +10,14 @@ On BSDS500 test images (481×321) at K = 400, with the paper's released BSDS500 
 * agreement of the two paths: the share of pixels with the same label, and mean ASA and
   BR (Stutz protocol) of each over all annotations;
 * the feature CNN's multiply-accumulates per image and the rate the fast path reaches.
+* the fast path in each ``--precisions`` (issue #29): bf16 against float32, its time and
+  the differences of mean ASA, BR and the realised counts (limits: 0.001, 0.003, 1%).
 
-Prints the CPU model, the threads and the CPU share other processes took meanwhile.
+Prints the CPU model, whether it computes bf16 natively (what ``precision="auto"``
+picks), the precision of each row, the threads and the CPU share other processes took.
 
     python benchmarks/deep_inference.py [--images 20] [--threads 2] [--repeats 3]
+        [--k 200 400 800] [--precisions float32 bfloat16] [--no-plain]
 """
 
 from __future__ import annotations
@@ -47,7 +51,10 @@ def main(argv=None) -> int:
     parser.add_argument("--images", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--k", type=int, default=400)
+    parser.add_argument("--k", type=int, nargs="+", default=[400])
+    parser.add_argument("--precisions", nargs="+", default=["float32", "bfloat16"],
+                        choices=["float32", "bfloat16"], help="of the folded fast path")  # fmt: skip
+    parser.add_argument("--no-plain", action="store_true", help="leave out the plain model")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
 
@@ -58,7 +65,7 @@ def main(argv=None) -> int:
     set_threads(args.threads)
     from ssn import official
     from ssn.checkpoint import load_model, pretrained_path
-    from ssn.devices import cpu_model
+    from ssn.devices import cpu_has_native_bf16, cpu_model, resolve_precision
     from ssn.inference import resolve_model, segment
     from ssn.io import read_bsds_ground_truth, read_image
     from ssn.metrics import evaluate_image
@@ -74,55 +81,90 @@ def main(argv=None) -> int:
     paths = sorted((bsds / "images" / "test").glob("*.jpg"))[: args.images]
     if not paths:
         sys.exit(f"no BSDS500 test images under {bsds}")
+    native = cpu_has_native_bf16()
     print(f"model {name}; {len(paths)} BSDS500 test images, K = {args.k}, {args.threads} "
           f"threads on {cpu_model()} ({os.cpu_count()} logical CPUs)")  # fmt: skip
+    print(f"native bf16 (AVX512-BF16 or AMX): {'yes' if native else 'no'}; precision='auto' "
+          f"runs the CNN in {resolve_precision('auto', 'cpu')} here")  # fmt: skip
+
+    # the rows: (name, model, precision); each timed image -> connected labels
+    paths_run = [(f"fast {p}", fast, p) for p in args.precisions]
+    if not args.no_plain:
+        paths_run.append(("plain float32", plain, "float32"))
+
+    def timed(fn, repeats):
+        """The result of the first of ``repeats`` calls and the median time of all."""
+        out = []
+        ms = median_ms(lambda: out.append(fn()), repeats)
+        return out[0], ms
 
     with OtherCPUShare() as load:
         rows = []
         for path in paths:
             image = read_image(path)
             truths = read_bsds_ground_truth(bsds / "groundTruth" / "test" / f"{path.stem}.mat")
-            labels = {}
-            for key, model in (("fast", fast), ("plain", plain)):
-                labels[key] = segment(image, args.k, model=model, device="cpu")
-            row = {
-                "same_label": float((labels["fast"] == labels["plain"]).mean()),
-                "fast_ms": median_ms(
-                    lambda im=image: segment(im, args.k, model=fast, device="cpu"), args.repeats
-                ),  # fmt: skip
-                "plain_ms": median_ms(
-                    lambda im=image: segment(im, args.k, model=plain, device="cpu"), args.repeats
-                ),  # fmt: skip
-                "slic_ms": median_ms(
-                    lambda im=image: slic(im, n_segments=args.k, max_num_iter=10, start_label=0),
+            for k in args.k:
+                row = {"image": path.stem, "k": k}
+                labels = {}
+                for key, model, precision in paths_run:
+                    labels[key], row[f"{key} ms"] = timed(
+                        lambda im=image, k=k, m=model, p=precision: segment(
+                            im, k, model=m, device="cpu", precision=p),
+                        args.repeats,
+                    )  # fmt: skip
+                    mean = evaluate_image(labels[key], truths, protocol="stutz").mean()
+                    row[f"{key} asa"], row[f"{key} br"] = mean["asa"], mean["br"]
+                    row[f"{key} count"] = int(labels[key].max()) + 1
+                row["slic ms"] = median_ms(
+                    lambda im=image, k=k: slic(im, n_segments=k, max_num_iter=10, start_label=0),
                     args.repeats,
-                ),  # fmt: skip
-            }
-            for key in ("fast", "plain"):
-                mean = evaluate_image(labels[key], truths, protocol="stutz").mean()
-                row[f"{key}_asa"], row[f"{key}_br"] = mean["asa"], mean["br"]
-            rows.append(row)
+                )  # fmt: skip
+                keys = [key for key, *_ in paths_run]
+                for key in keys[1:]:
+                    row[f"{key} same label"] = float((labels[key] == labels[keys[0]]).mean())
+                rows.append(row)
+            print(f"  {path.stem} done", flush=True)
     share = load.share
 
-    mean = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
     macs = conv_macs(fast.feature_net, 321, 481)
-    cnn_ms = median_ms(lambda: fast.feature_net(torch.rand(1, 5, 321, 481)), args.repeats)
-    print(f"time per image: fast {mean['fast_ms']:.0f} ms, plain {mean['plain_ms']:.0f} ms, "
-          f"skimage slic {mean['slic_ms']:.0f} ms")  # fmt: skip
-    print(f"ratio fast / slic {mean['fast_ms'] / mean['slic_ms']:.2f}, plain / slic "
-          f"{mean['plain_ms'] / mean['slic_ms']:.2f}, fast / plain "
-          f"{mean['fast_ms'] / mean['plain_ms']:.2f}")  # fmt: skip
-    print(f"same label: {mean['same_label']:.4%} of pixels (min over images "
-          f"{min(r['same_label'] for r in rows):.4%})")  # fmt: skip
-    print(f"ASA fast {mean['fast_asa']:.4f} plain {mean['plain_asa']:.4f}; "
-          f"BR fast {mean['fast_br']:.4f} plain {mean['plain_br']:.4f}")  # fmt: skip
-    print(f"feature CNN: {macs / 1e9:.1f} GMAC per image, {cnn_ms:.0f} ms "
-          f"({macs / cnn_ms / 1e6:.1f} GMAC/s)")  # fmt: skip
+    x = torch.rand(1, 5, 321, 481)
+    cnn_ms = {}
+    for precision in args.precisions:
+        dtype = torch.bfloat16 if precision == "bfloat16" else None
+        with torch.inference_mode(), torch.autocast("cpu", dtype=dtype, enabled=dtype is not None):
+            fast.feature_net(x)  # warm-up: oneDNN primitives of this dtype
+            cnn_ms[precision] = median_ms(lambda: fast.feature_net(x), args.repeats)
+    summary = {}
+    for k in args.k:
+        part = [r for r in rows if r["k"] == k]
+        mean = {c: float(np.mean([r[c] for r in part])) for c in part[0] if c not in ("image", "k")}
+        summary[k] = mean
+        print(f"K = {k}: {'path':16s} {'precision':9s} {'ms/image':>8s} {'/ slic':>6s} "
+              f"{'ASA':>7s} {'BR':>7s} {'count':>7s}")  # fmt: skip
+        print(f"         {'skimage slic':16s} {'float64':9s} {mean['slic ms']:8.0f} {1:6.2f}")
+        for key, _, precision in paths_run:
+            print(f"         {key.split()[0]:16s} {precision:9s} {mean[f'{key} ms']:8.0f} "
+                  f"{mean[f'{key} ms'] / mean['slic ms']:6.2f} {mean[f'{key} asa']:7.4f} "
+                  f"{mean[f'{key} br']:7.4f} {mean[f'{key} count']:7.1f}")  # fmt: skip
+        keys = [key for key, *_ in paths_run]
+        if keys[0] == "fast float32" and "fast bfloat16" in keys:
+            a, b = "fast float32", "fast bfloat16"
+            counts = max(abs(r[f"{b} count"] / r[f"{a} count"] - 1) for r in part)
+            print(f"         bf16 - float32: ASA {mean[f'{b} asa'] - mean[f'{a} asa']:+.4f}, "
+                  f"BR {mean[f'{b} br'] - mean[f'{a} br']:+.4f}, counts at most {counts:.2%} "
+                  f"apart, same label on {mean[f'{b} same label']:.1%} of the pixels")  # fmt: skip
+        if keys[0] == "fast float32" and "plain float32" in keys:
+            print(f"         fast / plain float32: same label on "
+                  f"{mean['plain float32 same label']:.4%} of the pixels")  # fmt: skip
+    for precision, ms in cnn_ms.items():
+        print(f"feature CNN ({precision}): {macs / 1e9:.1f} GMAC per image, {ms:.0f} ms "
+              f"({macs / ms / 1e6:.1f} GMAC/s)")  # fmt: skip
     print(f"other processes took {share:.0%} of the CPU meanwhile")
     if args.json:
-        args.json.write_text(json.dumps({"cpu": cpu_model(), "threads": args.threads,
-                                         "other_cpu_share": share, "mean": mean,
-                                         "gmac": macs / 1e9, "images": rows}, indent=2))  # fmt: skip
+        args.json.write_text(json.dumps({"cpu": cpu_model(), "native_bf16": native,
+                                         "threads": args.threads, "other_cpu_share": share,
+                                         "mean": summary, "gmac": macs / 1e9,
+                                         "cnn_ms": cnn_ms, "images": rows}, indent=2))  # fmt: skip
     return 0
 
 

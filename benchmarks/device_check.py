@@ -141,7 +141,8 @@ def step_train(check: Check) -> dict:
     rows = (straight / "log.csv").read_text().splitlines()
     losses = [float(row.split(",")[1]) for row in rows[1:]]
     rates = [float(r.split(",")[7]) for r in rows[1:] if r.split(",")[7]]
-    dtype = autocast_dtype(check.device)
+    # amp=true: bf16 where the GPU computes it, float32 on a CPU (TrainConfig.autocast_dtype)
+    dtype = autocast_dtype(check.device) if check.device.type == "cuda" else None
     result = {
         "iterations": n, "seconds_straight_run": seconds,
         "samples_per_second": statistics.median(rates) if rates else None,
@@ -200,7 +201,8 @@ def step_segment(check: Check) -> dict:
         for where in ("cpu", check.device):
             asa, br, labels = [], [], []
             for sample in samples:
-                lab = ssn.segment(sample.image, k, model=model, device=where)
+                # float32 on both: the paths compared, not the precisions (test_precision.py)
+                lab = ssn.segment(sample.image, k, model=model, device=where, precision="float32")
                 result = evaluate_image(lab, sample.annotations, protocol="stutz")
                 asa += [row["asa"] for row in result.per_annotation]
                 br += [row["br"] for row in result.per_annotation]

@@ -5,13 +5,16 @@ v = 5, K = 100: feature CNN, differentiable SLIC, reconstruction + compactness l
 backward, Adam step) on batches of smooth random images with blocky segments, timed
 ``--steps`` times after one warm-up step. Prints the time per step, samples/s, the loss
 of each step, the CPU model, the threads and the CPU share other processes took
-meanwhile.
+meanwhile; with ``--precisions float32 bfloat16`` (the default) the step in each, the
+CNN under bf16 autocast in the second (what ``amp: auto`` picks on a CPU with native bf16,
+issue #29), from the same weights and batches.
 
 ``results/benchmarks/train_throughput_cpu.json``, which the README quotes, was written
 by an earlier version of this script that also timed the network before conv7 ran per
 input part, in the same run (``samples_per_s`` of ``concat`` and of ``split``, today's).
 
     python benchmarks/train_throughput.py [--steps 4] [--threads 2] [--json out.json]
+        [--precisions float32 bfloat16]
 """
 
 from __future__ import annotations
@@ -44,43 +47,56 @@ def main(argv=None) -> int:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--size", type=int, default=201)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--precisions", nargs="+", default=["float32", "bfloat16"],
+                        choices=["float32", "bfloat16"], help="bf16: the CNN under autocast")  # fmt: skip
     args = parser.parse_args(argv)
 
     import torch
 
-    from ssn.devices import cpu_model
+    from ssn.devices import cpu_has_native_bf16, cpu_model
     from ssn.models import SSN, SSNConfig
     from ssn.train import TrainConfig, compute_loss
 
     set_threads(args.threads)
     config = TrainConfig(feature_net="deep", task="bsds500", batch_size=args.batch)
-    torch.manual_seed(0)
-    model = SSN(SSNConfig(feature_net="deep")).train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
-    generator = torch.Generator().manual_seed(0)
-    batches = iter([make_batch(generator, args.batch, args.size) for _ in range(args.steps + 1)])
-    losses = []
-
-    def step() -> None:
-        loss = compute_loss(model, next(batches), config)["loss"]
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-
-    with OtherCPUShare() as load:
-        seconds = [ms / 1e3 for ms in times_ms(step, args.steps, warm_up=True)]
-    rate = args.batch / statistics.median(seconds)
+    native = cpu_has_native_bf16()
     print(f"SSN_deep training step, batch {args.batch}, {args.size}x{args.size}, k=20, v=5, "
-          f"K=100; {args.threads} threads on {cpu_model()} ({os.cpu_count()} logical CPUs)")  # fmt: skip
-    print(f"  {statistics.median(seconds):.2f} s/step, {rate:.2f} samples/s; losses "
-          + ", ".join(f"{loss:.4f}" for loss in losses[1:]))  # fmt: skip
-    print(f"other processes took {load.share:.0%} of the CPU meanwhile")
+          f"K=100; {args.threads} threads on {cpu_model()} ({os.cpu_count()} logical CPUs, "
+          f"native bf16: {native})")  # fmt: skip
+    rows = []
+    for precision in args.precisions:  # the same weights and batches in each precision
+        dtype = torch.bfloat16 if precision == "bfloat16" else None
+        torch.manual_seed(0)
+        model = SSN(SSNConfig(feature_net="deep")).train()
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+        generator = torch.Generator().manual_seed(0)
+        batches = iter([make_batch(generator, args.batch, args.size)
+                        for _ in range(args.steps + 1)])  # fmt: skip
+        losses = []
+
+        def step(model=model, optimizer=optimizer, batches=batches, losses=losses, dtype=dtype):
+            loss = compute_loss(model, next(batches), config, autocast_dtype=dtype)["loss"]
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+
+        with OtherCPUShare() as load:
+            seconds = [ms / 1e3 for ms in times_ms(step, args.steps, warm_up=True)]
+        rate = args.batch / statistics.median(seconds)
+        rows.append({"precision": precision, "seconds": seconds, "losses": losses[1:],
+                     "samples_per_s": rate, "other_cpu_share": load.share})  # fmt: skip
+        print(f"  {precision:9s} {statistics.median(seconds):.2f} s/step, {rate:.2f} samples/s"
+              f" (other processes {load.share:.0%} of the CPU); losses "
+              + ", ".join(f"{loss:.4f}" for loss in losses[1:]))  # fmt: skip
+    if len(rows) == 2:
+        print(
+            f"bfloat16 / float32 samples/s: {rows[1]['samples_per_s'] / rows[0]['samples_per_s']:.2f}"
+        )
     if args.json:
         args.json.write_text(json.dumps({
             "cpu": cpu_model(), "logical_cpus": os.cpu_count(), "threads": args.threads,
-            "batch": args.batch, "size": args.size, "seconds": seconds, "losses": losses[1:],
-            "samples_per_s": rate, "other_cpu_share": load.share,
+            "native_bf16": native, "batch": args.batch, "size": args.size, "rows": rows,
         }, indent=2))  # fmt: skip
     return 0
 

@@ -15,14 +15,24 @@ from pathlib import Path
 
 import torch
 
+#: the precisions of a feature network at inference (:func:`resolve_precision`)
+PRECISIONS = ("auto", "float32", "bfloat16")
+
+#: the autocast dtype of each resolved precision (None: no autocast, float32)
+AUTOCAST_DTYPES = {"float32": None, "bfloat16": torch.bfloat16}
+
 __all__ = [
+    "AUTOCAST_DTYPES",
+    "PRECISIONS",
     "autocast_dtype",
     "available_devices",
+    "cpu_has_native_bf16",
     "cpu_model",
     "default_device",
     "device_name",
     "local_rank",
     "resolve_device",
+    "resolve_precision",
     "synchronize",
 ]
 
@@ -139,13 +149,71 @@ def synchronize(device) -> None:
         torch.cuda.synchronize(device)
 
 
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bfloat16 in hardware, so that autocast to bf16 is faster
+    than float32 and not emulated.
+
+    x86: AVX512-BF16 (Intel Cooper Lake, Sapphire Rapids and later; AMD Zen 4 and later)
+    or AMX (its tiles come with AMX-BF16). Not AVX-512 alone: oneDNN then emulates bf16
+    (``torch.ops.mkldnn._is_mkldnn_bf16_supported()`` is True there, and
+    ``torch.backends.cpu.get_cpu_capability()`` says ``AVX512`` either way, so neither
+    tells). ARM: the BF16 extension, as oneDNN reports it. False elsewhere.
+    """
+    if platform.machine().lower() in ("aarch64", "arm64"):
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(getattr(torch.cpu, name, lambda: False)() for name in probes)
+
+
 def autocast_dtype(device) -> torch.dtype | None:
     """The dtype to autocast a network's convolutions to on ``device``, or None.
 
-    bfloat16 on a GPU that computes it natively (compute capability 8.0 and later);
-    None (float32) elsewhere: on older GPUs torch emulates bf16, and autocast refuses it.
+    The one place that decides where bf16 pays: bfloat16 on a GPU that computes it
+    natively (compute capability 8.0 and later) and on a CPU that does
+    (:func:`cpu_has_native_bf16`); None (float32) elsewhere: on older GPUs torch
+    emulates bf16 (and autocast refuses it), on other CPUs oneDNN emulates it, slower
+    than float32. Inference (:func:`resolve_precision`) and training (``amp``) ask it.
     """
     device = torch.device(device)
     if device.type == "cuda" and torch.cuda.is_bf16_supported(including_emulation=False):
         return torch.bfloat16
+    if device.type == "cpu" and cpu_has_native_bf16():
+        return torch.bfloat16
     return None
+
+
+def resolve_precision(precision, device) -> str:
+    """The precision a feature network runs in on ``device``: ``"float32"`` or
+    ``"bfloat16"``.
+
+    Parameters
+    ----------
+    precision : {'auto', 'float32', 'bfloat16'}
+        ``auto``: bfloat16 where :func:`autocast_dtype` says the device computes it
+        natively, float32 elsewhere. ``bfloat16`` asks for it anywhere autocast takes
+        it (on a CPU without native bf16 it is emulated: correct, slower).
+    device : str or torch.device
+        Where the network runs.
+
+    Returns
+    -------
+    str
+        ``"float32"`` or ``"bfloat16"`` (the key of :data:`AUTOCAST_DTYPES`).
+
+    Raises
+    ------
+    ValueError
+        For another name, or ``bfloat16`` on a GPU that lacks it (torch's autocast
+        refuses it there).
+    """
+    if not isinstance(precision, str) or precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    device = torch.device(device)
+    if precision == "auto":
+        return "float32" if autocast_dtype(device) is None else "bfloat16"
+    if precision == "bfloat16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise ValueError(
+            f"precision='bfloat16': the GPU of {device} does not support bfloat16 "
+            "(compute capability below 8.0); use precision='float32' or 'auto'"
+        )
+    return precision

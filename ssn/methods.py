@@ -46,12 +46,16 @@ class Segmenter:
     """Labels of an image: ``segmenter(image, n_segments, next_frame=None)``.
 
     ``takes_frame_pair`` is true for flow models, whose input is a frame and the next
-    one; every other segmenter refuses a ``next_frame``.
+    one; every other segmenter refuses a ``next_frame``. ``precision`` is what an SSN
+    feature network computes in (``"float32"`` or ``"bfloat16"``, ``auto`` resolved on
+    the segmenter's device; see :func:`ssn.inference.network_precision`); None for the
+    methods without one.
     """
 
     method: str
     run: Callable[..., np.ndarray]
     takes_frame_pair: bool = False
+    precision: str | None = None
 
     def __call__(self, image, n_segments: int, next_frame=None) -> np.ndarray:
         if next_frame is not None and not self.takes_frame_pair:
@@ -78,9 +82,11 @@ class Method:
 CONNECTIVITY_MODES = ("largest", "official", "none")
 
 
-def _build_ssn(*, model="pix", n_iter=10, connectivity="largest", device=None) -> Segmenter:
+def _build_ssn(
+    *, model="pix", n_iter=10, connectivity="largest", device=None, precision="auto"
+) -> Segmenter:
     from ssn.devices import resolve_device
-    from ssn.inference import resolve_model, segment
+    from ssn.inference import network_precision, resolve_model, segment
 
     n_iter = check_int("n_iter", n_iter, 1)
     if connectivity not in CONNECTIVITY_MODES:
@@ -89,20 +95,23 @@ def _build_ssn(*, model="pix", n_iter=10, connectivity="largest", device=None) -
         )
     device = resolve_device(device)
     net = resolve_model(model, device)
+    precision = network_precision(net, precision, device)  # auto resolved once, here
     enforce = False if connectivity == "none" else connectivity
 
     def run(image, n_segments, next_frame=None):
-        return segment(image, n_segments, model=net, n_iter=n_iter,
-                       enforce_connectivity=enforce, device=device, next_frame=next_frame)  # fmt: skip
+        return segment(image, n_segments, model=net, n_iter=n_iter, enforce_connectivity=enforce,
+                       device=device, next_frame=next_frame, precision=precision)  # fmt: skip
 
-    return Segmenter("ssn", run, takes_frame_pair=net.config.frame_pair is not None)
+    return Segmenter(
+        "ssn", run, takes_frame_pair=net.config.frame_pair is not None, precision=precision
+    )
 
 
 SSN_METHOD = Method(
     "ssn",
     "Superpixel Sampling Network (model: pix, linear, deep, official-<task> or a checkpoint)",
     _build_ssn,
-    {"model": "pix", "n_iter": 10, "connectivity": "largest", "device": None},
+    {"model": "pix", "n_iter": 10, "connectivity": "largest", "device": None, "precision": "auto"},
 )
 
 

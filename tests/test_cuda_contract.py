@@ -46,11 +46,14 @@ def test_a_cuda_device_always_gets_its_index(monkeypatch, asked, local_rank, exp
 
 @pytest.mark.parametrize("capability,expected", [((9, 0), torch.bfloat16), ((8, 0), torch.bfloat16),
                                                  ((7, 5), None)])  # fmt: skip
-def test_training_autocasts_to_bf16_only_where_the_gpu_computes_it(capability, expected):
+def test_training_autocasts_to_bf16_only_where_the_gpu_computes_it(
+    capability, expected, monkeypatch
+):
     """torch.autocast refuses bf16 on a GPU without it (a T4, a V100): amp falls back to
-    float32 there instead of crashing the first step."""
+    float32 there instead of crashing the first step. (A CPU's answer: test_precision.py.)"""
     from ssn.devices import autocast_dtype
 
+    monkeypatch.setattr("ssn.devices.cpu_has_native_bf16", lambda: False)
     with fake_cuda(1, capability=capability):
         assert autocast_dtype("cuda:0") is expected
         if expected is None:
@@ -186,11 +189,12 @@ def _image(seed=0):
 def test_segment_on_cuda_gives_the_cpu_labels(model, device):
     """The CUDA branch of ``ssn.segment`` (a torch forward pass) against the CPU branch
     (the fused numba kernel): the same algorithm, so the same labels but for float
-    rounding ties."""
+    rounding ties. In float32 on both: the fake GPU's bf16 autocast would not reach the
+    CPU tensors it computes on (the precisions: test_precision.py)."""
     image = _image()
-    cpu = ssn.segment(image, 40, model=model, device="cpu")
+    cpu = ssn.segment(image, 40, model=model, device="cpu", precision="float32")
     with fake_cuda(1):
-        gpu = ssn.segment(image, 40, model=model, device=device)
+        gpu = ssn.segment(image, 40, model=model, device=device, precision="float32")
     assert gpu.shape == cpu.shape and (gpu == cpu).mean() > 0.99
 
 

@@ -356,10 +356,12 @@ def test_dataset_files_and_options(data_config, bundled):
 
 @pytest.mark.parametrize("device", ["auto", "cpu", "cuda"])
 def test_segment_params_carry_the_configured_device(data_config, bundled, device):
-    """The device is the config's word, never a probe: auto stays auto (the job resolves it)."""
+    """The device is the config's word, never a probe: auto stays auto (the job resolves it);
+    so is the precision (auto when the config leaves it out)."""
     plan = make_plan(data_config, bundled, device=device)
     assert plan.segment_params("ssn_pix_v5", "bsds500") == {
         "method": "ssn", "model": "pix", "n_iter": 5, "connectivity": "largest", "device": device,
+        "precision": "auto",
     }  # fmt: skip
     assert plan.segment_params("slic", "bsds500") == {"method": "slic"}
     assert plan.gpu_jobs is (device == "cuda")
@@ -552,6 +554,23 @@ def shipped(*names: str) -> dict:
     config = merged_config(*names)
     config["data"]["configs"] = [str(REPO_ROOT / c) for c in config["data"]["configs"]]
     return validated(config)
+
+
+def test_the_precision_reaches_the_ssn_jobs_only():
+    """The config's precision (the schema's default: auto, resolved by each job), or a
+    method's own; a baseline has no network and gets none."""
+    config = shipped()
+    assert config["precision"] == "auto"
+    assert Plan(config).segment_params("ssn_deep", "bsds500")["precision"] == "auto"
+    config["precision"] = "bfloat16"
+    config["methods"]["ssn_deep_v5"]["precision"] = "float32"
+    plan = Plan(validated(config))
+    assert plan.segment_params("ssn_deep", "bsds500")["precision"] == "bfloat16"
+    assert plan.segment_params("ssn_deep_v5", "bsds500")["precision"] == "float32"
+    assert "precision" not in plan.segment_params("slic", "bsds500")
+    config["precision"] = "bf16"
+    with pytest.raises(Exception, match="bf16"):
+        validated(config)
 
 
 def test_paper_config_plan():

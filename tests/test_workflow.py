@@ -488,6 +488,9 @@ def test_smoke_run(tmp_path, bsds_root):
     assert n_pairs >= 3 * 4 and set(pairs["image"].astype(str)).__len__() == 3
     assert len(table) == 8 * n_pairs
     assert table["time_ms"].gt(0).all()
+    # what the SSN network computed in (pix has none: float32); a baseline: blank
+    by_method = {m: part["precision"] for m, part in table.groupby("method")}
+    assert (by_method["ssn_pix"] == "float32").all() and by_method["slic"].isna().all()
 
     runtime = pd.read_csv(results / "tables" / "runtime.csv")
     assert list(runtime["method"]) == ["slic"] and runtime["ms_per_image"].gt(0).all()

@@ -106,6 +106,7 @@ class Plan:
         self.train_dir = config["training"]["outdir"]
         self.models_dest = config["models"]["dest"]
         self.device = config["device"]
+        self.precision = config.get("precision", "auto")
 
         # Dataset source files: later ones override earlier ones; absent files are left
         # out so a machine-specific datasets.local.yaml is optional. Same for the models
@@ -377,6 +378,7 @@ class Plan:
                 "n_iter": spec.get("n_iter", 10),
                 "connectivity": spec.get("connectivity", "largest"),
                 "device": self.device,
+                "precision": spec.get("precision", self.precision),
             }
         return {"method": spec["baseline"]}
 

@@ -64,6 +64,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--device", default=None, help="torch device (default: cuda if available)")
     parser.add_argument(
+        "--precision",
+        choices=("auto", "float32", "bfloat16"),
+        default="auto",
+        help="what an SSN feature network computes in; SLIC stays float32 (default: auto, "
+        "bfloat16 where the CPU or GPU computes it natively, else float32)",
+    )
+    parser.add_argument(
         "--out", "-o", type=Path, required=True, help="output labels: .png (16-bit) or .npy"
     )
     parser.add_argument(
@@ -121,7 +128,8 @@ def run(args: argparse.Namespace) -> int:
     settings = {}
     if args.method == "ssn":  # the SSN options; a baseline runs with its defaults
         settings = {"model": args.model, "n_iter": args.n_iter,
-                    "connectivity": args.connectivity, "device": args.device}  # fmt: skip
+                    "connectivity": args.connectivity, "device": args.device,
+                    "precision": args.precision}  # fmt: skip
     segmenter = load_segmenter(args.method, **settings)
     image = read_image(args.image)
     next_frame = None if args.next_frame is None else read_image(args.next_frame)
@@ -131,6 +139,8 @@ def run(args: argparse.Namespace) -> int:
         write_overlay(args.overlay, image, labels)
     print(
         f"{args.image}: {int(labels.max()) + 1} superpixels "
-        f"(requested {args.n_segments}, method {args.method}) -> {args.out}"
+        f"(requested {args.n_segments}, method {args.method}"
+        + (f", {segmenter.precision}" if segmenter.precision else "")
+        + f") -> {args.out}"
     )
     return 0

@@ -17,7 +17,8 @@ import yaml
 
 from ssn.data import LOADERS
 
-__all__ = ["RESUMABLE", "TASKS", "TrainConfig", "changed_settings", "load_config"]
+__all__ = ["RESUMABLE", "TASKS", "TrainConfig", "changed_settings", "keep_recorded_amp",
+           "load_config"]  # fmt: skip
 
 #: the training tasks: the datasets, by the names of :data:`ssn.data.LOADERS`
 TASKS = tuple(LOADERS)
@@ -82,11 +83,31 @@ class TrainConfig:
     init_from: str = "scratch"
     # -- runtime
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    amp: bool = True  # bfloat16 autocast for the CNN where the GPU computes bf16 natively
+    # bfloat16 autocast of the CNN: auto (where the CPU or GPU computes bf16 natively),
+    # true (on such a GPU only: amp's meaning before auto), false (never)
+    amp: str | bool = "auto"
     deterministic: bool = False  # deterministic CUDA kernels: bit-exact reruns, slower
     threads: int = 0  # CPU threads for torch (0 = torch's default)
     seed: int = 0
     progress: bool = True
+
+    def autocast_dtype(self, device):
+        """The dtype the CNN trains in on ``device`` under ``amp``, or None (float32).
+
+        ``auto``: :func:`ssn.devices.autocast_dtype`, bfloat16 on a GPU (compute
+        capability 8.0 and later) or a CPU (AVX512-BF16, AMX) that computes it natively.
+        ``True``: the same on a GPU only, float32 on every CPU: ``amp``'s meaning before
+        ``auto``, which the runs recorded with ``amp: true`` keep (see
+        :func:`keep_recorded_amp`). ``False``: float32 everywhere.
+        """
+        import torch
+
+        from ssn import devices
+
+        device = torch.device(device)
+        if self.amp is False or (self.amp is True and device.type != "cuda"):
+            return None
+        return devices.autocast_dtype(device)
 
     def learning_rate_at(self, iteration: int) -> float:
         """The learning rate of iteration ``iteration`` (1-based): warm-up, then the decay."""
@@ -128,6 +149,8 @@ class TrainConfig:
         return {k: getattr(self, k) for k in ("eta", "train_eta", "n_iter_train", "n_iter_test")}
 
     def validate(self) -> None:
+        if not (self.amp is True or self.amp is False or self.amp == "auto"):
+            raise ValueError(f"amp must be auto, true or false, got {self.amp!r}")
         if self.task not in TASKS:
             raise ValueError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}")
         if self.feature_net not in ("linear", "deep"):
@@ -267,6 +290,9 @@ def load_config(path=None, overrides: list[str] | dict | None = None) -> TrainCo
     for key, value in values.items():
         if key not in known:
             raise ValueError(f"unknown config key {key!r}; valid keys: {', '.join(sorted(known))}")
+        if key == "amp":  # auto or a bool: neither type's coercion alone
+            config.amp = yaml.safe_load(value.strip()) if isinstance(value, str) else value
+            continue
         nullable = "None" in str(known[key].type)
         default = getattr(TrainConfig(), key)
         example = "" if default is None else default  # the None defaults are `str | None`
@@ -281,11 +307,28 @@ def changed_settings(before: dict, config: TrainConfig) -> dict[str, tuple]:
 
     Only the settings ``before`` records are compared: a setting added to
     :class:`TrainConfig` after a run started does not stop it from resuming, and a
-    checkpoint without a config (a weights export) has nothing to compare.
+    checkpoint without a config (a weights export) has nothing to compare. Likewise an
+    ``amp`` left at ``auto`` against a run recorded with ``amp: true`` or ``false``
+    (before ``auto`` existed): the run resumes with its own (:func:`keep_recorded_amp`).
     """
     now = dataclasses.asdict(config)
+    if _legacy_amp(before, config):
+        now.pop("amp")
     return {
         key: (before[key], value)
         for key, value in sorted(now.items())
         if key not in RESUMABLE and key in before and before[key] != value
     }
+
+
+def _legacy_amp(before: dict, config: TrainConfig) -> bool:
+    """A run recorded with a boolean ``amp`` resumed under ``amp: auto``."""
+    return isinstance(before.get("amp"), bool) and config.amp == "auto"
+
+
+def keep_recorded_amp(before: dict, config: TrainConfig) -> None:
+    """A run resumed under ``amp: auto`` that recorded ``amp: true`` or ``false`` keeps
+    its own (``config.amp`` set to it): ``auto`` would turn bf16 on, mid-run, on a CPU
+    that computes it natively, where ``true`` trained in float32."""
+    if _legacy_amp(before, config):
+        config.amp = before["amp"]

@@ -11,12 +11,12 @@ import numpy as np
 import torch
 
 from ssn.checkpoint import load_checkpoint, model_from_checkpoint
-from ssn.devices import autocast_dtype, device_name
+from ssn.devices import device_name
 from ssn.functional import position_features
 from ssn.losses import compactness_loss, label_reconstruction_loss, reconstruction_loss
 from ssn.models import SSN, SSNConfig
 
-from .config import TrainConfig
+from .config import TrainConfig, keep_recorded_amp
 from .data import build_patches, to_device, training_batches, validation_source
 from .run import Checkpointer, RunLog, due, set_rng_state, setup
 
@@ -149,6 +149,8 @@ def build(config: TrainConfig, device: torch.device) -> TrainState:
             raise FileNotFoundError(f"cannot resume: no checkpoint at {source}")
         state = load_checkpoint(source)
         _check_architecture(state, source, wanted)
+        if config.init_from == "resume":
+            keep_recorded_amp(state.get("config", {}), config)
         model = model_from_checkpoint(state, source, **config.model_settings)
     model.to(device).train()
     betas = (config.beta1, config.beta2)
@@ -204,7 +206,7 @@ def train(config: TrainConfig, *, overwrite: bool = False) -> dict:
         net = session.wrap(run.model)
         log = RunLog(config, run.start, session.master)
         batches = training_batches(config, patches, run.start, session.rank, session.world)
-        amp = autocast_dtype(session.device) if config.amp else None
+        amp = config.autocast_dtype(session.device)
         started, seconds_before = monotonic(), run.seconds
         for it in range(run.start + 1, config.max_iters + 1):
             losses = compute_loss(net, to_device(next(batches), session.device), config, amp)

@@ -23,6 +23,8 @@ k = int(snakemake.wildcards.k)
 options = snakemake.params.dataset
 items = dataset_items(dataset, snakemake.input.stamp, options)
 timing = pd.read_csv(snakemake.input.timing, sep="\t", dtype={"image": str}).set_index("image")
+# what an SSN network computed in (float32, bfloat16); blank for a baseline
+timing["precision"] = timing["precision"].fillna("") if "precision" in timing else ""
 labels_dir = Path(snakemake.input.labels)
 tolerances = options.get("tolerance", {}) or {}
 
@@ -36,6 +38,7 @@ for item in items:
         "k": k,
         "image": item.id,
         "time_ms": float(timing.loc[item.id, "time_ms"]),
+        "precision": timing.loc[item.id, "precision"],
     }
     if sample.is_flow:  # Sintel: flow EPE of the per-superpixel mean flow
         rows.append(

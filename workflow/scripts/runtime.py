@@ -50,6 +50,7 @@ for method, spec in snakemake.params.methods.items():
                 "n_images": len(images),
                 "repeats": repeats,
                 "device": device_name(device),
+                "precision": segmenter.precision or "",  # SSN's network; blank: a baseline
                 "threads": snakemake.threads,
                 "other_cpu_share": load.share,
             }

@@ -22,10 +22,16 @@ for size, part in table.groupby("size", sort=False):
     ks = list(wide.columns)
     md.append(f"### {size}: {h}×{w} px, ms per image\n")
     others = part["other_cpu_share"].max() if "other_cpu_share" in part else float("nan")
+    networks = part.dropna(subset=["precision"]) if "precision" in part else part.iloc[:0]
+    networks = networks.drop_duplicates("label")  # SSN's; a baseline's is blank
+    precisions = ", ".join(
+        f"{label} {p}" for label, p in zip(networks["label"], networks["precision"], strict=True)
+    )
     md.append(f"Device: {devices}; threads: {threads}; median of "
               f"{int(part['repeats'].iloc[0])} runs per image, mean over "
               f"{int(part['n_images'].iloc[0])} images. Other processes took at most "
-              f"{100 * others:.0f}% of the machine's CPU while a cell was timed.\n")  # fmt: skip
+              f"{100 * others:.0f}% of the machine's CPU while a cell was timed."
+              + (f" Network precision: {precisions}." if precisions else "") + "\n")  # fmt: skip
     md.append("| method | " + " | ".join(f"K={k}" for k in ks) + " |")
     md.append("|---|" + "---:|" * len(ks))
     for label, row in wide.iterrows():

@@ -19,7 +19,8 @@ items = jobs.dataset_items(dataset, snakemake.input.stamp, snakemake.params.data
 segmenter, device = jobs.load_segmenter(spec)  # device auto: resolved here
 out = Path(snakemake.output.labels)
 out.mkdir(parents=True, exist_ok=True)
-log.info("%s: %d images, method %s, K=%d on %s", dataset, len(items), spec, k, device)
+precision = segmenter.precision or ""  # the SSN network's, auto resolved; none for a baseline
+log.info("%s: %d images, method %s, K=%d on %s %s", dataset, len(items), spec, k, device, precision)
 
 rows = []
 for n, item in enumerate(items):
@@ -43,5 +44,6 @@ for n, item in enumerate(items):
 table = pd.DataFrame(rows)
 table["device"] = device_name(device)
 table["threads"] = snakemake.threads
+table["precision"] = precision
 table.to_csv(snakemake.output.timing, sep="\t", index=False)
 log.info("mean %.1f ms per image", table["time_ms"].mean())
