@@ -18,13 +18,11 @@ Prints the CPU model, the threads and the CPU share other processes took meanwhi
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
-from pathlib import Path
 
-from _common import DEFAULT_DATA, OtherCPUShare, median_ms, set_threads
+from _common import OtherCPUShare, arguments, median_ms, parse
 
 
 def conv_macs(model, height: int, width: int) -> float:
@@ -42,20 +40,16 @@ def conv_macs(model, height: int, width: int) -> float:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser = arguments(__doc__)
     parser.add_argument("--images", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--k", type=int, default=400)
-    parser.add_argument("--json", type=Path, default=None)
-    args = parser.parse_args(argv)
+    args = parse(parser, argv)
 
     import numpy as np
     import torch
     from skimage.segmentation import slic
 
-    set_threads(args.threads)
     from ssn import official
     from ssn.checkpoint import load_model, pretrained_path
     from ssn.devices import cpu_model
