@@ -68,7 +68,9 @@ def closest_count(run, candidates, n_segments: int, tolerance: float = 0.05) -> 
     ``n_segments``; stops at the first within ``tolerance`` (relative) of it.
 
     For methods with an integer seed pitch (OpenCV's ``region_size``), tried at the two
-    pitches around the ideal one.
+    pitches around the ideal one. ``candidates`` may be a generator that picks the next
+    candidate from the last run's count: it is resumed only when that count is not close
+    enough.
     """
     best = None
     for candidate in candidates:

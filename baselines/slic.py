@@ -67,8 +67,10 @@ def slic_skimage(
     max_runs = check_int("max_runs", max_runs, 1)
     height, width = rgb.shape[:2]
 
+    counts = []  # of each run, for the next request
+
     def run(request):
-        return slic(
+        labels = slic(
             rgb,
             n_segments=request,
             compactness=compactness,
@@ -78,24 +80,22 @@ def slic_skimage(
             channel_axis=-1,
             enforce_connectivity=True,
         )
+        counts.append(int(labels.max()) + 1)
+        return labels
 
-    # scikit-image merges fragments below half the mean area, which removes 10-60% of
-    # the seeds depending on the image: correct the request multiplicatively.
-    request = _request_for_grid(n_segments, height, width)
-    best = None
-    tried = set()
-    for _ in range(max_runs):
-        tried.add(request)
-        labels = run(request)
-        count = int(labels.max()) + 1
-        if best is None or abs(count - n_segments) < abs(best[1] - n_segments):
-            best = (labels, count)
-        if abs(count - n_segments) <= tolerance * n_segments:
-            break
-        request = int(min(height * width, max(1, round(request * n_segments / count))))
-        if request in tried:
-            break
-    labels = enforce_connectivity(best[0], n_segments, mode="split", min_size=0)
+    def requests():
+        # scikit-image merges fragments below half the mean area, which removes 10-60% of
+        # the seeds depending on the image: correct the request multiplicatively.
+        request, tried = _request_for_grid(n_segments, height, width), set()
+        for _ in range(max_runs):
+            tried.add(request)
+            yield request
+            request = int(min(height * width, max(1, round(request * n_segments / counts[-1]))))
+            if request in tried:
+                return
+
+    labels = closest_count(run, requests(), n_segments, tolerance)
+    labels = enforce_connectivity(labels, n_segments, mode="split", min_size=0)
     return warn_if_thinner_than_a_cell("slic", labels, n_segments)
 
 

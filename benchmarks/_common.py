@@ -7,6 +7,7 @@ installed ``ssn``), and OpenMP threads wait passively unless ``OMP_WAIT_POLICY``
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import sys
@@ -24,14 +25,35 @@ from ssn._parallel import passive_openmp_wait, set_threads  # noqa: E402
 
 passive_openmp_wait()
 
-__all__ = ["DEFAULT_DATA", "DEFAULT_WEIGHTS", "REPO", "OtherCPUShare", "busy_cpu_seconds",
-           "median_ms", "reproduction_gap", "set_threads", "times_ms"]  # fmt: skip
+__all__ = ["DEFAULT_DATA", "DEFAULT_WEIGHTS", "REPO", "OtherCPUShare", "arguments",
+           "busy_cpu_seconds", "median_ms", "parse", "reproduction_gap", "set_threads",
+           "times_ms"]  # fmt: skip
 
 #: the datasets (``$SSN_DATA``) and the paper's released models (``$SSN_WEIGHTS``)
 DEFAULT_DATA = Path(os.environ.get("SSN_DATA", REPO.parent / "shared" / "datasets"))
 DEFAULT_WEIGHTS = Path(
     os.environ.get("SSN_WEIGHTS", REPO.parent / "shared" / "weights" / "ssn_official")
 )
+
+
+def arguments(doc: str, *, data: bool = True) -> argparse.ArgumentParser:
+    """A benchmark's parser, described by the first line of its docstring ``doc``, with
+    the options the benchmarks share: ``--threads`` (2; applied by :func:`parse`),
+    ``--json`` (a file to write the results to) and, with ``data``, ``--data``."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    if data:
+        parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    return parser
+
+
+def parse(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace:
+    """The arguments ``argv`` (default: the command line's), their ``--threads`` applied
+    (:func:`set_threads`)."""
+    args = parser.parse_args(argv)
+    set_threads(args.threads)
+    return args
 
 
 def times_ms(fn, repeats: int, *, warm_up: bool = False, device=None) -> list[float]:

@@ -34,9 +34,8 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-from _common import DEFAULT_DATA, OtherCPUShare, median_ms, set_threads
+from _common import OtherCPUShare, arguments, median_ms, parse
 
 KS = (100, 200, 400, 800, 1200)
 
@@ -167,22 +166,18 @@ def bench_deep(images, repeats, device) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser = arguments(__doc__)
     parser.add_argument("--images", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     parser.add_argument("--no-busy", dest="busy", action="store_false",
                         help="skip the measurement with one busy core")  # fmt: skip
     parser.add_argument("--child-train", default=None, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parse(parser)
 
     import numba
     import torch
 
-    set_threads(args.threads)
     if args.child_train:
         _train_step_child(*json.loads(args.child_train))
         return

@@ -22,13 +22,11 @@ picks), the precision of each row, the threads and the CPU share other processes
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
-from pathlib import Path
 
-from _common import DEFAULT_DATA, OtherCPUShare, median_ms, set_threads
+from _common import OtherCPUShare, arguments, median_ms, parse
 
 
 def conv_macs(model, height: int, width: int) -> float:
@@ -46,23 +44,19 @@ def conv_macs(model, height: int, width: int) -> float:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser = arguments(__doc__)
     parser.add_argument("--images", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--k", type=int, nargs="+", default=[400])
     parser.add_argument("--precisions", nargs="+", default=["float32", "bfloat16"],
                         choices=["float32", "bfloat16"], help="of the folded fast path")  # fmt: skip
     parser.add_argument("--no-plain", action="store_true", help="leave out the plain model")
-    parser.add_argument("--json", type=Path, default=None)
-    args = parser.parse_args(argv)
+    args = parse(parser, argv)
 
     import numpy as np
     import torch
     from skimage.segmentation import slic
 
-    set_threads(args.threads)
     from ssn import official
     from ssn.checkpoint import load_model, pretrained_path
     from ssn.devices import cpu_has_native_bf16, cpu_model, resolve_precision

@@ -14,25 +14,20 @@ reconstruction loss with less compact superpixels than SSN_pix).
 
 from __future__ import annotations
 
-import argparse
 import json
-from pathlib import Path
 
-from _common import DEFAULT_DATA, set_threads
+from _common import arguments, parse
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__)
     parser.add_argument("models", nargs="*", help="checkpoints or model names besides pix/paper")
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--patch", type=int, default=101)
     parser.add_argument("--segments", type=int, default=25)
     parser.add_argument("--train-eta", type=float, default=2.5)
     parser.add_argument("--weight", type=float, default=1e-5, help="compactness weight")
     parser.add_argument("--batches", type=int, default=20)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--json", type=Path, default=None)
-    args = parser.parse_args(argv)
+    args = parse(parser, argv)
 
     import torch
 
@@ -40,7 +35,6 @@ def main(argv=None) -> int:
     from ssn.train import TrainConfig, compute_loss
     from ssn.train.data import build_patches, training_batches
 
-    set_threads(args.threads)
     config = TrainConfig(
         data_root=str(args.data / "BSDS500" / "data"), task="bsds500", feature_net="deep",
         patch_size=args.patch, n_segments=args.segments, train_eta=args.train_eta,

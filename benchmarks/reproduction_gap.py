@@ -13,22 +13,18 @@ whole test set at every K, on these images.
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
-from _common import DEFAULT_DATA, reproduction_gap, set_threads
+from _common import arguments, parse, reproduction_gap
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__)
     parser.add_argument("models", nargs="+", help="checkpoints or model names (e.g. deep)")
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--images", type=int, default=20)
     parser.add_argument("--k", type=int, default=400)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--json", type=Path, default=None)
-    args = parser.parse_args(argv)
+    args = parse(parser, argv)
 
     import numpy as np
     import pandas as pd
@@ -38,7 +34,6 @@ def main(argv=None) -> int:
     from ssn.methods import load_segmenter
     from ssn.metrics import evaluate_image
 
-    set_threads(args.threads)
     items = BSDS500(args.data / "BSDS500" / "data", split="test").evaluation_items()[: args.images]
     samples = [item.load() for item in items]
     models = {"pix": "pix", **{m: m for m in args.models}, "paper": "official-bsds500"}

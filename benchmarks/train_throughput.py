@@ -19,13 +19,11 @@ input part, in the same run (``samples_per_s`` of ``concat`` and of ``split``, t
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
-from pathlib import Path
 
-from _common import OtherCPUShare, set_threads, times_ms
+from _common import OtherCPUShare, arguments, parse, times_ms
 
 
 def make_batch(generator, batch: int, size: int) -> dict:
@@ -41,15 +39,13 @@ def make_batch(generator, batch: int, size: int) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__, data=False)
     parser.add_argument("--steps", type=int, default=4, help="timed steps")
-    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--size", type=int, default=201)
-    parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--precisions", nargs="+", default=["float32", "bfloat16"],
                         choices=["float32", "bfloat16"], help="bf16: the CNN under autocast")  # fmt: skip
-    args = parser.parse_args(argv)
+    args = parse(parser, argv)
 
     import torch
 
@@ -57,7 +53,6 @@ def main(argv=None) -> int:
     from ssn.models import SSN, SSNConfig
     from ssn.train import TrainConfig, compute_loss
 
-    set_threads(args.threads)
     config = TrainConfig(feature_net="deep", task="bsds500", batch_size=args.batch)
     native = cpu_has_native_bf16()
     print(f"SSN_deep training step, batch {args.batch}, {args.size}x{args.size}, k=20, v=5, "

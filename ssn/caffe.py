@@ -244,7 +244,7 @@ def caffe_to_state_dict(layers: list[CaffeLayer], path="<model>") -> tuple[dict,
     -------
     state : dict of str to numpy array
         Keys of ``SSN.feature_net`` (``conv1.0.weight``, ``conv1.1.running_mean``, …,
-        ``conv7.weight``), prefixed with ``features.``.
+        ``conv7.weight``), prefixed with ``feature_net.`` (the keys of an :class:`~ssn.models.SSN`).
     in_channels : int
         Input channels of the first convolution (5, or 15 for the Sintel model).
     n_features : int

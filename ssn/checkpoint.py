@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from ssn.io import existing_file
 from ssn.models import SSN, SSNConfig
 
 __all__ = [
@@ -98,13 +99,11 @@ def load_checkpoint(path, map_location="cpu") -> dict:
     Raises
     ------
     FileNotFoundError
-        If ``path`` does not exist.
+        If ``path`` is not a file (:func:`ssn.io.existing_file`).
     ValueError
         If the file is not a readable SSN checkpoint.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no such checkpoint: {path}")
+    path = existing_file(path, "checkpoint")
     if path.suffix.lower() == ".caffemodel":  # else torch.load's pickle message, misleading
         raise ValueError(
             f"{path} is a Caffe model, not an SSN checkpoint: convert it first with "

@@ -33,16 +33,21 @@ LAB_LINEAR_SLOPE = 7.787
 def rgb_to_lab(image: Tensor) -> Tensor:
     """Convert sRGB in [0, 1] to CIE-Lab.
 
-    Args:
-        image: RGB image of shape ``(B, 3, H, W)`` with values in [0, 1].
+    Parameters
+    ----------
+    image : Tensor
+        RGB image of shape ``(B, 3, H, W)`` with values in [0, 1].
 
-    Returns:
+    Returns
+    -------
+    Tensor
         Lab image of shape ``(B, 3, H, W)``: L in [0, 100], a and b roughly in
         [-128, 127], on the device and in the dtype of ``image``.
 
-    Example:
-        >>> (rgb_to_lab(torch.ones(1, 3, 2, 2))[0, :, 0, 0].round() + 0.0).tolist()  # white
-        [100.0, 0.0, 0.0]
+    Examples
+    --------
+    >>> (rgb_to_lab(torch.ones(1, 3, 2, 2))[0, :, 0, 0].round() + 0.0).tolist()  # white
+    [100.0, 0.0, 0.0]
     """
     if image.ndim != 4 or image.shape[1] != 3:
         raise ValueError(f"image must have shape (B, 3, H, W), got {tuple(image.shape)}")

@@ -1,6 +1,6 @@
 """Connectivity enforcement for superpixel labels (compiled, no per-pixel Python).
 
-Two modes; in both every output label is one 4-connected region and labels are
+Three modes; in each every output label is one 4-connected region and labels are
 consecutive from 0.
 
 ``"official"``

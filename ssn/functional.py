@@ -80,13 +80,20 @@ def xylab_features(
 ) -> Tensor:
     """Scaled XYLab pixel features in the official channel order ``(y, x, L, a, b)``.
 
-    Args:
-        image: RGB image ``(B, 3, H, W)`` in [0, 1].
-        grid: the superpixel grid ``(n_h, n_w)`` that sets the position scale.
-        color_scale: factor on the Lab channels (0.26 in the paper).
-        eta: position-scale factor (2.5 at test time in the paper).
+    Parameters
+    ----------
+    image : Tensor
+        RGB image ``(B, 3, H, W)`` in [0, 1].
+    grid : tuple[int, int]
+        The superpixel grid ``(n_h, n_w)`` that sets the position scale.
+    color_scale : float, optional
+        Factor on the Lab channels (0.26 in the paper).
+    eta : float, optional
+        Position-scale factor (2.5 at test time in the paper).
 
-    Returns:
+    Returns
+    -------
+    Tensor
         Features ``(B, 5, H, W)`` on the device and in the dtype of ``image``.
     """
     positions = position_features(image, grid, eta=eta)
@@ -231,9 +238,12 @@ class Association:
     superpixels around its initial cell (module notes); they sum to 1 over ``j``. The
     grid travels with the weights, so the mappings below cannot be given another one.
 
-    Attributes:
-        weights: ``(B, 9, H, W)`` tensor (differentiable).
-        grid: the superpixel grid ``(n_h, n_w)``.
+    Attributes
+    ----------
+    weights : Tensor
+        ``(B, 9, H, W)`` tensor (differentiable).
+    grid : tuple[int, int]
+        The superpixel grid ``(n_h, n_w)``.
     """
 
     weights: Tensor
@@ -284,10 +294,14 @@ class Association:
 class SlicResult:
     """Output of :func:`differentiable_slic`.
 
-    Attributes:
-        association: the soft :class:`Association` (weights ``(B, 9, H, W)`` and grid).
-        centres: superpixel centres ``(B, C, M)``, ``M = n_h · n_w``.
-        labels: hard labels ``(B, H, W)`` (int64 superpixel ids, before connectivity).
+    Attributes
+    ----------
+    association : Association
+        The soft :class:`Association` (weights ``(B, 9, H, W)`` and grid).
+    centres : Tensor
+        Superpixel centres ``(B, C, M)``, ``M = n_h · n_w``.
+    labels : Tensor
+        Hard labels ``(B, H, W)`` (int64 superpixel ids, before connectivity).
     """
 
     association: Association
@@ -367,21 +381,28 @@ def differentiable_slic(
     its executable specification for small images. Here pixels are grouped by cell, so
     memory is O(N·9) (module notes).
 
-    Args:
-        features: pixel features ``(B, C, H, W)``, float32 or float64, any device.
-        grid: superpixel grid ``(n_h, n_w)``, e.g. from :func:`grid_shape`.
-        n_iter: number of iterations ``v`` (5 in training, 10 at test time).
+    Parameters
+    ----------
+    features : Tensor
+        Pixel features ``(B, C, H, W)``, float32 or float64, any device.
+    grid : tuple[int, int]
+        Superpixel grid ``(n_h, n_w)``, e.g. from :func:`grid_shape`.
+    n_iter : int, optional
+        Number of iterations ``v`` (5 in training, 10 at test time).
 
-    Returns:
+    Returns
+    -------
+    SlicResult
         A :class:`SlicResult`: the :class:`Association` (weights ``(B, 9, H, W)`` and
         grid), centres ``(B, C, M)`` and hard labels ``(B, H, W)``. Gradients flow
         through the association and the centres.
 
-    Example:
-        >>> feats = torch.rand(2, 5, 30, 40)
-        >>> out = differentiable_slic(feats, grid=(3, 4), n_iter=5)
-        >>> out.association.weights.shape, out.centres.shape, out.labels.shape
-        (torch.Size([2, 9, 30, 40]), torch.Size([2, 5, 12]), torch.Size([2, 30, 40]))
+    Examples
+    --------
+    >>> feats = torch.rand(2, 5, 30, 40)
+    >>> out = differentiable_slic(feats, grid=(3, 4), n_iter=5)
+    >>> out.association.weights.shape, out.centres.shape, out.labels.shape
+    (torch.Size([2, 9, 30, 40]), torch.Size([2, 5, 12]), torch.Size([2, 30, 40]))
     """
     if features.ndim != 4:
         raise ValueError(f"features must have shape (B, C, H, W), got {tuple(features.shape)}")
@@ -496,11 +517,16 @@ def pixel_to_superpixel(values: Tensor, association: Association) -> Tensor:
 
     ``v_i = Σ_p Q_pi x_p / Σ_p Q_pi``.
 
-    Args:
-        values: pixel values ``(B, D, H, W)``.
-        association: from :func:`differentiable_slic` (``SlicResult.association``).
+    Parameters
+    ----------
+    values : Tensor
+        Pixel values ``(B, D, H, W)``.
+    association : Association
+        From :func:`differentiable_slic` (``SlicResult.association``).
 
-    Returns:
+    Returns
+    -------
+    Tensor
         Superpixel values ``(B, D, M)``; a superpixel with no weight gets 0.
     """
     weights = association.weights
@@ -523,11 +549,16 @@ def superpixel_to_pixel(values: Tensor, association: Association) -> Tensor:
     ``x_p = Σ_i Q_pi v_i`` over the 9 neighbours of the pixel's cell (rows of ``Q`` sum
     to 1 already).
 
-    Args:
-        values: superpixel values ``(B, D, M)``.
-        association: from :func:`differentiable_slic`.
+    Parameters
+    ----------
+    values : Tensor
+        Superpixel values ``(B, D, M)``.
+    association : Association
+        From :func:`differentiable_slic`.
 
-    Returns:
+    Returns
+    -------
+    Tensor
         Pixel values ``(B, D, H, W)``.
     """
     cells, batch = association.cells(), values.shape[0]

@@ -12,11 +12,13 @@ from pathlib import Path
 import numpy as np
 
 __all__ = [
+    "existing_file",
     "read_bsds_ground_truth",
     "read_flo",
     "read_image",
     "read_label_image",
     "read_labelled_image",
+    "read_yaml",
     "write_flo",
     "write_label_image",
 ]
@@ -27,11 +29,36 @@ FLO_MAGIC = np.float32(202021.25)
 ORIENTATION_TAG = 0x0112
 
 
-def _existing(path) -> Path:
+def existing_file(path, what: str = "file") -> Path:
+    """``path`` as a :class:`~pathlib.Path`; :class:`FileNotFoundError` ("no such
+    ``what``") if it is not a file."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no such file: {path}")
+        raise FileNotFoundError(f"no such {what}: {path}")
     return path
+
+
+def read_yaml(path, what: str):
+    """The data of the YAML file ``path`` (a ``what``, e.g. "training config"); ``{}``
+    for an empty file.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` is not a file.
+    ValueError
+        If it is not valid YAML (with the line and column of the fault).
+    """
+    import yaml
+
+    path = existing_file(path, what)
+    try:
+        return yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or " ".join(str(err).split())
+        raise ValueError(f"{path}: not valid YAML{where}: {problem}") from None
 
 
 def read_image(path) -> np.ndarray:
@@ -52,7 +79,7 @@ def read_image(path) -> np.ndarray:
     """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    path = _existing(path)
+    path = existing_file(path)
     try:
         with Image.open(path) as img:
             _check_single_frame(path, img)
@@ -96,7 +123,7 @@ def read_label_image(path) -> np.ndarray:
     """
     from PIL import Image, UnidentifiedImageError
 
-    path = _existing(path)
+    path = existing_file(path)
     if path.suffix.lower() == ".npy":
         try:
             arr = np.load(path, allow_pickle=False)
@@ -186,7 +213,7 @@ def read_bsds_ground_truth(path) -> list[np.ndarray]:
     from scipy.io import loadmat
     from scipy.io.matlab import MatReadError
 
-    path = _existing(path)
+    path = existing_file(path)
     try:
         cells = loadmat(path)["groundTruth"]
         raw = [np.asarray(cell["Segmentation"][0][0]) for cell in cells[0]]
@@ -226,7 +253,7 @@ def read_flo(path) -> np.ndarray:
     ValueError
         If the magic number or the size is wrong.
     """
-    path = _existing(path)
+    path = existing_file(path)
     with open(path, "rb") as fh:
         header = fh.read(12)
         if len(header) < 12 or np.frombuffer(header[:4], "<f4")[0] != FLO_MAGIC:

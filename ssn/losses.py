@@ -19,11 +19,16 @@ def _mean_over(per_pixel: Tensor, counted: Tensor) -> Tensor:
 def reconstruction(target: Tensor, association: Association) -> Tensor:
     """Map a pixel property to superpixels (column-normalised Q) and back (row-normalised).
 
-    Args:
-        target: pixel property ``R`` ``(B, D, H, W)`` (one-hot labels, flow, ...).
-        association: the soft association of :func:`ssn.functional.differentiable_slic`.
+    Parameters
+    ----------
+    target : Tensor
+        Pixel property ``R`` ``(B, D, H, W)`` (one-hot labels, flow, ...).
+    association : Association
+        The soft association of :func:`ssn.functional.differentiable_slic`.
 
-    Returns:
+    Returns
+    -------
+    Tensor
         The reconstruction ``R*`` ``(B, D, H, W)``.
     """
     return association.to_pixels(association.to_superpixels(target))
@@ -38,16 +43,23 @@ def reconstruction_loss(
 ) -> Tensor:
     """Task loss of SSN: ``L(R, R*)`` averaged over valid pixels.
 
-    Args:
-        target: ``(B, D, H, W)``; one-hot labels for ``"cross_entropy"`` (an all-zero
-            vector marks an ignored pixel), any values (e.g. flow) for ``"l1"``.
-        association: the soft association of :func:`ssn.functional.differentiable_slic`.
-        kind: ``"cross_entropy"`` (labels) or ``"l1"`` (flow; summed over the D
-            channels, averaged over pixels).
-        valid: optional ``(B, H, W)`` boolean mask of pixels that count in the loss; for
-            cross-entropy the default is the pixels with a label.
+    Parameters
+    ----------
+    target : Tensor
+        ``(B, D, H, W)``; one-hot labels for ``"cross_entropy"`` (an all-zero
+        vector marks an ignored pixel), any values (e.g. flow) for ``"l1"``.
+    association : Association
+        The soft association of :func:`ssn.functional.differentiable_slic`.
+    kind : str, optional
+        ``"cross_entropy"`` (labels) or ``"l1"`` (flow; summed over the D
+        channels, averaged over pixels).
+    valid : Tensor, optional
+        ``(B, H, W)`` boolean mask of the pixels that count in the loss; for
+        cross-entropy the default is the pixels with a label.
 
-    Returns:
+    Returns
+    -------
+    Tensor
         Scalar loss.
     """
     weights = association.weights
@@ -88,16 +100,23 @@ def label_reconstruction_loss(
     multiplying an ``n_labels``-channel image through the mappings (~4x faster for the
     official 50 labels at 201×201).
 
-    Args:
-        labels: ``(B, H, W)`` int64 segment indices in ``[0, n_labels)``; negative
-            values mark ignored pixels (they still count in the superpixel mass, as an
-            all-zero one-hot vector does).
-        association: the soft association of :func:`ssn.functional.differentiable_slic`.
-        n_labels: number of label classes (one-hot channels).
-        valid: optional ``(B, H, W)`` mask of pixels that count in the loss, in addition
-            to the labelled ones.
+    Parameters
+    ----------
+    labels : Tensor
+        ``(B, H, W)`` int64 segment indices in ``[0, n_labels)``; negative
+        values mark ignored pixels (they still count in the superpixel mass, as an
+        all-zero one-hot vector does).
+    association : Association
+        The soft association of :func:`ssn.functional.differentiable_slic`.
+    n_labels : int
+        Number of label classes (one-hot channels).
+    valid : Tensor, optional
+        ``(B, H, W)`` mask of the pixels that count in the loss, in addition
+        to the labelled ones.
 
-    Returns:
+    Returns
+    -------
+    Tensor
         Scalar loss.
     """
     batch, _, height, width = association.weights.shape
@@ -136,18 +155,26 @@ def compactness_loss(
 ) -> Tensor:
     """Compactness loss: positions → superpixels with Q → pixels with hard labels, L2.
 
-    Args:
-        positions: the scaled position features ``(B, 2, H, W)`` (the y, x channels of
-            the XYLab features, i.e. already multiplied by the position scale).
-        association: the soft association of :func:`ssn.functional.differentiable_slic`.
-        labels: hard labels ``(B, H, W)`` (before connectivity).
-        reduction: ``"official"`` = Caffe's EuclideanLoss, ``Σ ||·||² / (2·B)`` over all
-            pixels and both channels, as in the official code (so the paper's weight
-            1e-5 has its intended strength, ≈ 0.4× a per-element mean on 201×201
-            patches); ``"mean"`` = mean over pixels and channels (≈ 2·H·W times weaker
-            for the same weight).
+    Parameters
+    ----------
+    positions : Tensor
+        The scaled position features ``(B, 2, H, W)`` (the y, x channels of
+        the XYLab features, i.e. already multiplied by the position scale).
+    association : Association
+        The soft association of :func:`ssn.functional.differentiable_slic`.
+    labels : Tensor
+        Hard labels ``(B, H, W)`` (before connectivity).
+    reduction : str, optional
+        ``"official"`` = Caffe's EuclideanLoss, ``Σ ||·||² / (2·B)`` over all
+        pixels and both channels, as in the official code, so that the paper's weight
+        1e-5 has its intended strength; ``"mean"`` = ``Σ ||·||² / (2·B·H·W)``, the
+        mean over pixels and channels: exactly H·W times smaller than ``"official"``
+        (on 201×201 patches, weight 1e-5 on ``"official"`` equals weight
+        1e-5 · 201² ≈ 0.40 on ``"mean"``).
 
-    Returns:
+    Returns
+    -------
+    Tensor
         Scalar loss (weighted by ``TrainConfig.compactness_weight``, the paper's 1e-5, in
         training).
     """

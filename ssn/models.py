@@ -41,34 +41,45 @@ class SSNConfig:
     contradict: ``in_channels`` is that of ``frame_pair``, and SSN_pix's ``n_features``
     its ``in_channels``. A checkpoint's ``model_args`` are read by :meth:`from_dict`.
 
-    Attributes:
-        feature_net: ``"pix"``, ``"linear"`` or ``"deep"``.
-        n_features: k, the number of clustering features (default 20, as in the paper;
-            SSN_pix: its input channels).
-        in_channels: input feature channels (default: those of ``frame_pair``, 5 for XYLab).
-        color_scale: factor on the Lab channels (0.26).
-        eta: position-scale factor at test time (2.5), the default of
-            :meth:`SSN.forward`.
-        n_iter_test: differentiable-SLIC iterations v at test time (10), the default of
-            :meth:`SSN.forward`.
-        train_eta, n_iter_train: the settings the weights were trained with (2.5 and
-            5; the official script's 0.25 for 201×201 patches with a 10×10 grid is
-            eta = 5), recorded with them. Training passes its own explicitly.
-        upsample: how SSN_deep brings conv4 / conv6 back to the input size.
-            ``"resize"`` (default): floor-mode pooling, bilinear resize to the input
-            size (``align_corners=False``). ``"caffe"``: the official network's
-            semantics, needed by the paper's released weights: ceil-mode pooling, Caffe
-            ``Interp`` (zoom ×2 / ×4 to ``(n − 1)·z + 1`` samples, corner-aligned
-            bilinear), then ``Crop`` of the top-left ``H × W``.
-        carried_channels: input channels concatenated with the learned ones (and fed
-            into conv7 beside the CNN's maps); ``None`` carries all ``in_channels``.
-            The paper's Sintel model takes 15 input channels and carries the first 5.
-        frame_pair: the input of a flow model, which sees the frame and the next one.
-            ``None``: one image, XYLab (5 channels). ``"lab"``: XYLab of the frame and
-            the scaled Lab of the next frame (8 channels; this project's Sintel
-            training). ``"official"``: ``[XYLab₁, XYLab₂, XYLab₁ − XYLab₂]`` (15
-            channels), the layout of the paper's released Sintel model, read from the
-            network definition stored in its ``.caffemodel``.
+    Attributes
+    ----------
+    feature_net : str
+        ``"pix"``, ``"linear"`` or ``"deep"``.
+    n_features : int | None
+        ``k``, the number of clustering features (default 20, as in the paper;
+        SSN_pix: its input channels).
+    in_channels : int | None
+        Input feature channels (default: those of ``frame_pair``, 5 for XYLab).
+    color_scale : float
+        Factor on the Lab channels (0.26).
+    eta : float
+        Position-scale factor at test time (2.5), the default of
+        :meth:`SSN.forward`.
+    n_iter_test : int
+        Differentiable-SLIC iterations v at test time (10), the default of
+        :meth:`SSN.forward`.
+    train_eta, n_iter_train : float, int
+        The settings the weights were trained with (2.5 and
+        5; the official script's 0.25 for 201×201 patches with a 10×10 grid is
+        eta = 5), recorded with them. Training passes its own explicitly.
+    upsample : str
+        How SSN_deep brings conv4 / conv6 back to the input size.
+        ``"resize"`` (default): floor-mode pooling, bilinear resize to the input
+        size (``align_corners=False``). ``"caffe"``: the official network's
+        semantics, needed by the paper's released weights: ceil-mode pooling, Caffe
+        ``Interp`` (zoom ×2 / ×4 to ``(n − 1)·z + 1`` samples, corner-aligned
+        bilinear), then ``Crop`` of the top-left ``H × W``.
+    carried_channels : int | None
+        Input channels concatenated with the learned ones (and fed
+        into conv7 beside the CNN's maps); ``None`` carries all ``in_channels``.
+        The paper's Sintel model takes 15 input channels and carries the first 5.
+    frame_pair : str | None
+        The input of a flow model, which sees the frame and the next one.
+        ``None``: one image, XYLab (5 channels). ``"lab"``: XYLab of the frame and
+        the scaled Lab of the next frame (8 channels; this project's Sintel
+        training). ``"official"``: ``[XYLab₁, XYLab₂, XYLab₁ − XYLab₂]`` (15
+        channels), the layout of the paper's released Sintel model, read from the
+        network definition stored in its ``.caffemodel``.
     """
 
     feature_net: str = "deep"
@@ -151,8 +162,9 @@ class SSNPix(nn.Module):
 class SSNLinear(nn.Module):
     """One 3×3 convolution adds ``k - c_in`` learned channels (SSN_linear).
 
-    Shape:
-        - Input: ``(B, c_in, H, W)``; Output: ``(B, k, H, W)``.
+    Notes
+    -----
+    Input ``(B, c_in, H, W)``, output ``(B, k, H, W)``.
     """
 
     def __init__(self, in_channels: int = 5, n_features: int = 20):
@@ -181,15 +193,22 @@ class SSNDeep(nn.Module):
     ``[carried input, conv2, up(conv4), up(conv6)]`` gives ``k - carried`` channels,
     concatenated with the carried input channels to ``k`` features.
 
-    Args:
-        in_channels: input channels (5 for XYLab).
-        n_features: k, the output features.
-        width: channels of conv1–conv6.
-        upsample: ``"resize"`` or ``"caffe"`` (see :class:`SSNConfig`).
-        carried_channels: leading input channels carried to the output (all by default).
+    Parameters
+    ----------
+    in_channels : int, optional
+        Input channels (5 for XYLab).
+    n_features : int, optional
+        ``k``, the output features.
+    width : int, optional
+        Channels of conv1–conv6.
+    upsample : str, optional
+        ``"resize"`` or ``"caffe"`` (see :class:`SSNConfig`).
+    carried_channels : int, optional
+        Leading input channels carried to the output (all by default).
 
-    Shape:
-        - Input: ``(B, c_in, H, W)``; Output: ``(B, k, H, W)``, any H, W ≥ 1.
+    Notes
+    -----
+    Input ``(B, c_in, H, W)``, output ``(B, k, H, W)``, for any H, W ≥ 1.
     """
 
     def __init__(
@@ -269,12 +288,18 @@ def caffe_interp_crop(x: Tensor, zoom: int, size) -> Tensor:
     ``W`` columns. After the official network's ceil-mode pooling the zoomed map is never
     smaller than the input, and equal to it for sides of the form 8X + 1.
 
-    Args:
-        x: feature maps ``(B, C, h, w)``.
-        zoom: the ``zoom_factor`` (2 for conv4, 4 for conv6).
-        size: ``(H, W)`` to crop to.
+    Parameters
+    ----------
+    x : Tensor
+        Feature maps ``(B, C, h, w)``.
+    zoom : int
+        The ``zoom_factor`` (2 for conv4, 4 for conv6).
+    size : tuple of int
+        ``(H, W)`` to crop to.
 
-    Returns:
+    Returns
+    -------
+    Tensor
         ``(B, C, H, W)``.
     """
     height, width = int(size[0]), int(size[1])
@@ -302,14 +327,17 @@ def build_feature_net(config: SSNConfig) -> nn.Module:
 class SSN(nn.Module):
     """Superpixel sampling network: feature net followed by differentiable SLIC.
 
-    Args:
-        config: architecture hyper-parameters.
+    Parameters
+    ----------
+    config : SSNConfig, optional
+        Architecture hyper-parameters.
 
-    Example:
-        >>> net = SSN(SSNConfig(feature_net="pix"))
-        >>> out = net(torch.rand(1, 3, 40, 60), n_segments=24)
-        >>> out.association.weights.shape, out.grid
-        (torch.Size([1, 9, 40, 60]), (4, 6))
+    Examples
+    --------
+    >>> net = SSN(SSNConfig(feature_net="pix"))
+    >>> out = net(torch.rand(1, 3, 40, 60), n_segments=24)
+    >>> out.association.weights.shape, out.grid
+    (torch.Size([1, 9, 40, 60]), (4, 6))
     """
 
     def __init__(self, config: SSNConfig | None = None):
@@ -332,12 +360,17 @@ class SSN(nn.Module):
     ) -> Tensor:
         """The network input ``(B, in_channels, H, W)`` for ``image`` (and the next frame).
 
-        Args:
-            image: RGB ``(B, 3, H, W)`` in [0, 1].
-            grid: the superpixel grid, which sets the position scale.
-            next_frame: the following frame, same shape, for a flow model
-                (``config.frame_pair`` set); refused by an image model.
-            eta: the position-scale factor (default: ``config.eta``).
+        Parameters
+        ----------
+        image : Tensor
+            RGB ``(B, 3, H, W)`` in [0, 1].
+        grid : tuple[int, int]
+            The superpixel grid, which sets the position scale.
+        next_frame : Tensor, optional
+            The following frame, same shape, for a flow model
+            (``config.frame_pair`` set); refused by an image model.
+        eta : float, optional
+            The position-scale factor (default: ``config.eta``).
         """
         eta = self.config.eta if eta is None else eta
         x = self.pixel_features(image, grid, eta)
@@ -393,20 +426,27 @@ class SSN(nn.Module):
     ) -> SlicResult:
         """Superpixels of ``image`` ``(B, 3, H, W)`` (RGB in [0, 1]).
 
-        Args:
-            image: the RGB image(s).
-            n_segments: requested number of superpixels (the grid decides the realised
-                count, see :func:`ssn.functional.grid_shape`).
-            n_iter: SLIC iterations (default: ``config.n_iter_test``; training passes
-                its 5). Explicit, not tied to ``train()`` / ``eval()``, which switch
-                only BatchNorm.
-            eta: position-scale factor (default: ``config.eta``; training passes its
-                own).
-            next_frame: the following frame(s), RGB like ``image``, for a flow model.
-            autocast_dtype: run the feature network under autocast to this dtype (e.g.
-                ``torch.bfloat16`` for training on a GPU); differentiable SLIC always
-                gets the features in the input's dtype, where its exponentials and
-                normalisations keep their precision.
+        Parameters
+        ----------
+        image : Tensor
+            The RGB image(s).
+        n_segments : int
+            Requested number of superpixels (the grid decides the realised
+            count, see :func:`ssn.functional.grid_shape`).
+        n_iter : int, optional
+            SLIC iterations (default: ``config.n_iter_test``; training passes
+            its 5). Explicit, not tied to ``train()`` / ``eval()``, which switch
+            only BatchNorm.
+        eta : float, optional
+            Position-scale factor (default: ``config.eta``; training passes its
+            own).
+        next_frame : Tensor, optional
+            The following frame(s), RGB like ``image``, for a flow model.
+        autocast_dtype : torch.dtype, optional
+            Run the feature network under autocast to this dtype (e.g.
+            ``torch.bfloat16`` for training on a GPU); differentiable SLIC always
+            gets the features in the input's dtype, where its exponentials and
+            normalisations keep their precision.
         """
         height, width = image.shape[-2:]
         grid = grid_shape(n_segments, height, width)

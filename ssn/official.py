@@ -27,6 +27,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from ssn.io import read_yaml
+
 __all__ = [
     "LICENCE",
     "OFFICIAL_MODELS",
@@ -144,15 +146,8 @@ def _config_data(path) -> dict:
     ValueError
         If it is not a mapping of ``source`` and ``urls``.
     """
-    import yaml
-
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no such models config: {path}")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise ValueError(f"cannot parse {path}: {err}") from None
+    data = read_yaml(path, "models config")
     if not isinstance(data, dict) or set(data) - {"source", "urls"}:
         raise ValueError(
             f"{path}: expected a mapping with only a 'source' folder and 'urls' (model name "

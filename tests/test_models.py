@@ -77,7 +77,7 @@ class TestSSN:
             assert p.grad is not None and torch.isfinite(p.grad).all(), name
             assert p.grad.abs().sum() > 0, f"no gradient reaches {name}"
 
-    def test_iterations_follow_mode(self):
+    def test_iterations_are_n_iter_else_n_iter_test_in_any_mode(self):
         net = SSN(SSNConfig(feature_net="pix", n_iter_train=1, n_iter_test=6))
         image = torch.rand(1, 3, 20, 20, dtype=torch.float64)
         feats = net.pixel_features(image, (2, 2), net.config.eta)

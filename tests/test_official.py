@@ -348,6 +348,58 @@ def _caffe_pool_size(n: int) -> int:
     return out
 
 
+def _interp_by_matrices(x: np.ndarray, zoom: int) -> np.ndarray:
+    """:func:`_interp_reference` as two matrix products (fast enough for large images):
+    row i of each matrix holds the bilinear weights of output sample i."""
+
+    def matrix(n: int) -> np.ndarray:
+        n_out = (n - 1) * zoom + 1
+        position = np.arange(n_out) * ((n - 1) / (n_out - 1) if n_out > 1 else 0.0)
+        low = np.floor(position).astype(int)
+        weights = np.zeros((n_out, n))
+        np.add.at(weights, (np.arange(n_out), low), 1 - (position - low))
+        np.add.at(weights, (np.arange(n_out), np.minimum(low + 1, n - 1)), position - low)
+        return weights
+
+    return matrix(x.shape[1]) @ x @ matrix(x.shape[2]).T
+
+
+def _random_caffe_net(**options) -> SSNDeep:
+    """An SSN_deep of the official semantics in float64, with random weights and
+    non-trivial BatchNorm statistics (so that BatchNorm matters)."""
+    torch.manual_seed(0)
+    net = SSNDeep(upsample="caffe", **options).eval()
+    for m in net.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.1, 0.1)
+            m.running_var.uniform_(0.5, 2.0)
+        if isinstance(m, torch.nn.Conv2d):
+            torch.nn.init.normal_(m.weight, std=0.1)
+    return net.double().requires_grad_(False)
+
+
+def _caffe_net_reference(net: SSNDeep, x: torch.Tensor, interp) -> torch.Tensor:
+    """``net(x)`` written out layer by layer, with Caffe's pooling sizes and ``interp``
+    for its Interp layers."""
+    height, width = x.shape[-2:]
+
+    def block(seq, t):
+        conv, bn, _ = seq
+        t = F.conv2d(t, conv.weight, conv.bias, padding=1)
+        t = (t - bn.running_mean[:, None, None]) / torch.sqrt(bn.running_var[:, None, None] + 1e-5)
+        return t.clamp_min(0)
+
+    c2 = block(net.conv2, block(net.conv1, x))
+    p1 = F.max_pool2d(c2, 3, 2, 1, ceil_mode=True)
+    c4 = block(net.conv4, block(net.conv3, p1))
+    c6 = block(net.conv6, block(net.conv5, F.max_pool2d(c4, 3, 2, 1, ceil_mode=True)))
+    assert p1.shape[-2:] == (_caffe_pool_size(height), _caffe_pool_size(width))
+    up4 = torch.from_numpy(interp(c4[0].numpy(), 2))[None, :, :height, :width]
+    up6 = torch.from_numpy(interp(c6[0].numpy(), 4))[None, :, :height, :width]
+    c7 = F.conv2d(torch.cat((x, c2, up4, up6), 1), net.conv7.weight, net.conv7.bias, padding=1)
+    return torch.cat((x, c7.clamp_min(0)), 1)
+
+
 class TestOfficialSemantics:
     @pytest.mark.parametrize("side", [9, 17, 41, 481, 321])
     def test_sizes_meet_exactly_for_8x_plus_1(self, side):
@@ -375,42 +427,18 @@ class TestOfficialSemantics:
     @pytest.mark.parametrize("h,w", [(481, 321), (436, 1024), (375, 500), (512, 1024), (8, 8)])
     def test_caffe_network_any_size(self, h, w):
         """The official net is built at the image's own size: Interp always covers the
-        input (ceil-mode pooling), Crop takes the top-left part."""
-        net = SSNDeep(upsample="caffe").eval()
-        with torch.no_grad():
-            out = net(torch.rand(1, 5, h, w))
-        assert out.shape == (1, 20, h, w)
+        input (ceil-mode pooling), Crop takes the top-left part; at each size it equals
+        the layer-by-layer reference (Interp by interpolation matrices; 4 channels wide,
+        for time: the width does not change the semantics)."""
+        net = _random_caffe_net(width=4)
+        x = torch.rand(1, 5, h, w, dtype=torch.float64)
+        torch.testing.assert_close(net(x), _caffe_net_reference(net, x, _interp_by_matrices))
 
     def test_caffe_network_equals_a_layer_by_layer_reference(self):
-        torch.manual_seed(0)
-        net = SSNDeep(upsample="caffe").eval()
-        for m in net.modules():  # non-trivial statistics so BatchNorm matters
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.uniform_(-0.1, 0.1)
-                m.running_var.uniform_(0.5, 2.0)
-            if isinstance(m, torch.nn.Conv2d):
-                torch.nn.init.normal_(m.weight, std=0.1)
+        net = _random_caffe_net()
         x = torch.rand(1, 5, 20, 13, dtype=torch.float64)
-        net = net.double().requires_grad_(False)
-
-        def block(seq, t):
-            conv, bn, _ = seq
-            t = F.conv2d(t, conv.weight, conv.bias, padding=1)
-            t = (t - bn.running_mean[:, None, None]) / torch.sqrt(
-                bn.running_var[:, None, None] + 1e-5
-            )
-            return t.clamp_min(0)
-
-        c2 = block(net.conv2, block(net.conv1, x))
-        p1 = F.max_pool2d(c2, 3, 2, 1, ceil_mode=True)
-        c4 = block(net.conv4, block(net.conv3, p1))
-        c6 = block(net.conv6, block(net.conv5, F.max_pool2d(c4, 3, 2, 1, ceil_mode=True)))
-        assert p1.shape[-2:] == (_caffe_pool_size(20), _caffe_pool_size(13))
-        up4 = torch.from_numpy(_interp_reference(c4[0].numpy(), 2))[None, :, :20, :13]
-        up6 = torch.from_numpy(_interp_reference(c6[0].numpy(), 4))[None, :, :20, :13]
-        c7 = F.conv2d(torch.cat((x, c2, up4, up6), 1), net.conv7.weight, net.conv7.bias, padding=1)
-        expected = torch.cat((x, c7.clamp_min(0)), 1)
-        torch.testing.assert_close(net(x), expected)
+        torch.testing.assert_close(net(x), _caffe_net_reference(net, x, _interp_reference))
+        torch.testing.assert_close(net(x), _caffe_net_reference(net, x, _interp_by_matrices))
 
     def test_resize_mode_is_unchanged_by_default(self):
         assert SSNConfig().upsample == "resize"

@@ -186,12 +186,37 @@ def test_resume_without_checkpoint_is_an_error(tiny_bsds, tmp_path):
 
 
 def test_trained_checkpoint_segments(tiny_bsds, tmp_path):
+    """ssn.segment with a trained checkpoint: the labels of the checkpoint's own network
+    (its forward pass, against segment's fused CPU kernel), then made 4-connected."""
+    from scipy import ndimage as ndi
+
     import ssn
+    from ssn.checkpoint import load_model
+    from ssn.connectivity import enforce_connectivity
+    from ssn.functional import grid_shape
 
     train(_config(tiny_bsds, tmp_path, max_iters=2))
     image = np.asarray(Image.open(tiny_bsds / "images" / "test" / "0.jpg"))
-    labels = ssn.segment(image, 9, model=tmp_path / "best.pt", device="cpu")
-    assert labels.shape == image.shape[:2] and labels.max() + 1 <= 9
+    checkpoint = tmp_path / "best.pt"
+    raw = ssn.segment(image, 9, model=checkpoint, device="cpu", enforce_connectivity=False)
+    net = load_model(checkpoint)
+    state = net.state_dict()  # the trained weights, as saved
+    for key, value in load_checkpoint(checkpoint)["model"].items():
+        torch.testing.assert_close(state[key], value, rtol=0, atol=0)
+    with torch.no_grad():
+        tensor = torch.from_numpy(image / 255.0).float().permute(2, 0, 1)[None]
+        forward = net(tensor, 9, n_iter=10).labels[0].numpy()
+    # the fused kernel against the torch module: float32 ties may flip a few pixels
+    assert (raw != forward).mean() < 2e-3
+    grid = grid_shape(9, *image.shape[:2])
+    labels = ssn.segment(image, 9, model=checkpoint, device="cpu")
+    np.testing.assert_array_equal(labels, enforce_connectivity(raw, grid[0] * grid[1]))
+    # a partition into consecutive labels, each one 4-connected region, at most the grid's
+    count = labels.max() + 1
+    assert labels.min() == 0 and np.array_equal(np.unique(labels), np.arange(count))
+    assert count <= grid[0] * grid[1]
+    for label in range(count):
+        assert ndi.label(labels == label)[1] == 1
 
 
 class TestConfig:

@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..io import read_yaml
 from .checksum import normalise_digest
 from .layout import LAYOUTS
 
@@ -93,14 +94,7 @@ def _resolve_path(value: str, base: Path) -> str:
 
 
 def _read(path: Path) -> dict:
-    import yaml
-
-    if not path.is_file():
-        raise FileNotFoundError(f"no such dataset config: {path}")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise ValueError(f"cannot parse {path}: {err}") from err
+    data = read_yaml(path, "dataset config")
     if not isinstance(data, dict) or not isinstance(data.get("datasets", {}), dict):
         raise ValueError(f"{path}: expected a mapping with a 'datasets' mapping")
     base = path.resolve().parent

@@ -1,8 +1,14 @@
 """Safe extraction of tar and zip archives.
 
-Every member is checked before anything is written: absolute paths, ``..`` components,
-links (symbolic or hard) whose target resolves outside the destination, and device files
-are rejected with an :class:`UnsafeArchiveError` naming the archive and the member.
+Every member is checked before anything is written, and an unsafe one is refused with an
+:class:`UnsafeArchiveError` naming the archive and the member. Tar members go through the
+standard library's ``"data"`` extraction filter (:func:`tarfile.data_filter`: links whose
+target resolves outside the destination, absolute links, device files and fifos, unsafe
+modes), once over all members before extracting and again as each is written. What it
+does not do is kept here: absolute names and ``..`` components are refused (the filter
+strips a leading ``/``, and ``zipfile`` silently rewrites both), and so is a zip member
+stored as a symbolic link that points outside (``zipfile`` would write the link's target
+as a file).
 """
 
 from __future__ import annotations
@@ -44,53 +50,43 @@ def _check_name(archive: Path, name: str) -> PurePosixPath:
     return posix
 
 
-def _inside(dest: Path, target: str) -> bool:
-    real_dest = os.path.realpath(dest)
-    real = os.path.realpath(os.path.join(real_dest, target))
-    return real == real_dest or real.startswith(real_dest + os.sep)
+def _outside(archive: Path, name: str, link: str) -> UnsafeArchiveError:
+    return UnsafeArchiveError(
+        f"{archive}: link {name!r} -> {link!r} points outside the destination"
+    )
 
 
-def _check_link(archive: Path, dest: Path, name: PurePosixPath, link: str, hard: bool) -> None:
-    if os.path.isabs(link) or PureWindowsPath(link).drive:
-        raise UnsafeArchiveError(f"{archive}: link {str(name)!r} points to absolute path {link!r}")
-    # symlinks resolve relative to their own folder, hard links relative to the archive root
-    target = link if hard else str(name.parent / link)
-    if not _inside(dest, target):
+def _tar_member(archive: Path, member: tarfile.TarInfo, dest: Path) -> tarfile.TarInfo:
+    """``member`` as the ``"data"`` filter lets it be written into ``dest``."""
+    _check_name(archive, member.name)
+    try:
+        return tarfile.data_filter(member, str(dest))
+    except tarfile.LinkOutsideDestinationError as err:
+        raise _outside(archive, member.name, member.linkname) from err
+    except tarfile.SpecialFileError as err:
         raise UnsafeArchiveError(
-            f"{archive}: link {str(name)!r} -> {link!r} points outside the destination"
-        )
+            f"{archive}: member {member.name!r} is a device or special file"
+        ) from err
+    except tarfile.FilterError as err:
+        raise UnsafeArchiveError(f"{archive}: {err}") from err
 
 
-def _check_member(
-    archive: Path, dest: Path, name: str, *, link=None, hard=False, special=False
-) -> None:
-    """Refuse one member: ``link`` is a link's target, ``special`` a device or fifo."""
-    path = _check_name(archive, name)
-    if not _inside(dest, str(path)):
-        raise UnsafeArchiveError(f"{archive}: member {name!r} escapes the destination")
-    if link is not None:
-        _check_link(archive, dest, path, link, hard)
-    elif special:
-        raise UnsafeArchiveError(f"{archive}: member {name!r} is a device or special file")
+def _zip_member(archive: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path) -> None:
+    """Refuse ``info`` if it (or the link it stores) would lead outside ``dest``, through
+    its name or through a link already in ``dest``."""
+    name = _check_name(archive, info.filename)
+    real_dest = os.path.realpath(dest)
 
+    def inside(path) -> bool:
+        real = os.path.realpath(os.path.join(real_dest, path))
+        return os.path.commonpath([real_dest, real]) == real_dest
 
-def _tar_members(archive: Path, tar: tarfile.TarFile, dest: Path) -> list[tarfile.TarInfo]:
-    members = tar.getmembers()
-    for member in members:
-        is_link = member.issym() or member.islnk()
-        _check_member(archive, dest, member.name,
-                      link=member.linkname if is_link else None, hard=member.islnk(),
-                      special=not (is_link or member.isfile() or member.isdir()))  # fmt: skip
-    return members
-
-
-def _zip_members(archive: Path, zf: zipfile.ZipFile, dest: Path) -> list[zipfile.ZipInfo]:
-    members = zf.infolist()
-    for info in members:
-        is_link = stat.S_ISLNK(info.external_attr >> 16)
-        link = zf.read(info).decode("utf-8", "replace") if is_link else None
-        _check_member(archive, dest, info.filename, link=link)
-    return members
+    if not inside(name):
+        raise UnsafeArchiveError(f"{archive}: member {info.filename!r} escapes the destination")
+    if stat.S_ISLNK(info.external_attr >> 16):
+        link = zf.read(info).decode("utf-8", "replace")
+        if not inside(name.parent / link):
+            raise _outside(archive, info.filename, link)
 
 
 def safe_extract(archive, dest, *, progress: bool = False) -> int:
@@ -117,25 +113,34 @@ def safe_extract(archive, dest, *, progress: bool = False) -> int:
         ``dest`` or a device file; nothing is extracted then.
     ValueError
         If the file is not a readable tar or zip archive.
+    RuntimeError
+        For a tar archive, if this Python's :mod:`tarfile` has no ``"data"`` filter.
     """
     archive = Path(archive)
     dest = Path(dest)
     kind = archive_kind(archive)
+    if kind == "tar" and not hasattr(tarfile, "data_filter"):
+        raise RuntimeError(
+            "extracting a tar archive safely needs tarfile's 'data' filter, which came with "
+            "Python 3.10.12, 3.11.4 and 3.12: update Python"
+        )
     dest.mkdir(parents=True, exist_ok=True)
     from tqdm import tqdm
 
     try:
         if kind == "tar":
             with tarfile.open(archive) as tar:
-                members = _tar_members(archive, tar, dest)
+                members = [_tar_member(archive, member, dest) for member in tar.getmembers()]
                 for member in tqdm(
                     members, desc=f"extract {archive.name}", unit="file", disable=not progress
                 ):
-                    # the "data" filter re-checks everything above and drops unsafe modes
+                    # again, as links written before may now lie on the member's path
                     tar.extract(member, dest, filter="data")
         else:
             with zipfile.ZipFile(archive) as zf:
-                members = _zip_members(archive, zf, dest)
+                members = zf.infolist()
+                for info in members:
+                    _zip_member(archive, zf, info, dest)
                 for info in tqdm(
                     members, desc=f"extract {archive.name}", unit="file", disable=not progress
                 ):

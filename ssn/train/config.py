@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from ssn.data import LOADERS
+from ssn.io import read_yaml
 
 __all__ = ["RESUMABLE", "TASKS", "TrainConfig", "changed_settings", "keep_recorded_amp",
            "load_config"]  # fmt: skip
@@ -264,15 +265,7 @@ def load_config(path=None, overrides: list[str] | dict | None = None) -> TrainCo
     values: dict = {}
     if path is not None:
         path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"no such training config: {path}")
-        try:
-            loaded = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as err:
-            mark = getattr(err, "problem_mark", None)
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            problem = getattr(err, "problem", None) or " ".join(str(err).split())
-            raise ValueError(f"{path}: not valid YAML{where}: {problem}") from None
+        loaded = read_yaml(path, "training config")
         if not isinstance(loaded, dict):
             raise ValueError(f"{path}: a training config must be a YAML mapping")
         if isinstance(loaded.get("data_root"), str):  # relative to the file, as in datasets.yaml
