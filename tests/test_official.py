@@ -652,7 +652,7 @@ class TestOfficialModelsRun:
         image = read_image(next(iter(sorted((bsds_root / "images" / "test").glob("*.jpg")))))
         image = image[:161, :241]  # 8X + 1 sides: the sizes meet exactly
         labels = ssn.segment(image, 100, model="official-bsds500", device="cpu",
-                             enforce_connectivity=False)  # fmt: skip
+                             enforce_connectivity=False, precision="float32")  # fmt: skip
         net = official.load("official-bsds500")
         rgb = torch.from_numpy(image.astype(np.float32) / 255).permute(2, 0, 1)[None]
         with torch.no_grad():
