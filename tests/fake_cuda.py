@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 import types
 from pathlib import Path
 
@@ -166,6 +167,19 @@ class FakeCuda:
             return real_init(backend, *args, **kwargs)
 
         self._patch(torch.distributed, "init_process_group", init_process_group)
+        real_destroy = torch.distributed.destroy_process_group
+
+        def destroy_process_group(*args, **kwargs):
+            # The tensor-move mode below is a Python object that every gloo work captures
+            # in its thread-local state; a gloo worker thread dropping its last work needs
+            # the GIL, and ~ProcessGroupGloo (run when DDP's Reducer is freed, GIL held)
+            # joins that thread: a deadlock of this harness, about 1 run in 8, that NCCL
+            # on a GPU cannot have. Let every worker drop its works before teardown.
+            torch.distributed.barrier()
+            time.sleep(0.2)  # the GIL released: the workers take it to drop the works
+            return real_destroy(*args, **kwargs)
+
+        self._patch(torch.distributed, "destroy_process_group", destroy_process_group)
         self._mode = _TensorsStayOnCpu(self)
         self._mode.__enter__()
 
