@@ -53,11 +53,6 @@ def test_other_cpu_share_is_the_busy_time_of_others_per_cpu_and_second(
     assert load.share == pytest.approx(share)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="OtherCPUShare.__exit__ takes max(0.0, nan), which is 0.0: the share reads 0, not "
-    "NaN, without /proc/stat (workflow/scripts/_jobs.py, outside this change's files)",
-)
 def test_other_cpu_share_is_nan_without_proc_stat(monkeypatch):
     monkeypatch.setattr(_jobs, "busy_cpu_seconds", lambda: float("nan"))
     with OtherCPUShare() as load:

@@ -11,6 +11,7 @@ The benchmarks (``benchmarks/_common.py``) take :class:`OtherCPUShare` and
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sys
 import time
@@ -63,6 +64,8 @@ class OtherCPUShare:
         busy, own, wall = self._start
         others = busy_cpu_seconds() - busy - (time.process_time() - own)
         elapsed = max(time.time() - wall, 1e-9)
+        if math.isnan(others):  # max(0.0, nan) is 0.0: no /proc/stat must not read as quiet
+            return
         self.share = min(1.0, max(0.0, others) / (elapsed * (os.cpu_count() or 1)))
 
 
