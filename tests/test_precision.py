@@ -317,3 +317,44 @@ def test_bf16_keeps_asa_br_and_counts_within_the_limits(bsds_root):
             f"K={k}: ASA {asa:.4f}, BR {br:.4f}, counts {counts.max():.2%} apart"
         )
         assert np.mean(moved) > 0.01, f"K={k}: bf16 moved no labels: it did not run"
+
+
+# -- benchmarks/amp_convergence.py's verdict ------------------------------------------------
+
+
+def _amp_convergence():
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    bench = Path(__file__).resolve().parents[1] / "benchmarks"
+    sys.path.insert(0, str(bench))  # its `_common`
+    try:
+        spec = importlib.util.spec_from_file_location(
+            "amp_convergence", bench / "amp_convergence.py"
+        )
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(bench))
+    return module
+
+
+@pytest.mark.parametrize("bf16_asa,verdict", [(0.9015, "within"), (0.9025, "NOT within")])
+def test_amp_convergence_judges_the_last_common_validation(tmp_path, bf16_asa, verdict):
+    """The final ASAs differ by 0.0015 (within 0.002) or 0.0025 (not); the speed-up is
+    the ratio of the medians of the rates logged between validations (12/6 = 2.00)."""
+    import argparse
+
+    bench = _amp_convergence()
+    header = "iter,loss,reconstruction,compactness,val_asa,val_br,seconds,samples_per_s,val_epe\n"
+    logs = {}
+    for name, rates, asa in (("float32", (5, 6, 7), 0.9), ("bfloat16", (11, 12, 13), bf16_asa)):
+        rows = [f"{25 * (i + 1)},0.5,0.1,1,,,1,{rate}," for i, rate in enumerate(rates)]
+        rows.append(f"100,0.5,0.1,1,{asa},0.7,9,1.0,")  # a validation row's rate: left out
+        logs[name] = tmp_path / f"{name}.csv"
+        logs[name].write_text(header + "\n".join(rows) + "\n")
+    args = argparse.Namespace(iters=100, batch=2, threads=2, eval_images=2)
+    text = bench.report(args, logs, 0.0)
+    assert f"At iteration 100: |Δ ASA| = {abs(bf16_asa - 0.9):.4f}, {verdict} the limit" in text
+    assert "**2.00×**" in text
