@@ -20,7 +20,7 @@ import numba
 import numpy as np
 
 from ssn._parallel import keeps_torch_threads
-from ssn.cells import cell_starts
+from ssn.cells import CUTOFF32, CUTOFF64, EXCLUDED_DISTANCE, cell_starts
 from ssn.color import (
     LAB_LINEAR_SLOPE,
     LAB_THRESHOLD,
@@ -34,12 +34,6 @@ from ssn.color import (
 _WHITE_X, _WHITE_Y, _WHITE_Z = WHITE_D65
 
 __all__ = ["rgb_to_lab_features", "slic_labels"]
-
-# Same constants as ssn.functional: weights below exp(CUTOFF) are exactly 0 and
-# out-of-grid neighbours sit at a distance far beyond it.
-CUTOFF32 = -46.0
-CUTOFF64 = -690.0
-EXCLUDED_DISTANCE = 1e9
 
 
 @numba.njit(cache=True, inline="always", fastmath=True)

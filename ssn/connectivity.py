@@ -142,8 +142,6 @@ def _merge_pieces_2d(labels, n_labels, min_size, keep_all, out, comp, order, sta
         if sizes[c] > sizes[largest]:
             largest = c
     target[largest] = largest  # something must survive even if all pieces are small
-    dy = (0, 0, 1, -1)
-    dx = (1, -1, 0, 0)
     nb_comp = np.empty(64, np.int64)
     nb_count = np.empty(64, np.int64)
     progress = True
@@ -159,8 +157,8 @@ def _merge_pieces_2d(labels, n_labels, min_size, keep_all, out, comp, order, sta
                 y = order[i] // width
                 x = order[i] % width
                 for k in range(4):
-                    yy = y + dy[k]
-                    xx = x + dx[k]
+                    yy = y + _DY[k]
+                    xx = x + _DX[k]
                     if 0 <= yy < height and 0 <= xx < width:
                         other = comp[yy, xx]
                         if other == c or target[other] < 0:

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ssn.cells import cell_starts
+from ssn.cells import CUTOFF32, CUTOFF64, EXCLUDED_DISTANCE, cell_starts
 from ssn.color import rgb_to_lab
 
 __all__ = [
@@ -314,15 +314,8 @@ class SlicResult:
         return self.association.grid
 
 
-# Distance added for out-of-grid neighbours (the official layer uses 10000; any value far
-# beyond the cutoff excludes them exactly).
-_EXCLUDED_DISTANCE = 1e9
-
-
 def _cutoff(dtype: torch.dtype) -> float:
-    # exp(-d) below ~1e-20 (float32) changes no result but turns into denormals, which
-    # are very slow on x86; float64 keeps (almost) the exact softmax.
-    return -46.0 if dtype in (torch.float32, torch.float16, torch.bfloat16) else -690.0
+    return CUTOFF64 if dtype == torch.float64 else CUTOFF32
 
 
 class _NeighbourSoftmax(torch.autograd.Function):
@@ -446,7 +439,7 @@ class _CellPixels:
         self.rows = self.columns.transpose(1, 2)
         # out-of-grid neighbours: a distance far beyond the softmax cutoff
         excluded = (~cells.neighbour_valid).to(dtype).repeat(self.batch, 1).unsqueeze(-1)
-        self.excluded = excluded * _EXCLUDED_DISTANCE
+        self.excluded = excluded * EXCLUDED_DISTANCE
 
     def cell_means(self) -> Tensor:
         """The initial centres ``(B, C, M)``: the mean feature of every cell."""
