@@ -122,12 +122,7 @@ def _mean_of(dicts) -> dict[str, float]:
 
 
 def summarize_over_counts(
-    evaluations_by_count: Mapping[object, Sequence[ImageEvaluation]],
-    *,
-    statistic: str = "worst",
-    lower: float = 200,
-    upper: float = 5200,
-    method: str = "trapezoid",
+    evaluations_by_count: Mapping[object, Sequence[ImageEvaluation]], **averaging
 ) -> dict:
     """Metric-versus-count curve of one method, with the Stutz benchmark averages.
 
@@ -136,12 +131,9 @@ def summarize_over_counts(
     evaluations_by_count : mapping
         Requested superpixel count (or any setting) -> evaluations of every image at
         that setting.
-    statistic : {"worst", "mean", "best"}, optional
-        Which per-image statistic feeds the averages; the benchmark uses "worst".
-    lower, upper : float, optional
-        Integration range of the averages (the benchmark's 200 and 5200).
-    method : {"trapezoid", "stutz-cpp"}, optional
-        See :func:`stutz_average`.
+    **averaging
+        ``statistic``, ``lower``, ``upper`` and ``method`` of :func:`stutz_averages`
+        (the benchmark's worst annotation over 200..5200 by default).
 
     Returns
     -------
@@ -155,6 +147,9 @@ def summarize_over_counts(
     ValueError
         If there are no settings, a setting has no evaluations, or protocols differ.
     """
+    unknown = set(averaging) - {"statistic", "lower", "upper", "method"}
+    if unknown:  # checked here too: a single setting never reaches stutz_averages
+        raise TypeError(f"unexpected keyword arguments {sorted(unknown)}")
     if not evaluations_by_count:
         raise ValueError("no superpixel counts to summarise")
     curve = []
@@ -169,9 +164,7 @@ def summarize_over_counts(
     curve.sort(key=lambda row: row["n_superpixels"])
     averages = None
     if len(curve) >= 2:
-        averages = stutz_averages(
-            curve, statistic=statistic, lower=lower, upper=upper, method=method
-        )
+        averages = stutz_averages(curve, **averaging)
     return {"protocol": first.protocol.to_dict(), "curve": curve, "averages": averages}
 
 
