@@ -5,7 +5,7 @@ Modules, one job each:
 * :mod:`~ssn.metrics.boundaries` -- protocols (``stutz``, ``ssn``), boundary maps,
   BR and BP;
 * :mod:`~ssn.metrics.regions` -- ASA (with ignore labels) and UE;
-* :mod:`~ssn.metrics.shape` -- superpixel count and compactness (CO);
+* :mod:`~ssn.metrics.shape` -- superpixel count, connectivity and compactness (CO);
 * :mod:`~ssn.metrics.signals` -- explained variation (EV) and flow EPE;
 * :mod:`~ssn.metrics.per_image` -- all metrics of one image against all its
   annotations;
@@ -43,7 +43,7 @@ from .regions import (
     fill_ignored,
     undersegmentation_error,
 )
-from .shape import compactness, n_superpixels
+from .shape import compactness, n_disconnected_superpixels, n_superpixels
 from .signals import explained_variation, flow_endpoint_error
 from .summary import (
     evaluations_from_records,
@@ -72,6 +72,7 @@ __all__ = [
     "flow_endpoint_error",
     "gap_closure",
     "get_protocol",
+    "n_disconnected_superpixels",
     "n_superpixels",
     "resolve_tolerance",
     "stutz_average",
