@@ -592,8 +592,9 @@ class Plan:
                 f"config robustness.protocol: {protocol} is not one of the protocols of "
                 f"{dataset} ({', '.join(self._protocols(dataset))})"
             )
-        kinds = {kind: list(strengths) for kind, strengths in spec["perturbations"].items()
-                 if strengths}  # fmt: skip
+        # in PERTURBATIONS' order, whatever the config's (the figures and tables follow it)
+        chosen = spec["perturbations"]
+        kinds = {kind: list(chosen[kind]) for kind in PERTURBATIONS if chosen.get(kind)}
         for kind in ODD_STRENGTHS:
             even = [s for s in kinds.get(kind, []) if s % 2 == 0]
             if even:
