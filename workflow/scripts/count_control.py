@@ -31,23 +31,30 @@ datasets = list(dict.fromkeys(counts["dataset"]))
 plt.rcParams.update(RC)
 ncols = min(2, len(datasets))
 nrows = math.ceil(len(datasets) / ncols)
-fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols, 3.6 * nrows), squeeze=False)
+fig, axes = plt.subplots(nrows, ncols, figsize=(4.8 * ncols, 3.6 * nrows), squeeze=False)
 for ax, dataset in zip(axes.flat, datasets, strict=False):
     part = counts[counts["dataset"] == dataset]
-    ks = sorted(set(part["k"]))
-    ax.plot(ks, ks, color="0.5", ls=":", lw=1, label="requested")
-    for m in [m for m in styles if m in set(part["method"])]:
+    methods = [m for m in styles if m in set(part["method"])]
+    ax.axhline(1.0, color="0.5", ls=":", lw=1, label="requested")
+    for i, m in enumerate(methods):
         rows = part[part["method"] == m].sort_values("k")
-        errors = [rows["mean"] - rows["min"], rows["max"] - rows["mean"]]
-        ax.errorbar(rows["k"], rows["mean"], yerr=errors, capsize=2, **line_style(styles[m]))
+        # the count as a share of K (so that 100 and 1200 read alike), methods side by
+        # side around each K so that their bars do not hide each other
+        dodge = 1.0 + 0.012 * (i - (len(methods) - 1) / 2)
+        ratio = rows["mean"] / rows["k"]
+        errors = [ratio - rows["min"] / rows["k"], rows["max"] / rows["k"] - ratio]
+        ax.errorbar(rows["k"] * dodge, ratio, yerr=errors, capsize=1.5, **line_style(styles[m]))
     ax.set_xscale("log")
-    ax.set_yscale("log")
+    ks = sorted(set(part["k"]))
+    ax.set_xticks(ks, [str(k) for k in ks])
+    ax.minorticks_off()
     ax.set_xlabel("Requested K")
-    ax.set_ylabel("Realised number of superpixels")
+    ax.set_ylabel("Realised count / K (mean; bar: min to max image)")
     ax.set_title(DATASET_NAMES.get(dataset, dataset))
 for ax in axes.flat[len(datasets) :]:
     ax.set_visible(False)
-axes.flat[0].legend(loc="best", ncol=2 if len(styles) > 5 else 1, fontsize=6.5)
 fig.tight_layout()
+handles, names = axes.flat[0].get_legend_handles_labels()  # every method is on the first
+fig.legend(handles, names, loc="center left", bbox_to_anchor=(1.0, 0.5))
 save(fig, snakemake.output.pdf, snakemake.output.png)
 log.info("%d rows", len(counts))

@@ -33,7 +33,7 @@ for ax, metric in zip(axes, ("asa", "br", "ue"), strict=True):
     ax.set_xlabel(STRENGTH_NAMES.get(kind, kind))
     ax.set_ylabel(METRIC_NAMES[metric])
     ax.set_xticks(sorted(set(data["strength"])))
-axes[-1].legend(loc="best", ncol=2 if len(methods) > 5 else 1)
+axes[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))  # beside the panels
 fig.suptitle(f"Robustness to {kind.replace('_', ' ')} ({int(data['n_images'].max())} images; "
              "strength 0: the clean images)", fontsize=9)  # fmt: skip
 fig.tight_layout()

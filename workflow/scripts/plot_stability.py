@@ -37,8 +37,10 @@ for ax, m in zip(axes.flat, methods, strict=False):
                     lw=0, label="worst to best image")  # fmt: skip
     ax.fill_between(x, mean - std, mean + std, color=colour, alpha=0.35, lw=0, label="± 1 std")
     ax.plot(x, mean, color=colour, marker="o", label="mean")
+    # the range as bars too: a band needs two K, a bar shows it at one
+    ax.errorbar(x, mean, yerr=[mean - rows[f"{metric}_min"], rows[f"{metric}_max"] - mean],
+                fmt="none", ecolor=colour, elinewidth=0.8, capsize=2)  # fmt: skip
     ax.set_title(styles[m]["label"])
-    ax.set_xscale("log")
 for ax in axes.flat[len(methods) :]:
     ax.set_visible(False)
 for ax in axes[-1]:
