@@ -130,7 +130,8 @@ def test_dry_run_quick_config(tmp_path):
     # whatever methods it lists; one figure per perturbation; stability per region
     # dataset x metric; the count control, the tables and the claims once
     kinds = [k for k, strengths in quick["robustness"]["perturbations"].items() if strengths]
-    n_bsds = len(methods_on(quick, "bsds500"))
+    active = {m for m, spec in quick["methods"].items() if spec.get("activate", True)}
+    n_bsds = len(methods_on(quick, "bsds500") & active)
     assert counts["robustness"] == n_bsds * len(kinds)
     assert counts["robustness_figure"] == len(kinds)
     assert counts["stability_figure"] == 3 * 3  # BSDS500, VOC, Cityscapes x ASA, BR, UE
