@@ -190,6 +190,7 @@ def test_robustness_table_hand_computed():
     slic = rows_.loc[("slic", 0.1)]
     assert (slic["asa_drop"], slic["br_drop"], slic["ue_rise"]) == pytest.approx((0.1, 0.5, 0.5))
     assert (clean_deep["asa_drop"], clean_deep["br_drop"]) == (0.0, 0.0)
+    assert not np.signbit(table["asa_drop"][table["clean"]]).any()  # no "-0" in the tables
 
 
 def test_robustness_table_needs_the_clean_scores_of_every_method():

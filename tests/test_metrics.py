@@ -999,3 +999,21 @@ def test_n_disconnected_superpixels_hand_computed():
     # 7: two pieces; 1: (0,1)-(0,2), (1,0)-(2,0) and (1,3)-(2,3)-(2,2): three pieces
     assert n_disconnected_superpixels(labels) == 2
     assert n_disconnected_superpixels(np.array([[5, -1], [-1, 5]])) == 2  # diagonals apart
+
+
+def test_spread_and_count_control_refuse_bad_input():
+    from ssn.metrics import count_control, spread
+
+    assert spread([0.5])["std"] == 0.0 and np.isnan(spread([0.5], ddof=1)["std"])
+    with pytest.raises(ValueError, match="empty"):
+        spread([])
+    with pytest.raises(ValueError, match="NaN"):
+        spread([0.5, np.nan])
+    with pytest.raises(ValueError, match="ddof"):
+        spread([0.5], ddof=-1)
+    with pytest.raises(ValueError, match="requested must be a positive integer"):
+        count_control([10, 12], 0)
+    with pytest.raises(ValueError, match="non-negative"):
+        count_control([-1, 12], 10)
+    # the worst image keeps its sign: 70 is further from 100 than 120
+    assert count_control([120, 70, 100], 100)["worst_relative_error"] == pytest.approx(-0.3)

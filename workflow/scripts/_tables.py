@@ -131,9 +131,9 @@ def count_control_table(table: pd.DataFrame, labels: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def _relative_change(perturbed: pd.Series, clean: pd.Series) -> pd.Series:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return (perturbed - clean) / clean.where(clean != 0)
+def _relative_change(first: pd.Series, second: pd.Series, clean: pd.Series) -> pd.Series:
+    """(first - second) / clean; NaN where the clean value is 0."""
+    return (first - second) / clean.where(clean != 0)
 
 
 def _means(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -198,9 +198,10 @@ def robustness_table(
     ]  # fmt: skip
     out = pd.concat([pd.DataFrame(baseline), scored], ignore_index=True)
     ref = reference.loc[out["method"]].reset_index(drop=True)
-    out["asa_drop"] = -_relative_change(out["asa"], ref["asa"])
-    out["br_drop"] = -_relative_change(out["br"], ref["br"])
-    out["ue_rise"] = _relative_change(out["ue"], ref["ue"])
+    # positive is worse for all three ((clean - perturbed) / clean: no -0 on clean rows)
+    out["asa_drop"] = _relative_change(ref["asa"], out["asa"], ref["asa"])
+    out["br_drop"] = _relative_change(ref["br"], out["br"], ref["br"])
+    out["ue_rise"] = _relative_change(out["ue"], ref["ue"], ref["ue"])
     out["label"] = out["method"].map(lambda m: labels.get(m, m))
     out["parameter"] = out["perturbation"].map(parameters)
     out["n_images"] = out["n_images"].astype(int)
