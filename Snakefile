@@ -23,6 +23,8 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/segment.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/robustness.smk"
+include: "workflow/rules/stability.smk"
 include: "workflow/rules/report.smk"
 
 
@@ -36,6 +38,12 @@ localrules:
     runtime_table,
     reproduction_gap,
     provenance,
+    robustness_table,
+    robustness_figure,
+    stability,
+    stability_figure,
+    count_control,
+    claims,
 
 
 rule all:

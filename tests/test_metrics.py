@@ -878,3 +878,142 @@ def test_gap_closure_by_hand():
     assert gap_closure(0.5, 0.2, 0.4) == pytest.approx(1.5)  # beyond the reference
     with pytest.raises(ValueError, match="no gap to close"):
         gap_closure(0.9, 0.8, 0.8)
+
+
+# --------------------------------------------------------------------------------------
+# Void pixels (valid=False): outside the frame after a rotation or shear (#28)
+# --------------------------------------------------------------------------------------
+
+SP_VOID = np.array([[0, 0, 1, 1], [0, 0, 1, 1], [2, 2, 2, 2]])
+GT_VOID = np.array([[1, 1, 1, 2], [1, 1, 1, 2], [1, 1, 1, 1]])
+VALID_VOID = np.array([[1, 1, 1, 0], [1, 1, 1, 1], [0, 1, 1, 1]], dtype=bool)
+
+
+def test_void_pixels_hand_computed():
+    """Pixels (0, 3) and (2, 0) are void; 10 pixels count.
+
+    ASA: S0 = four 1s -> 4; S1 = {1, 1, 2} -> 2; S2 = {1, 1, 1} -> 3: 9 / 10.
+    UE: G1 meets S1 in 2 with 1 outside (min 1), G2 meets S1 in 1 with 2 outside
+    (min 1), the rest lie inside one segment: 2 / 10.
+    ssn protocol, r = 0: GT boundary pixels between two valid pixels are (1, 2) (right
+    neighbour 2) and (1, 3) (bottom neighbour 1); (0, 2) is not one, its right neighbour
+    is void. Superpixel boundary: (0, 1), (1, 1), (1, 2), (1, 3); (1, 0) is not one, its
+    bottom neighbour is void. BR = 2 / 2, BP = 2 / 4.
+    """
+    kw = dict(valid=VALID_VOID)
+    assert achievable_segmentation_accuracy(SP_VOID, GT_VOID, **kw) == pytest.approx(0.9)
+    assert undersegmentation_error(SP_VOID, GT_VOID, **kw) == pytest.approx(0.2)
+    proto = dict(protocol="ssn", tolerance=0, **kw)
+    assert boundary_recall(SP_VOID, GT_VOID, **proto) == 1.0
+    assert boundary_precision(SP_VOID, GT_VOID, **proto) == 0.5
+    gt_boundary = boundary_map(GT_VOID, protocol="ssn", valid=VALID_VOID)
+    assert np.argwhere(gt_boundary).tolist() == [[1, 2], [1, 3]]
+    # the same without the mask: S1 = {1, 2, 1, 2}, S2 = four 1s -> ASA 10 / 12, and the
+    # GT boundary (0, 2) is missed -> BR 2 / 3
+    assert achievable_segmentation_accuracy(SP_VOID, GT_VOID) == pytest.approx(10 / 12)
+    assert boundary_recall(SP_VOID, GT_VOID, protocol="ssn", tolerance=0) == pytest.approx(2 / 3)
+    result = evaluate_image(SP_VOID, [GT_VOID], protocol="ssn", tolerance=0, **kw)
+    assert result.per_annotation[0] == pytest.approx({"asa": 0.9, "br": 1.0, "bp": 0.5, "ue": 0.2})
+    assert result.n_superpixels == 3  # the label image's count, void pixels included
+
+
+def test_void_pixels_and_ignore_labels_leave_asa_together():
+    gt = GT_VOID.copy()
+    gt[2, 1:] = 255  # ignored; with the void (0, 3), (2, 0): 7 pixels count
+    # S0 = four 1s -> 4; S1 = {1, 1, 2} -> 2; S2: only ignored pixels -> 0
+    asa = achievable_segmentation_accuracy(SP_VOID, gt, ignore_labels=255, valid=VALID_VOID)
+    assert asa == pytest.approx(6 / 7)
+
+
+def _crop_cases():
+    rng = np.random.default_rng(28)
+    for _ in range(5):
+        sp = rng.integers(0, 6, (12, 15))
+        gt = rng.integers(0, 4, (12, 15))
+        image = rng.random((12, 15, 3))
+        yield sp, gt, image
+
+
+@pytest.mark.parametrize("protocol", ["stutz", "ssn"])
+def test_a_rectangular_valid_region_scores_as_the_crop(protocol):
+    """Every metric under valid = a rectangle equals the metric of the cropped images:
+    the void is left out of every count, and the valid region's edge acts as the border."""
+    valid = np.zeros((12, 15), dtype=bool)
+    valid[2:10, 3:13] = True
+    crop = (slice(2, 10), slice(3, 13))
+    for sp, gt, image in _crop_cases():
+        masked = evaluate_image(sp, [gt], image=image, protocol=protocol, tolerance=1,
+                                valid=valid)  # fmt: skip
+        cropped = evaluate_image(sp[crop], [gt[crop]], image=image[crop], protocol=protocol,
+                                 tolerance=1)  # fmt: skip
+        assert masked.per_annotation[0] == pytest.approx(cropped.per_annotation[0])
+        assert masked.compactness == pytest.approx(cropped.compactness)
+        assert masked.explained_variation == pytest.approx(cropped.explained_variation)
+        assert compactness(sp, valid=valid) == pytest.approx(compactness(sp[crop]))
+        assert explained_variation(sp, image, valid=valid) == pytest.approx(
+            explained_variation(sp[crop], image[crop])
+        )
+        for metric in (boundary_recall, boundary_precision):
+            assert metric(sp, gt, protocol=protocol, tolerance=1, valid=valid) == pytest.approx(
+                metric(sp[crop], gt[crop], protocol=protocol, tolerance=1)
+            )
+
+
+def test_an_all_true_mask_changes_nothing():
+    for sp, gt, image in _crop_cases():
+        ones = np.ones(sp.shape, dtype=bool)
+        a = evaluate_image(sp, [gt], image=image, valid=ones)
+        b = evaluate_image(sp, [gt], image=image)
+        assert a.per_annotation == b.per_annotation
+        assert (a.compactness, a.explained_variation) == (b.compactness, b.explained_variation)
+
+
+@pytest.mark.parametrize(
+    "valid, match",
+    [
+        (np.ones((3, 4), dtype=int), "boolean mask"),
+        (np.ones((4, 3), dtype=bool), "shape"),
+        (np.zeros((3, 4), dtype=bool), "no True pixel"),
+    ],
+)
+def test_bad_valid_masks_are_refused(valid, match):
+    for call in (
+        lambda: evaluate_image(SP_VOID, [GT_VOID], valid=valid),
+        lambda: achievable_segmentation_accuracy(SP_VOID, GT_VOID, valid=valid),
+        lambda: undersegmentation_error(SP_VOID, GT_VOID, valid=valid),
+        lambda: boundary_recall(SP_VOID, GT_VOID, valid=valid),
+        lambda: compactness(SP_VOID, valid=valid),
+        lambda: explained_variation(SP_VOID, SP_VOID.astype(float), valid=valid),
+    ):
+        with pytest.raises(ValueError, match=match):
+            call()
+
+
+def test_n_disconnected_superpixels_hand_computed():
+    from ssn.metrics import n_disconnected_superpixels
+
+    grid = np.repeat(np.repeat(np.arange(6).reshape(2, 3), 4, axis=0), 5, axis=1)
+    assert n_disconnected_superpixels(grid) == 0
+    # id 7 in two corners; id 3 an L of three pixels (one region); id 2 a row
+    labels = np.array([[7, 1, 1, 7], [1, 3, 3, 1], [1, 3, 1, 1], [2, 2, 2, 2]])
+    # 7: two pieces; 1: (0,1)-(0,2), (1,0)-(2,0) and (1,3)-(2,3)-(2,2): three pieces
+    assert n_disconnected_superpixels(labels) == 2
+    assert n_disconnected_superpixels(np.array([[5, -1], [-1, 5]])) == 2  # diagonals apart
+
+
+def test_spread_and_count_control_refuse_bad_input():
+    from ssn.metrics import count_control, spread
+
+    assert spread([0.5])["std"] == 0.0 and np.isnan(spread([0.5], ddof=1)["std"])
+    with pytest.raises(ValueError, match="empty"):
+        spread([])
+    with pytest.raises(ValueError, match="NaN"):
+        spread([0.5, np.nan])
+    with pytest.raises(ValueError, match="ddof"):
+        spread([0.5], ddof=-1)
+    with pytest.raises(ValueError, match="requested must be a positive integer"):
+        count_control([10, 12], 0)
+    with pytest.raises(ValueError, match="non-negative"):
+        count_control([-1, 12], 10)
+    # the worst image keeps its sign: 70 is further from 100 than 120
+    assert count_control([120, 70, 100], 100)["worst_relative_error"] == pytest.approx(-0.3)

@@ -308,6 +308,9 @@ def test_the_plans_names_are_those_of_the_registry_and_the_loaders():
     assert set(plan_module.SPLITS["sintel"]) == {*sintel.SPLITS, "all"}
     assert set(plan_module.SPLITS) == set(plan_module.IMAGE_SIZES) == set(plan_module.DATASET_NAMES)
     assert plan_module.DATASET_NAMES == tuple(LOADERS)  # the plan's names: those of ssn.data
+    from ssn.perturbations import PERTURBATIONS
+
+    assert plan_module.PERTURBATIONS == tuple(PERTURBATIONS)
 
 
 @pytest.mark.realdata
@@ -514,9 +517,88 @@ def test_final_outputs(data_config, bundled):
         "res/tables/runtime.csv",
         "res/tables/runtime.md",
         "res/tables/runtime.tex",
-    ]
+        # stability and count control are on by default, robustness off
+        "res/tables/stability.csv",
+        "res/tables/stability.md",
+        *[f"res/figures/stability_{d}_{m}.{e}" for d in ("bsds500", "voc2012")
+          for m in ("asa", "br", "ue") for e in ("pdf", "png")],
+        "res/tables/count_control.csv",
+        "res/tables/count_control.md",
+        "res/figures/count_control.pdf",
+        "res/figures/count_control.png",
+        "res/tables/paper_claims.md",
+    ]  # fmt: skip
     plan = make_plan(data_config, bundled, runtime={"activate": False})
     assert not any("runtime" in f for f in plan.final_outputs())
+    plan = make_plan(data_config, bundled, stability={"activate": False},
+                     count_control={"activate": False})  # fmt: skip
+    assert not any("stability" in f or "count_control" in f for f in plan.final_outputs())
+    assert plan.claims_inputs() == {"summary": "results/tables/summary.csv"}
+
+
+# ------------------------------------------------------------------ robustness (#28)
+
+
+def robust(data_config, bundled, **robustness) -> Plan:
+    return make_plan(data_config, bundled, robustness={"activate": True, **robustness})
+
+
+def test_robustness_jobs(data_config, bundled):
+    """Every method of the dataset x every perturbation with strengths: one job each."""
+    plan = robust(data_config, bundled, n_images=2,
+                  perturbations={"shear": [], "rotation": [10, -10]})  # fmt: skip
+    spec = plan.robustness
+    # the schema's four strengths of every kind; shear's empty list leaves it out
+    assert list(spec["perturbations"]) == [
+        "gaussian_noise", "salt_and_pepper", "gaussian_blur", "average_blur", "rotation",
+    ]  # fmt: skip
+    assert spec["perturbations"]["salt_and_pepper"] == [0.04, 0.08, 0.12, 0.16]
+    assert spec["perturbations"]["rotation"] == [10, -10]
+    methods = plan.combos["bsds500"]
+    assert spec["methods"] == methods and len(methods) == 4
+    assert len(plan.robustness_files()) == 4 * 5
+    assert "work/robustness/bsds500/slic/rotation.csv" in plan.robustness_files()
+    # the clean reference: the benchmark's own metrics of each method at K = 400
+    assert plan.robustness_clean_files() == [f"work/metrics/bsds500/{m}/k400.csv" for m in methods]
+    params = plan.robustness_params("ssn_deep", "rotation")
+    assert params["strengths"] == [10, -10] and params["k"] == 400 and params["seed"] == 0
+    assert params["segment"] == plan.segment_params("ssn_deep", "bsds500")
+    # 2 images, within the dataset's max_images (3); its split kept
+    assert params["images"] == {"split": "test", "max_images": 2, "scale": 1.0, "pass": "clean"}
+    assert params["protocol"] == "ssn"  # figures.primary_protocol, one of the dataset's
+    figures = [f for f in plan.final_outputs() if "robustness_" in f]
+    assert len(figures) == 2 * 5 and "results/figures/robustness_rotation.png" in figures
+    assert "results/provenance/perturbations.yaml" in plan.final_outputs()
+    assert plan.claims_inputs()["robustness"] == "results/tables/robustness.csv"
+
+
+def test_robustness_images_at_most_the_datasets(data_config, bundled):
+    """The clean scores exist for the dataset's max_images (3) images only."""
+    assert robust(data_config, bundled).robustness["n_images"] == 3
+    assert robust(data_config, bundled, n_images=50).robustness["n_images"] == 3
+
+
+@pytest.mark.parametrize(
+    "robustness, match",
+    [
+        ({"n_segments": 300}, "K=300 is not one of the K values of bsds500"),
+        ({"perturbations": {"average_blur": [5, 8]}}, r"kernel sizes must be odd .*\[8\]"),
+        (
+            {"dataset": "voc2012", "n_segments": 200, "protocol": "ssn"},
+            "ssn is not one of the protocols",
+        ),
+    ],
+)
+def test_robustness_refuses_what_would_fail_mid_run(data_config, bundled, robustness, match):
+    with pytest.raises(ValueError, match=match):
+        robust(data_config, bundled, **robustness)
+
+
+def test_robustness_off_or_its_dataset_inactive(data_config, bundled):
+    assert make_plan(data_config, bundled).robustness is None  # the default: off
+    plan = robust(data_config, bundled, dataset="cityscapes")
+    assert plan.robustness is None and any("robustness" in n for n in plan.notes)
+    assert plan.robustness_files() == [] and plan.robustness_outputs() == []
 
 
 def test_reproduction_gap_table(data_config, bundled, tmp_path):
@@ -534,7 +616,9 @@ def test_reproduction_gap_table(data_config, bundled, tmp_path):
         "dataset": "bsds500", "protocol": "stutz", "baseline": "ssn_pix",
         "reference": "ssn_deep_paper", "methods": ["ssn_linear"],
     }  # fmt: skip
-    assert plan.final_outputs()[-2:] == [
+    outputs = plan.final_outputs()
+    first = outputs.index("res/tables/reproduction_gap.csv")
+    assert outputs[first : first + 2] == [
         "res/tables/reproduction_gap.csv",
         "res/tables/reproduction_gap.md",
     ]
@@ -591,6 +675,9 @@ def test_paper_config_plan():
     n_k = len(config["n_segments"])
     assert len(plan.metrics_files()) == sum(map(len, plan.combos.values())) * n_k
     assert plan.combos["bsds500"] == [m for m in config["methods"] if m != "ssn_deep_paper_voc"]
+    # robustness on all 200 test images, four strengths of each perturbation
+    assert plan.robustness["n_images"] is None and plan.robustness["k"] == 400
+    assert all(len(s) == 4 for s in plan.robustness["perturbations"].values())
 
 
 def test_quick_config_plan():
@@ -598,8 +685,18 @@ def test_quick_config_plan():
     plan = Plan(shipped("config/quick.yaml"))
     assert plan.train_runs == {} and plan.device == "cpu"
     assert "ssn_linear" in plan.combos["sintel"]  # bundled:linear on every dataset
-    assert all(f.startswith("results/quick/figures/") for f in plan.figure_outputs())
+    assert all(f.startswith("results/quick/figures/") for f in plan.all_figure_outputs())
     assert plan.reproduction["methods"] == ["ssn_linear", "ssn_deep"]
+    # robustness: every method of BSDS500 (whatever the config lists), 4 perturbations,
+    # 20 images, 3 strengths, K = 400
+    spec = plan.robustness
+    assert spec["methods"] == plan.combos["bsds500"]
+    assert list(spec["perturbations"]) == [
+        "gaussian_noise", "salt_and_pepper", "average_blur", "rotation",
+    ]  # fmt: skip
+    assert spec["n_images"] == 20 and spec["k"] == 400
+    assert all(len(s) == 3 for s in spec["perturbations"].values())
+    assert plan.stability_datasets == ["bsds500", "voc2012", "cityscapes"]
 
 
 def test_more_baselines_config_plan():

@@ -126,6 +126,17 @@ def test_dry_run_quick_config(tmp_path):
     assert quick["datasets"]["bsds500"]["split"] == "test"
     assert quick["datasets"]["bsds500"].get("max_images") is None  # the full test set
     assert counts["segment"] == counts["evaluate"] > 0
+    # issue #28: one robustness job per BSDS500 method x perturbation of the config,
+    # whatever methods it lists; one figure per perturbation; stability per region
+    # dataset x metric; the count control, the tables and the claims once
+    kinds = [k for k, strengths in quick["robustness"]["perturbations"].items() if strengths]
+    active = {m for m, spec in quick["methods"].items() if spec.get("activate", True)}
+    n_bsds = len(methods_on(quick, "bsds500") & active)
+    assert counts["robustness"] == n_bsds * len(kinds)
+    assert counts["robustness_figure"] == len(kinds)
+    assert counts["stability_figure"] == 3 * 3  # BSDS500, VOC, Cityscapes x ASA, BR, UE
+    for rule in ("robustness_table", "stability", "count_control", "claims"):
+        assert counts[rule] == 1, rule
 
 
 def job_outputs(output: str, rule: str) -> list[str]:
@@ -320,9 +331,11 @@ def test_cheap_rules_are_local(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     local = dict(line.split() for line in result.stdout.splitlines() if line.count(" ") == 1)
     cheap = {"all", "figures", "results/figures", "aggregate", "figure", "qualitative",
-             "runtime_table", "reproduction_gap", "provenance"}  # fmt: skip
+             "runtime_table", "reproduction_gap", "provenance", "robustness_table",
+             "robustness_figure", "stability", "stability_figure", "count_control",
+             "claims"}  # fmt: skip
     heavy = {"fetch_dataset", "check_dataset", "fetch_model", "train", "segment", "evaluate",
-             "runtime_measure"}  # fmt: skip
+             "runtime_measure", "robustness"}  # fmt: skip
     assert set(local) == cheap | heavy
     assert {rule for rule, is_local in local.items() if is_local == "True"} == cheap
 
@@ -505,6 +518,35 @@ def test_smoke_run(tmp_path, bsds_root):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
         assert (results / "figures" / f"{name}.pdf").read_bytes()[:5] == b"%PDF-", name
     assert "torch" in (results / "provenance" / "versions.txt").read_text()
+
+    # issue #28: robustness (2 images x noise 0.1, rotation 15 and 30), stability, count
+    # control, claims
+    robust = pd.read_csv(results / "tables" / "robustness.csv")
+    assert set(robust["method"]) == {"ssn_pix", "slic"}
+    assert sorted(set(zip(robust["perturbation"], robust["strength"], strict=True))) == [
+        ("gaussian_noise", 0.0), ("gaussian_noise", 0.1), ("rotation", 0.0),
+        ("rotation", 15.0), ("rotation", 30.0),
+    ]  # fmt: skip
+    assert (robust["n_images"] == 2).all()
+    clean = robust[robust["clean"]].set_index("method")
+    summary_400 = summary[(summary["k"] == 400) & (summary["protocol"] == "ssn")]
+    assert clean["asa"].between(0.85, 1.0).all() and len(summary_400) == 2
+    assert robust["asa"].between(0.3, 1.0).all() and robust["br_drop"].lt(1.0).all()
+    parameters = yaml.safe_load((results / "provenance" / "perturbations.yaml").read_text())
+    assert parameters["k"] == 400 and len(parameters["images"]) == 2
+    assert [p["angle"] for p in parameters["perturbations"]["rotation"]] == [15.0, 30.0]
+    stability = pd.read_csv(results / "tables" / "stability.csv")
+    assert len(stability) == 2 * 2 * 2 and (stability["n_images"] == 3).all()
+    assert (stability["asa_min"] <= stability["asa_mean"]).all()
+    assert (stability["asa_mean"] <= stability["asa_max"]).all()
+    counts = pd.read_csv(results / "tables" / "count_control.csv")
+    assert len(counts) == 2 * 2 and (counts["n_disconnected"] == 0).all()
+    assert counts["worst_relative_error"].abs().lt(0.3).all()
+    claims = (results / "tables" / "paper_claims.md").read_text()
+    assert "Connectivity: every superpixel of every method is one 4-connected region" in claims
+    for name in ("robustness_gaussian_noise", "robustness_rotation", "stability_bsds500_br",
+                 "count_control"):  # fmt: skip
+        assert (results / "figures" / f"{name}.png").read_bytes()[:4] == b"\x89PNG", name
 
     report = snakemake("--report", "results/report.html", "--cores", "1", cwd=tmp_path)
     assert report.returncode == 0, report.stderr[-3000:]

@@ -14,6 +14,9 @@ What it decides:
   ``run:`` or a checkpoint path) and the file a segmentation job needs for it;
 - the training runs: their settings files, GPUs, threads and memory;
 - the figures (curves, BR-BP, ablation, qualitative) and the runtime table's jobs;
+- the evaluations the two superpixel benchmarks of the field add (issue #28): the
+  robustness jobs (method x perturbation on a dataset's images at one K), the
+  stability figures and the count-control table;
 - the final targets.
 
 The device is the config's (``auto``, ``cpu`` or ``cuda``) and is never probed here:
@@ -83,6 +86,17 @@ PALETTE = (
 BUNDLED_DIR = Path(__file__).resolve().parents[1] / "ssn" / "weights"
 
 FIGURE_EXTENSIONS = ("pdf", "png")
+
+# The perturbations of ssn.perturbations (tests/test_plan.py checks the list against
+# it; importing it here would load scipy to build the DAG), and the strengths the
+# module refuses, which the plan refuses first: blur kernels are odd.
+PERTURBATIONS = (
+    "gaussian_noise", "salt_and_pepper", "gaussian_blur", "average_blur", "rotation", "shear",
+)  # fmt: skip
+ODD_STRENGTHS = ("gaussian_blur", "average_blur")
+
+# the metrics whose spread over images the stability figures draw
+STABILITY_METRICS = ("asa", "br", "ue")
 
 
 class Plan:
@@ -155,6 +169,11 @@ class Plan:
         self.qual_dataset, self.qual_k = self._qualitative()
         self.runtime_sizes = self._runtime_sizes()
         self.reproduction = self._reproduction()
+        self.robustness = self._robustness()
+        # the spread over images of ASA, BR, UE (not Sintel: EPE); the count control of
+        # every dataset
+        self.stability_datasets = self._stability_datasets()
+        self.count_control = self.config["count_control"]["activate"]
 
     # ------------------------------------------------------------------ config files
 
@@ -418,6 +437,10 @@ class Plan:
     def _protocols(self, dataset):
         return self.config["datasets"][dataset].get("protocols", ["stutz", "ssn"])
 
+    def primary_protocol(self, dataset: str) -> str:
+        """The protocol of a dataset's BR figures (figures.primary_protocol if it has it)."""
+        return self._first_protocol(dataset)
+
     def _first_protocol(self, dataset):
         primary = self.config["figures"]["primary_protocol"]
         protocols = self._protocols(dataset)
@@ -468,6 +491,12 @@ class Plan:
         if self.qual_dataset:
             names.append(f"qualitative_{self.qual_dataset}")
         return [self.figure_path(n, e) for n in names for e in FIGURE_EXTENSIONS]
+
+    def all_figure_outputs(self) -> list[str]:
+        """Every figure: the curves' and qualitative (:meth:`figure_outputs`), then the
+        robustness, stability and count-control figures."""
+        return [*self.figure_outputs(), *self.robustness_figures(), *self.stability_figures(),
+                *self.count_control_figures()]  # fmt: skip
 
     def qualitative_labels(self) -> list[str]:
         d, k = self.qual_dataset, self.qual_k
@@ -521,6 +550,11 @@ class Plan:
             return None
         return {**spec, "methods": trained}
 
+    def claims_method(self) -> str:
+        """The SSN method whose claims the claims table checks: the reproduction table's
+        reference (the paper's released model)."""
+        return self.config["reproduction"]["reference"]
+
     def training_records(self) -> dict[str, str | None]:
         """Per method of the reproduction table, the checkpoint that records its training
         (iterations, time, device); None for a model without one."""
@@ -532,6 +566,145 @@ class Plan:
                 model = self.bundled_path(model)
             records[method] = model if model and model.endswith(".pt") else None
         return records
+
+    # ------------------------------------------------------------------ robustness
+
+    def _robustness(self):
+        """The robustness jobs' settings, or None when off (or its dataset inactive)."""
+        spec = self.config["robustness"]  # the schema fills the defaults
+        if not spec["activate"]:
+            return None
+        dataset = spec["dataset"]
+        if dataset not in self.datasets:
+            self.notes.append(f"robustness: dataset {dataset} is not active; left out")
+            return None
+        k = spec["n_segments"]
+        if k not in self.k_values(dataset):
+            # the clean reference is the benchmark's own evaluation at that K
+            raise ValueError(
+                f"config robustness.n_segments: K={k} is not one of the K values of "
+                f"{dataset} ({', '.join(map(str, self.k_values(dataset)))}); the clean "
+                "images' scores come from that evaluation: use one of them"
+            )
+        protocol = spec["protocol"] or self._first_protocol(dataset)
+        if protocol not in self._protocols(dataset):
+            raise ValueError(
+                f"config robustness.protocol: {protocol} is not one of the protocols of "
+                f"{dataset} ({', '.join(self._protocols(dataset))})"
+            )
+        # in PERTURBATIONS' order, whatever the config's (the figures and tables follow it)
+        chosen = spec["perturbations"]
+        kinds = {kind: list(chosen[kind]) for kind in PERTURBATIONS if chosen.get(kind)}
+        for kind in ODD_STRENGTHS:
+            even = [s for s in kinds.get(kind, []) if s % 2 == 0]
+            if even:
+                raise ValueError(
+                    f"config robustness.perturbations.{kind}: kernel sizes must be odd "
+                    f"(a kernel has a centre), got {even}"
+                )
+        if not kinds:
+            self.notes.append("robustness: no perturbation has a strength; left out")
+            return None
+        n_images = spec["n_images"]
+        limit = self.config["datasets"][dataset].get("max_images")
+        if limit and (n_images is None or n_images > limit):
+            n_images = limit  # the clean reference holds no more images than that
+        tolerance = (self.config["datasets"][dataset].get("tolerance") or {}).get(protocol)
+        return {"dataset": dataset, "k": k, "protocol": protocol, "tolerance": tolerance,
+                "n_images": n_images, "seed": spec["seed"], "perturbations": kinds,
+                "methods": list(self.combos[dataset])}  # fmt: skip
+
+    def robustness_file(self, method: str, kind: str) -> str:
+        return f"{self.work}/robustness/{self.robustness['dataset']}/{method}/{kind}.csv"
+
+    def robustness_files(self) -> list[str]:
+        spec = self.robustness
+        if not spec:
+            return []
+        return [self.robustness_file(m, kind) for m in spec["methods"]
+                for kind in spec["perturbations"]]  # fmt: skip
+
+    def robustness_clean_files(self) -> list[str]:
+        """The benchmark's per-image metrics of the clean images at the robustness K."""
+        spec = self.robustness
+        if not spec:
+            return []
+        return [f"{self.work}/metrics/{spec['dataset']}/{m}/k{spec['k']}.csv"
+                for m in spec["methods"]]  # fmt: skip
+
+    def robustness_params(self, method: str, kind: str) -> dict:
+        """What a robustness job runs: the images, the strengths, the segmenter, the
+        evaluation (protocol, tolerance, the dataset's void handling)."""
+        spec = self.robustness
+        dataset = spec["dataset"]
+        images = self.dataset_options(dataset, IMAGE_OPTIONS)
+        images["max_images"] = spec["n_images"]
+        return {
+            "images": images,
+            "void_boundaries": self.config["datasets"][dataset].get("void_boundaries"),
+            "segment": self.segment_params(method, dataset),
+            "k": spec["k"],
+            "strengths": spec["perturbations"][kind],
+            "seed": spec["seed"],
+            "protocol": spec["protocol"],
+            "tolerance": spec["tolerance"],
+        }
+
+    def robustness_figures(self) -> list[str]:
+        """One figure per perturbation kind (PDF + PNG)."""
+        if not self.robustness:
+            return []
+        return [self.figure_path(f"robustness_{kind}", e)
+                for kind in self.robustness["perturbations"] for e in FIGURE_EXTENSIONS]  # fmt: skip
+
+    def robustness_outputs(self) -> list[str]:
+        if not self.robustness:
+            return []
+        tables = [f"{self.results}/tables/robustness.{e}" for e in ("csv", "md")]
+        provenance = f"{self.results}/provenance/perturbations.yaml"
+        return [*tables, provenance, *self.robustness_figures()]
+
+    # ------------------------------------------------- stability and count control
+
+    def _stability_datasets(self) -> list[str]:
+        """The active datasets with region annotations (all but Sintel), when on."""
+        if not self.config["stability"]["activate"]:
+            return []
+        return [d for d in self.datasets if d != "sintel"]
+
+    def stability_figures(self) -> list[str]:
+        """Per region dataset and metric (ASA, BR, UE): the curves with their bands."""
+        return [self.figure_path(f"stability_{d}_{m}", e) for d in self.stability_datasets
+                for m in STABILITY_METRICS for e in FIGURE_EXTENSIONS]  # fmt: skip
+
+    def stability_outputs(self) -> list[str]:
+        if not self.stability_datasets:
+            return []
+        tables = [f"{self.results}/tables/stability.{e}" for e in ("csv", "md")]
+        return [*tables, *self.stability_figures()]
+
+    def count_control_figures(self) -> list[str]:
+        if not self.count_control:
+            return []
+        return [self.figure_path("count_control", e) for e in FIGURE_EXTENSIONS]
+
+    def count_control_outputs(self) -> list[str]:
+        if not self.count_control:
+            return []
+        tables = [f"{self.results}/tables/count_control.{e}" for e in ("csv", "md")]
+        return [*tables, *self.count_control_figures()]
+
+    def claims_inputs(self) -> dict[str, str]:
+        """The tables the claims table checks, by role (those the config makes)."""
+        tables = f"{self.results}/tables"
+        inputs = {"summary": f"{tables}/summary.csv"}
+        if self.robustness:
+            inputs["robustness"] = f"{tables}/robustness.csv"
+        if self.stability_datasets:
+            inputs["stability"] = f"{tables}/stability.csv"
+        if self.count_control:
+            inputs["count_control"] = f"{tables}/count_control.csv"
+        return inputs
 
     # --------------------------------------------------------------------- targets
 
@@ -550,4 +723,6 @@ class Plan:
             out += [f"{tables}/runtime.{e}" for e in ("csv", "md", "tex")]
         if self.reproduction:
             out += [f"{tables}/reproduction_gap.{e}" for e in ("csv", "md")]
+        out += [*self.robustness_outputs(), *self.stability_outputs(),
+                *self.count_control_outputs(), f"{tables}/paper_claims.md"]  # fmt: skip
         return out

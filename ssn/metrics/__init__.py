@@ -5,12 +5,13 @@ Modules, one job each:
 * :mod:`~ssn.metrics.boundaries` -- protocols (``stutz``, ``ssn``), boundary maps,
   BR and BP;
 * :mod:`~ssn.metrics.regions` -- ASA (with ignore labels) and UE;
-* :mod:`~ssn.metrics.shape` -- superpixel count and compactness (CO);
+* :mod:`~ssn.metrics.shape` -- superpixel count, connectivity and compactness (CO);
 * :mod:`~ssn.metrics.signals` -- explained variation (EV) and flow EPE;
 * :mod:`~ssn.metrics.per_image` -- all metrics of one image against all its
   annotations;
 * :mod:`~ssn.metrics.summary` -- means over (image, annotation) pairs, per-image
-  best/worst, curves over superpixel counts and the Stutz benchmark averages.
+  best/worst, curves over superpixel counts and the Stutz benchmark averages, the
+  spread over images (stability) and the control over the superpixel count.
 
 All functions take numpy label images with any integer ids. Protocols: ``stutz``
 (default; 4-connected boundaries on both sides of a label change, r = round(0.0025 *
@@ -43,11 +44,13 @@ from .regions import (
     fill_ignored,
     undersegmentation_error,
 )
-from .shape import compactness, n_superpixels
+from .shape import compactness, n_disconnected_superpixels, n_superpixels
 from .signals import explained_variation, flow_endpoint_error
 from .summary import (
+    count_control,
     evaluations_from_records,
     gap_closure,
+    spread,
     stutz_average,
     stutz_averages,
     summarize_images,
@@ -56,6 +59,7 @@ from .summary import (
 
 __all__ = [
     "ANNOTATION_METRICS",
+    "count_control",
     "evaluations_from_records",
     "HIGHER_IS_BETTER",
     "PROTOCOLS",
@@ -72,8 +76,10 @@ __all__ = [
     "flow_endpoint_error",
     "gap_closure",
     "get_protocol",
+    "n_disconnected_superpixels",
     "n_superpixels",
     "resolve_tolerance",
+    "spread",
     "stutz_average",
     "stutz_averages",
     "summarize_images",

@@ -11,7 +11,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Overlap", "as_label_image", "check_same_shape", "dense_labels", "overlap_table"]
+__all__ = [
+    "Overlap",
+    "as_label_image",
+    "as_valid_mask",
+    "check_same_shape",
+    "dense_labels",
+    "overlap_table",
+]
 
 # Above this many cells (and above 4 cells per pixel) the overlap table is built from
 # sorted pair keys instead of a dense bincount, so memory stays O(pixels).
@@ -46,6 +53,30 @@ def check_same_shape(first: np.ndarray, second: np.ndarray, names: tuple[str, st
             f"{names[0]} has shape {first.shape[:2]} but {names[1]} has shape "
             f"{second.shape[:2]}; both must cover the same H x W pixels"
         )
+
+
+def as_valid_mask(valid, shape: tuple[int, ...]) -> np.ndarray | None:
+    """Validate a mask of the pixels that count; None when every pixel counts.
+
+    A rotated or sheared image has pixels whose source lies outside the original frame
+    (``ssn.perturbations``): they are void, and every metric leaves them out. An all-True
+    mask is returned as None so that the unmasked code path (and its results) is used.
+
+    Raises
+    ------
+    ValueError
+        If ``valid`` is not a boolean array of ``shape`` or holds no True pixel.
+    """
+    if valid is None:
+        return None
+    mask = np.asarray(valid)
+    if mask.dtype != np.bool_:
+        raise ValueError(f"valid must be a boolean mask, got dtype {mask.dtype}")
+    if mask.shape != tuple(shape[:2]):
+        raise ValueError(f"valid has shape {mask.shape}, expected {tuple(shape[:2])}")
+    if not mask.any():
+        raise ValueError("valid holds no True pixel; there is nothing to evaluate")
+    return None if mask.all() else mask
 
 
 def dense_labels(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

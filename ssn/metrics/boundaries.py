@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from ._labels import as_label_image, check_same_shape
+from ._labels import as_label_image, as_valid_mask, check_same_shape
 
 __all__ = [
     "PROTOCOLS",
@@ -176,10 +176,15 @@ def resolve_tolerance(
     return get_protocol(protocol).tolerance(shape, tolerance)
 
 
-def _boundary(labels: np.ndarray, two_sided: bool) -> np.ndarray:
+def _boundary(labels: np.ndarray, two_sided: bool, valid: np.ndarray | None = None) -> np.ndarray:
     boundary = np.zeros(labels.shape, dtype=bool)
     horizontal = labels[:, 1:] != labels[:, :-1]  # pixel (i, j) vs its right neighbour
     vertical = labels[1:, :] != labels[:-1, :]  # pixel (i, j) vs its bottom neighbour
+    if valid is not None:
+        # the edge of the valid region is the image border, not a boundary: only a
+        # label change between two valid pixels counts (as cropping to them would)
+        horizontal &= valid[:, 1:] & valid[:, :-1]
+        vertical &= valid[1:, :] & valid[:-1, :]
     boundary[:, :-1] |= horizontal
     boundary[:-1, :] |= vertical
     if two_sided:
@@ -188,7 +193,7 @@ def _boundary(labels: np.ndarray, two_sided: bool) -> np.ndarray:
     return boundary
 
 
-def boundary_map(labels, *, protocol: str | Protocol = "stutz") -> np.ndarray:
+def boundary_map(labels, *, protocol: str | Protocol = "stutz", valid=None) -> np.ndarray:
     """Boundary pixels of a label image under an evaluation protocol.
 
     Parameters
@@ -198,6 +203,10 @@ def boundary_map(labels, *, protocol: str | Protocol = "stutz") -> np.ndarray:
     protocol : {"stutz", "ssn"}, optional
         ``stutz``: a pixel is a boundary pixel when any 4-neighbour has another label;
         ``ssn``: when its right or bottom neighbour has another label.
+    valid : (H, W) array_like of bool, optional
+        The pixels that count (e.g. those inside the frame after a rotation): a label
+        change is a boundary only between two valid pixels, so the edge of the valid
+        region is not one, as the image border is not.
 
     Returns
     -------
@@ -206,7 +215,8 @@ def boundary_map(labels, *, protocol: str | Protocol = "stutz") -> np.ndarray:
     Raises
     ------
     ValueError
-        If ``labels`` is not a non-empty 2-D integer array or the protocol is unknown.
+        If ``labels`` is not a non-empty 2-D integer array, the protocol is unknown or
+        ``valid`` is not a boolean mask of the image's shape with a True pixel.
 
     Examples
     --------
@@ -214,9 +224,12 @@ def boundary_map(labels, *, protocol: str | Protocol = "stutz") -> np.ndarray:
     array([[0, 1, 1, 0]])
     >>> boundary_map([[0, 0, 1, 1]], protocol="ssn").astype(int)
     array([[0, 1, 0, 0]])
+    >>> boundary_map([[0, 0, 1, 1]], valid=[[True, True, True, False]]).astype(int)
+    array([[0, 1, 1, 0]])
     """
     proto = get_protocol(protocol)
-    return _boundary(as_label_image(labels), proto.two_sided)
+    labels = as_label_image(labels)
+    return _boundary(labels, proto.two_sided, as_valid_mask(valid, labels.shape))
 
 
 def _dilate(boundary: np.ndarray, radius: int) -> np.ndarray:
@@ -254,17 +267,22 @@ def _precision(sp_boundary: np.ndarray, gt_dilated: np.ndarray) -> float:
     return float(np.count_nonzero(sp_boundary & gt_dilated) / n_sp)
 
 
-def _prepare(labels, ground_truth, protocol, tolerance):
+def _prepare(labels, ground_truth, protocol, tolerance, valid):
     proto = get_protocol(protocol)
     labels = as_label_image(labels, "labels")
     ground_truth = as_label_image(ground_truth, "ground_truth")
     check_same_shape(labels, ground_truth, ("labels", "ground_truth"))
     radius = proto.tolerance(labels.shape, tolerance)
-    return proto, labels, ground_truth, radius
+    return proto, labels, ground_truth, radius, as_valid_mask(valid, labels.shape)
 
 
 def boundary_recall(
-    labels, ground_truth, *, protocol: str | Protocol = "stutz", tolerance: int | None = None
+    labels,
+    ground_truth,
+    *,
+    protocol: str | Protocol = "stutz",
+    tolerance: int | None = None,
+    valid=None,
 ) -> float:
     """Boundary recall (BR): fraction of ground-truth boundary pixels that are matched.
 
@@ -281,6 +299,10 @@ def boundary_recall(
         Boundary definition and default tolerance; see the module docstring.
     tolerance : int, optional
         Tolerance r in pixels; default from the protocol.
+    valid : (H, W) array_like of bool, optional
+        The pixels that count; the others (void, e.g. outside the frame after a
+        rotation) hold no boundary pixel of either side (see :func:`boundary_map`), so
+        the result is that of the image cropped to a rectangular valid region.
 
     Returns
     -------
@@ -294,7 +316,8 @@ def boundary_recall(
     ------
     ValueError
         If the shapes differ, an image is empty or not integer, the protocol is unknown,
-        or the tolerance is negative.
+        the tolerance is negative, or ``valid`` is not a boolean mask of the image's
+        shape with a True pixel.
 
     Examples
     --------
@@ -305,13 +328,20 @@ def boundary_recall(
     >>> boundary_recall(sp, gt, tolerance=1)
     1.0
     """
-    proto, labels, ground_truth, radius = _prepare(labels, ground_truth, protocol, tolerance)
-    sp_dilated = _dilate(_boundary(labels, proto.two_sided), radius)
-    return _recall(_boundary(ground_truth, proto.two_sided), sp_dilated, proto)
+    proto, labels, ground_truth, radius, valid = _prepare(
+        labels, ground_truth, protocol, tolerance, valid
+    )
+    sp_dilated = _dilate(_boundary(labels, proto.two_sided, valid), radius)
+    return _recall(_boundary(ground_truth, proto.two_sided, valid), sp_dilated, proto)
 
 
 def boundary_precision(
-    labels, ground_truth, *, protocol: str | Protocol = "stutz", tolerance: int | None = None
+    labels,
+    ground_truth,
+    *,
+    protocol: str | Protocol = "stutz",
+    tolerance: int | None = None,
+    valid=None,
 ) -> float:
     """Boundary precision (BP): fraction of superpixel boundary pixels near a GT boundary.
 
@@ -328,6 +358,8 @@ def boundary_precision(
         Boundary definition and default tolerance.
     tolerance : int, optional
         Tolerance r in pixels; default from the protocol.
+    valid : (H, W) array_like of bool, optional
+        The pixels that count, as in :func:`boundary_recall`.
 
     Returns
     -------
@@ -354,6 +386,8 @@ def boundary_precision(
     >>> boundary_precision(sp, gt, tolerance=0)  # sp boundary: columns 1, 2
     0.5
     """
-    proto, labels, ground_truth, radius = _prepare(labels, ground_truth, protocol, tolerance)
-    gt_dilated = _dilate(_boundary(ground_truth, proto.two_sided), radius)
-    return _precision(_boundary(labels, proto.two_sided), gt_dilated)
+    proto, labels, ground_truth, radius, valid = _prepare(
+        labels, ground_truth, protocol, tolerance, valid
+    )
+    gt_dilated = _dilate(_boundary(ground_truth, proto.two_sided, valid), radius)
+    return _precision(_boundary(labels, proto.two_sided, valid), gt_dilated)

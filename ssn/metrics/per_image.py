@@ -12,9 +12,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._labels import as_label_image, check_same_shape, dense_labels, overlap_table
+from ._labels import (
+    as_label_image,
+    as_valid_mask,
+    check_same_shape,
+    dense_labels,
+    overlap_table,
+)
 from .boundaries import Protocol, _boundary, _dilate, _precision, _recall, get_protocol
-from .regions import asa_from_overlap, fill_ignored, ue_from_overlap
+from .regions import _ignore_values, asa_from_overlap, fill_from_nearest, ue_from_overlap
 from .shape import _compactness_dense
 from .signals import explained_variation
 
@@ -38,7 +44,8 @@ class ImageEvaluation:
     tolerance : int
         The boundary tolerance r actually used.
     n_superpixels : int
-        Realised number of superpixels.
+        Realised number of superpixels (of the whole label image, void pixels
+        included: the count the method produced).
     per_annotation : list of dict
         One ``{"asa", "br", "bp", "ue"}`` dict per annotation, in input order.
     compactness : float
@@ -111,6 +118,7 @@ def evaluate_image(
     tolerance: int | None = None,
     ignore_labels=(),
     void_boundaries: str = "keep",
+    valid=None,
 ) -> ImageEvaluation:
     """Evaluate one superpixel image against every annotation of its ground truth.
 
@@ -133,6 +141,12 @@ def evaluate_image(
         so the edges of an ignored region are boundaries; "fill" first gives ignored
         pixels their nearest label (:func:`~ssn.metrics.fill_ignored`), which puts
         the boundary in the middle of a void band such as Pascal VOC's outlines.
+    valid : (H, W) array_like of bool, optional
+        The pixels that count. Void pixels (False: outside the frame after a rotation
+        or shear, see :mod:`ssn.perturbations`) are left out of every metric: ASA, UE,
+        BR, BP, CO and EV are those of the image cropped to the valid pixels (exactly
+        so for a rectangular valid region; the edge of the valid region is no
+        boundary). The realised count is the label image's.
 
     Returns
     -------
@@ -143,8 +157,16 @@ def evaluate_image(
     ------
     ValueError
         If no annotation is given, any shape differs, an image is empty or not
-        integer, the protocol is unknown, the tolerance negative or
-        ``void_boundaries`` unknown.
+        integer, the protocol is unknown, the tolerance negative,
+        ``void_boundaries`` unknown, or ``valid`` not a boolean mask of the image's
+        shape with a True pixel.
+
+    Notes
+    -----
+    Ignore labels (an annotation's own void, such as Pascal VOC's 255) and ``valid``
+    differ on purpose: ignored pixels leave ASA only, as in the reference evaluators,
+    while pixels outside ``valid`` have no image content to segment and leave every
+    metric.
 
     Examples
     --------
@@ -159,22 +181,30 @@ def evaluate_image(
     if void_boundaries not in ("keep", "fill"):
         raise ValueError(f"void_boundaries must be 'keep' or 'fill', got {void_boundaries!r}")
     labels = as_label_image(labels, "labels")
+    valid = as_valid_mask(valid, labels.shape)
+    keep = None if valid is None else valid.ravel()
     ground_truths = _annotation_list(ground_truths)
     radius = proto.tolerance(labels.shape, tolerance)
 
     sp_dense, sp_values = dense_labels(labels)
     n_sp = int(sp_values.size)
-    sp_boundary = _boundary(labels, proto.two_sided)
+    sp_boundary = _boundary(labels, proto.two_sided, valid)
     sp_dilated = _dilate(sp_boundary, radius)
+    sp_counted = sp_dense if keep is None else sp_dense[keep]
 
     rows = []
     for k, gt in enumerate(ground_truths):
         gt = as_label_image(gt, f"ground_truths[{k}]")
         check_same_shape(labels, gt, ("labels", f"ground_truths[{k}]"))
         gt_dense, gt_values = dense_labels(gt)
-        overlap = overlap_table(sp_dense, n_sp, gt_dense, gt_values)
-        boundary_gt = fill_ignored(gt, ignore_labels) if void_boundaries == "fill" else gt
-        gt_boundary = _boundary(boundary_gt, proto.two_sided)
+        gt_counted = gt_dense if keep is None else gt_dense[keep]
+        overlap = overlap_table(sp_counted, n_sp, gt_counted, gt_values)
+        boundary_gt = gt
+        if void_boundaries == "fill":
+            unknown = np.isin(gt, _ignore_values(ignore_labels))
+            # void pixels hold no label: fill from valid labelled pixels only
+            boundary_gt = fill_from_nearest(gt, unknown if valid is None else unknown | ~valid)
+        gt_boundary = _boundary(boundary_gt, proto.two_sided, valid)
         rows.append(
             {
                 "asa": asa_from_overlap(overlap, ignore_labels),
@@ -183,12 +213,12 @@ def evaluate_image(
                 "ue": ue_from_overlap(overlap),
             }
         )
-    ev = None if image is None else explained_variation(labels, image)
+    ev = None if image is None else explained_variation(labels, image, valid=valid)
     return ImageEvaluation(
         protocol=proto,
         tolerance=radius,
         n_superpixels=n_sp,
         per_annotation=rows,
-        compactness=_compactness_dense(sp_dense.reshape(labels.shape), n_sp),
+        compactness=_compactness_dense(sp_dense.reshape(labels.shape), n_sp, valid),
         explained_variation=ev,
     )

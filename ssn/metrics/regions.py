@@ -24,7 +24,14 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from ._labels import Overlap, as_label_image, check_same_shape, dense_labels, overlap_table
+from ._labels import (
+    Overlap,
+    as_label_image,
+    as_valid_mask,
+    check_same_shape,
+    dense_labels,
+    overlap_table,
+)
 
 __all__ = [
     "achievable_segmentation_accuracy",
@@ -33,12 +40,16 @@ __all__ = [
 ]
 
 
-def _overlap(labels, ground_truth) -> Overlap:
+def _overlap(labels, ground_truth, valid) -> Overlap:
     labels = as_label_image(labels, "labels")
     ground_truth = as_label_image(ground_truth, "ground_truth")
     check_same_shape(labels, ground_truth, ("labels", "ground_truth"))
+    valid = as_valid_mask(valid, labels.shape)
     sp_dense, sp_values = dense_labels(labels)
     gt_dense, gt_values = dense_labels(ground_truth)
+    if valid is not None:  # void pixels enter no count, N included
+        keep = valid.ravel()
+        sp_dense, gt_dense = sp_dense[keep], gt_dense[keep]
     return overlap_table(sp_dense, sp_values.size, gt_dense, gt_values)
 
 
@@ -85,12 +96,22 @@ def fill_ignored(ground_truth, ignore_labels) -> np.ndarray:
         If every pixel carries an ignore label.
     """
     ground_truth = as_label_image(ground_truth, "ground_truth")
-    ignored = np.isin(ground_truth, _ignore_values(ignore_labels))
-    if not ignored.any():
+    return fill_from_nearest(ground_truth, np.isin(ground_truth, _ignore_values(ignore_labels)))
+
+
+def fill_from_nearest(ground_truth: np.ndarray, unknown: np.ndarray) -> np.ndarray:
+    """Give every ``unknown`` pixel the label of its nearest known pixel (a copy).
+
+    Raises
+    ------
+    ValueError
+        If every pixel is unknown.
+    """
+    if not unknown.any():
         return ground_truth.copy()
-    if ignored.all():
+    if unknown.all():
         raise ValueError("every ground-truth pixel carries an ignore label; nothing to fill from")
-    _, (rows, cols) = ndimage.distance_transform_edt(ignored, return_indices=True)
+    _, (rows, cols) = ndimage.distance_transform_edt(unknown, return_indices=True)
     return ground_truth[rows, cols]
 
 
@@ -116,7 +137,9 @@ def ue_from_overlap(overlap: Overlap) -> float:
     return float(np.minimum(counts, outside).sum()) / overlap.n_pixels
 
 
-def achievable_segmentation_accuracy(labels, ground_truth, *, ignore_labels=()) -> float:
+def achievable_segmentation_accuracy(
+    labels, ground_truth, *, ignore_labels=(), valid=None
+) -> float:
     """Achievable segmentation accuracy (ASA) of superpixels against a ground truth.
 
     Parameters
@@ -129,6 +152,9 @@ def achievable_segmentation_accuracy(labels, ground_truth, *, ignore_labels=()) 
         Ground-truth ids to leave out, e.g. the void label of Pascal VOC and of the
         Cityscapes train ids (255; each dataset's ``IGNORE_LABELS`` in :mod:`ssn.data`).
         Their pixels count neither in the numerator nor in N. Absent ids are allowed.
+    valid : (H, W) array_like of bool, optional
+        The pixels that count: void pixels (False; e.g. outside the frame after a
+        rotation) count neither in the numerator nor in N, like ignored ones.
 
     Returns
     -------
@@ -140,7 +166,8 @@ def achievable_segmentation_accuracy(labels, ground_truth, *, ignore_labels=()) 
     ------
     ValueError
         If the shapes differ, an image is empty or not integer, ``ignore_labels`` is
-        not integer, or every pixel is ignored.
+        not integer, every pixel is ignored, or ``valid`` is not a boolean mask of the
+        image's shape with a True pixel.
 
     Examples
     --------
@@ -150,11 +177,13 @@ def achievable_segmentation_accuracy(labels, ground_truth, *, ignore_labels=()) 
     0.75
     >>> achievable_segmentation_accuracy(sp, gt, ignore_labels=7)  # (2 + 1) / 3
     1.0
+    >>> achievable_segmentation_accuracy(sp, gt, valid=[[True, True, False, True]])  # 3 / 3
+    1.0
     """
-    return asa_from_overlap(_overlap(labels, ground_truth), ignore_labels)
+    return asa_from_overlap(_overlap(labels, ground_truth, valid), ignore_labels)
 
 
-def undersegmentation_error(labels, ground_truth) -> float:
+def undersegmentation_error(labels, ground_truth, *, valid=None) -> float:
     """Undersegmentation error (UE) in the Neubert-Protzel form.
 
     Parameters
@@ -163,6 +192,9 @@ def undersegmentation_error(labels, ground_truth) -> float:
         Superpixel label image.
     ground_truth : (H, W) array_like of int
         Ground-truth segmentation.
+    valid : (H, W) array_like of bool, optional
+        The pixels that count: void pixels (False) belong to no superpixel and no
+        segment, and N counts the valid pixels only.
 
     Returns
     -------
@@ -173,12 +205,14 @@ def undersegmentation_error(labels, ground_truth) -> float:
     Raises
     ------
     ValueError
-        If the shapes differ or an image is empty or not integer.
+        If the shapes differ, an image is empty or not integer, or ``valid`` is not a
+        boolean mask of the image's shape with a True pixel.
 
     Notes
     -----
     Every ground-truth id is a segment, including ignore/void ids; ignore labels are
-    honoured by ASA only.
+    honoured by ASA only (as the reference evaluators do). Pixels outside ``valid``
+    are left out of every metric.
 
     Examples
     --------
@@ -186,5 +220,7 @@ def undersegmentation_error(labels, ground_truth) -> float:
     >>> gt = [[5, 5, 5, 7]]
     >>> undersegmentation_error(sp, gt)  # (min(2, 0) + min(1, 1) + min(1, 1)) / 4
     0.5
+    >>> undersegmentation_error(sp, gt, valid=[[True, True, False, True]])  # S1 = {7}
+    0.0
     """
-    return ue_from_overlap(_overlap(labels, ground_truth))
+    return ue_from_overlap(_overlap(labels, ground_truth, valid))

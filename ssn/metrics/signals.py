@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._labels import as_label_image, check_same_shape, dense_labels
+from ._labels import as_label_image, as_valid_mask, check_same_shape, dense_labels
 
 __all__ = ["UNKNOWN_FLOW_THRESHOLD", "explained_variation", "flow_endpoint_error"]
 
@@ -25,7 +25,7 @@ def _as_channels(values, name: str, labels: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.moveaxis(arr, -1, 0).reshape(arr.shape[2], -1), np.float64)
 
 
-def explained_variation(labels, image) -> float:
+def explained_variation(labels, image, *, valid=None) -> float:
     """Explained variation (EV): share of the image's colour variance the superpixels keep.
 
     Parameters
@@ -35,6 +35,9 @@ def explained_variation(labels, image) -> float:
     image : (H, W[, C]) array_like
         The image, in the colour space to evaluate in (the Stutz benchmark uses the
         RGB/BGR values as read; the scale does not matter).
+    valid : (H, W) array_like of bool, optional
+        The pixels that count: the means and variances are those of the valid pixels
+        (void ones, e.g. the fill outside the frame after a rotation, are left out).
 
     Returns
     -------
@@ -47,7 +50,8 @@ def explained_variation(labels, image) -> float:
     ------
     ValueError
         If the shapes differ, an input is empty, ``image`` is not numeric or holds
-        NaN/inf.
+        NaN/inf, or ``valid`` is not a boolean mask of the image's shape with a True
+        pixel.
 
     References
     ----------
@@ -63,9 +67,14 @@ def explained_variation(labels, image) -> float:
     channels = _as_channels(image, "image", labels)
     if not np.all(np.isfinite(channels)):
         raise ValueError("image holds NaN or infinite values")
+    valid = as_valid_mask(valid, labels.shape)
     dense, values = dense_labels(labels)
+    if valid is not None:
+        keep = valid.ravel()
+        dense, channels = dense[keep], channels[:, keep]
     n_sp = values.size
     area = np.bincount(dense, minlength=n_sp).astype(np.float64)
+    area[area == 0] = 1.0  # a superpixel wholly in the void: its sum is 0 as well
     total = explained = 0.0
     for channel in channels:
         centred = channel - channel.mean()

@@ -1,5 +1,10 @@
 """Summaries over images and over superpixel counts, and the Stutz benchmark averages.
 
+Besides the means, the benchmarks report how a metric varies over the images of a
+dataset (the stability of Stutz et al.'s min/max/std plots and of Barcelos et al. [2]_:
+:func:`spread`) and how closely a method delivers the superpixel count it was asked for
+(:func:`count_control`).
+
 The SSN paper plots each metric, averaged over all (image, annotation) pairs, against
 the mean *realised* number of superpixels. The Stutz benchmark [1]_ also reduces each
 curve to one number, the area above it (below, for UE) between 200 and 5200
@@ -18,6 +23,8 @@ References
 ----------
 .. [1] D. Stutz, A. Hermans, B. Leibe. Superpixels: an evaluation of the
    state-of-the-art. CVIU 166, 2018. :doi:`10.1016/j.cviu.2017.03.007`
+.. [2] I. B. Barcelos et al. A comprehensive review and new taxonomy on superpixel
+   segmentation. ACM Computing Surveys 56(8), 2024. :doi:`10.1145/3652509`
 """
 
 from __future__ import annotations
@@ -31,8 +38,10 @@ from .boundaries import get_protocol
 from .per_image import ANNOTATION_METRICS, ImageEvaluation
 
 __all__ = [
+    "count_control",
     "evaluations_from_records",
     "gap_closure",
+    "spread",
     "stutz_average",
     "stutz_averages",
     "summarize_images",
@@ -347,3 +356,99 @@ def gap_closure(ours: float, baseline: float, reference: float) -> float:
     if reference == baseline:
         raise ValueError(f"no gap to close: reference and baseline are both {baseline}")
     return (ours - baseline) / (reference - baseline)
+
+
+def _finite_values(values, name: str) -> np.ndarray:
+    arr = np.asarray(values, dtype=np.float64).ravel()
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty; give one value per image")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} holds NaN or infinite values")
+    return arr
+
+
+def spread(values, *, ddof: int = 0) -> dict:
+    """How a per-image metric varies over the images: mean, std, min and max.
+
+    Parameters
+    ----------
+    values : (n,) array_like of float
+        One value per image (e.g. its ASA, the mean over its annotations).
+    ddof : int, optional
+        Delta degrees of freedom of the standard deviation: 0 (default) divides by n,
+        as ``EvaluationSummary::computeStandardDeviation`` of the Stutz benchmark; 1
+        divides by n - 1, as pandas' ``std`` in Barcelos et al.'s ``eval_stability.py``.
+
+    Returns
+    -------
+    dict
+        ``n``, ``mean``, ``std``, ``min``, ``max`` (``std`` is NaN when n <= ddof).
+
+    Raises
+    ------
+    ValueError
+        If ``values`` is empty or not finite, or ``ddof`` is negative.
+
+    Examples
+    --------
+    >>> spread([2, 4, 4, 4, 5, 5, 7, 9])  # squared deviations 9+1+1+1+0+0+4+16 = 32
+    {'n': 8, 'mean': 5.0, 'std': 2.0, 'min': 2.0, 'max': 9.0}
+    >>> round(spread([2, 4, 4, 4, 5, 5, 7, 9], ddof=1)["std"] ** 2, 12)  # 32 / 7
+    4.571428571429
+    """
+    arr = _finite_values(values, "values")
+    if isinstance(ddof, bool) or not isinstance(ddof, (int, np.integer)) or ddof < 0:
+        raise ValueError(f"ddof must be a non-negative integer, got {ddof!r}")
+    std = float(np.std(arr, ddof=ddof)) if arr.size > ddof else float("nan")
+    return {"n": int(arr.size), "mean": float(arr.mean()), "std": std,
+            "min": float(arr.min()), "max": float(arr.max())}  # fmt: skip
+
+
+def count_control(realised, requested: int) -> dict:
+    """How closely the realised superpixel counts of the images follow the request K.
+
+    Parameters
+    ----------
+    realised : (n,) array_like of int
+        The realised count of every image, segmented with ``requested``.
+    requested : int
+        The requested count K.
+
+    Returns
+    -------
+    dict
+        ``n_images``; ``mean``, ``std`` (divided by n), ``min``, ``max`` of the counts;
+        ``mean_relative_error`` = (mean - K) / K; ``worst_relative_error`` = the
+        per-image (count - K) / K of largest magnitude, with its sign (negative: too
+        few superpixels), or 0 when every image has K.
+
+    Raises
+    ------
+    ValueError
+        If ``realised`` is empty, not finite or negative, or ``requested`` is not a
+        positive integer.
+
+    Examples
+    --------
+    >>> result = count_control([100, 100, 100], 400)  # a fixed 10 x 10 grid
+    >>> result["mean_relative_error"], result["worst_relative_error"]
+    (-0.75, -0.75)
+    >>> count_control([380, 460, 400], 400)["worst_relative_error"]  # 460: +15%
+    0.15
+    """
+    counts = _finite_values(realised, "realised")
+    if np.any(counts < 0):
+        raise ValueError("realised counts must be non-negative")
+    if isinstance(requested, bool) or not isinstance(requested, (int, np.integer)) or requested < 1:
+        raise ValueError(f"requested must be a positive integer (K), got {requested!r}")
+    errors = (counts - requested) / requested
+    stats = spread(counts)
+    return {
+        "n_images": stats["n"],
+        "mean": stats["mean"],
+        "std": stats["std"],
+        "min": stats["min"],
+        "max": stats["max"],
+        "mean_relative_error": (stats["mean"] - requested) / requested,
+        "worst_relative_error": float(errors[np.argmax(np.abs(errors))]),
+    }

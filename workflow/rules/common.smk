@@ -11,7 +11,7 @@ import sys
 from snakemake.utils import validate
 
 sys.path.insert(0, os.path.join(workflow.basedir, "workflow"))
-from plan import DATASET_NAMES, IMAGE_OPTIONS, Plan
+from plan import DATASET_NAMES, IMAGE_OPTIONS, STABILITY_METRICS, Plan
 
 validate(config, schema="../schemas/config.schema.yaml")
 
@@ -31,6 +31,7 @@ TRAIN_RUNS = PLAN.train_runs
 FIGURES = PLAN.figures
 QUAL_DATASET = PLAN.qual_dataset
 RUNTIME_SIZES = PLAN.runtime_sizes
+ROBUSTNESS = PLAN.robustness  # None when off
 
 # conda environments (--software-deployment-method conda; paths relative to the .smk
 # files). Both install this checkout's package (pip install -e, dependencies from
@@ -135,6 +136,18 @@ def runtime_method_specs(wildcards):
     return PLAN.runtime_method_specs(wildcards.size)
 
 
+def robustness_params(wildcards):
+    return PLAN.robustness_params(wildcards.method, wildcards.perturbation)
+
+
+def stability_protocol(wildcards):
+    return PLAN.primary_protocol(wildcards.dataset)
+
+
+def claims_inputs(wildcards):
+    return PLAN.claims_inputs()
+
+
 wildcard_constraints:
     dataset="|".join(DATASET_NAMES),
     method="|".join(config["methods"]) if config["methods"] else "none",
@@ -143,3 +156,5 @@ wildcard_constraints:
     size="|".join(RUNTIME_SIZES) if RUNTIME_SIZES else "none",
     run=r"[A-Za-z0-9_]+",
     task="|".join(DATASET_NAMES),
+    perturbation="|".join(ROBUSTNESS["perturbations"]) if ROBUSTNESS else "none",
+    metric="|".join(STABILITY_METRICS),

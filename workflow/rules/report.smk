@@ -9,7 +9,7 @@
 # outputs cannot be an output itself.
 rule figures:
     input:
-        PLAN.figure_outputs(),
+        PLAN.all_figure_outputs(),
 
 
 rule:
@@ -182,3 +182,29 @@ rule provenance:
         repo=workflow.basedir,
     script:
         "../scripts/provenance.py"
+
+
+# The paper's claims and those of the robustness, stability and count-control results,
+# each with its measured verdict (workflow/scripts/paper_claims.py).
+rule claims:
+    input:
+        unpack(claims_inputs),
+    output:
+        md=report(
+            f"{RESULTS}/tables/paper_claims.md",
+            caption="../report/claims.rst",
+            category="Tables",
+            labels={"table": "claims (Markdown)"},
+        ),
+    log:
+        "logs/claims/claims.log",
+    benchmark:
+        "benchmarks/claims/claims.tsv"
+    conda:
+        CONDA_ENV
+    threads: 1
+    params:
+        method=PLAN.claims_method(),
+        robustness=ROBUSTNESS,
+    script:
+        "../scripts/claims.py"

@@ -1,5 +1,6 @@
 # ruff: noqa: F821  (`snakemake` is injected by the script directive)
-"""Metrics of one (dataset, method, K): one row per image x annotation x protocol."""
+"""Metrics of one (dataset, method, K): one row per image x annotation x protocol, with
+the image's realised count and its superpixels that are not one 4-connected region."""
 
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from ssn.metrics import (  # noqa: E402
     compactness,
     evaluate_image,
     flow_endpoint_error,
+    n_disconnected_superpixels,
     n_superpixels,
 )
 
@@ -39,6 +41,7 @@ for item in items:
         "image": item.id,
         "time_ms": float(timing.loc[item.id, "time_ms"]),
         "precision": timing.loc[item.id, "precision"],
+        "n_disconnected": n_disconnected_superpixels(labels),
     }
     if sample.is_flow:  # Sintel: flow EPE of the per-superpixel mean flow
         rows.append(
