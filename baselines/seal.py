@@ -222,11 +222,41 @@ def load_seal_net(model="bsds500", device=None) -> SEALNet:
             f"got {model!r}"
         )
     net = SEALNet()
-    try:
-        net.load_state_dict(state, strict=True)
-    except (RuntimeError, AttributeError, TypeError) as err:
-        raise ValueError(f"SEAL model {model!r} is not a SEAL state dict: {err}") from None
+    _check_state(state, net.state_dict(), model)
+    net.load_state_dict(state, strict=True)
     return net.eval().to(device)
+
+
+def _check_state(state, expected: dict, source) -> None:
+    """One line naming what differs when ``state`` is not ``expected``'s state dict.
+
+    Raises
+    ------
+    ValueError
+        If keys are missing or unexpected, or a tensor's shape differs.
+    """
+
+    def listed(keys):
+        return ", ".join(keys[:2]) + (", ..." if len(keys) > 2 else "")
+
+    if not isinstance(state, dict):
+        raise ValueError(f"{source} is not a SEAL state dict: it holds a {type(state).__name__}")
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    shapes = [
+        k
+        for k in expected
+        if k in state and tuple(getattr(state[k], "shape", ())) != tuple(expected[k].shape)
+    ]
+    problems = [
+        f"{len(missing)} keys missing ({listed(missing)})" if missing else "",
+        f"{len(unexpected)} unexpected ({listed(unexpected)})" if unexpected else "",
+        f"{len(shapes)} of another shape ({listed(shapes)})" if shapes else "",
+    ]
+    if missing or unexpected or shapes:
+        raise ValueError(
+            f"{source} is not a SEAL state dict: {', '.join(p for p in problems if p)}"
+        )
 
 
 def seal_affinities(rgb: np.ndarray, net: nn.Module) -> np.ndarray:
