@@ -19,6 +19,7 @@ NVIDIA), fetched with ``ssn models fetch`` or read from ``$SSN_WEIGHTS``; see
 
 from __future__ import annotations
 
+import functools
 import threading
 from pathlib import Path
 
@@ -333,12 +334,31 @@ class _LastImage:
         return value
 
 
+@functools.lru_cache(maxsize=4)
+def _kept(model, version, device: str) -> tuple[SEALNet, _LastImage]:
+    """The network of ``model`` on ``device`` and the affinities of its last image,
+    shared by the segmenters built from it (``version`` tells a file's edits apart)."""
+    return load_seal_net(model, device), _LastImage()
+
+
 def seal_segmenter(*, model="bsds500", device=None):
     """``run(rgb, n_segments)`` of SEAL with the network loaded once (see
     :func:`load_seal_net` for ``model`` and ``device``); ``rgb`` and ``n_segments`` come
-    validated (``baselines._run``)."""
-    net = load_seal_net(model, device)
-    last = _LastImage()
+    validated (``baselines._run``). Segmenters of one model and device share the network
+    and the last image's affinities, so ``baselines.segment`` calls at several K run the
+    network once per image."""
+    from ssn.devices import resolve_device
+
+    device = str(resolve_device(device))
+    if isinstance(model, (str, Path)) and model not in MODELS and Path(model).is_file():
+        stat = Path(model).stat()
+        model, version = str(Path(model).resolve()), (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    else:
+        version = None
+    try:
+        net, last = _kept(model, version, device)
+    except TypeError:  # unhashable (a list): load_seal_net says what is wrong with it
+        net, last = load_seal_net(model, device), _LastImage()
 
     def run(rgb, n_segments):
         affinities = last.get(rgb, lambda image: seal_affinities(image, net))
