@@ -20,6 +20,7 @@ NVIDIA), fetched with ``ssn models fetch`` or read from ``$SSN_WEIGHTS``; see
 from __future__ import annotations
 
 import functools
+import pickle
 import threading
 from pathlib import Path
 
@@ -196,7 +197,8 @@ def load_seal_net(model="bsds500", device=None) -> SEALNet:
     Raises
     ------
     ValueError
-        If ``model`` is neither a name nor a path, or the file is not a SEAL state dict.
+        If ``model`` is neither a name nor a path, or the file is not a SEAL state dict
+        (also one that ``torch.load(..., weights_only=True)`` refuses).
     FileNotFoundError
         If the released model is not available offline (the message says how to fetch
         it), or the file does not exist.
@@ -216,7 +218,11 @@ def load_seal_net(model="bsds500", device=None) -> SEALNet:
                 f"SEAL model {str(model)!r} is neither {' nor '.join(map(repr, MODELS))} nor "
                 "an existing state-dict file"
             )
-        state = torch.load(path, weights_only=True, map_location="cpu")
+        try:  # tensors and plain containers only: a file never runs code here
+            state = torch.load(path, weights_only=True, map_location="cpu")
+        except (pickle.UnpicklingError, RuntimeError, EOFError) as err:
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise ValueError(f"{path} is not a SEAL state dict: {first}") from None
     else:
         raise ValueError(
             f"model must be {', '.join(map(repr, MODELS))} or the path of a SEAL state dict, "

@@ -359,6 +359,16 @@ class TestWeights:
             torch.testing.assert_close(loaded.state_dict()[key], value, rtol=0, atol=0)
         assert not loaded.training
 
+    def test_a_file_that_is_no_state_dict_is_a_value_error(self, tmp_path):
+        path = tmp_path / "noise.pkl"
+        path.write_bytes(bytes(range(256)))
+        with pytest.raises(ValueError, match=r"noise.pkl is not a SEAL state dict: "):
+            load_seal_net(path, "cpu")
+        runs = tmp_path / "runs.pkl"
+        runs.write_bytes(pickle.dumps(print, protocol=2))  # a global that is not allowed
+        with pytest.raises(ValueError, match=r"runs.pkl is not a SEAL state dict: Weights only"):
+            load_seal_net(runs, "cpu")
+
     @pytest.mark.parametrize("model", [None, 3, ["bsds500"]])
     def test_bad_model_values(self, model):
         with pytest.raises(ValueError, match=r"model must be 'bsds500', 'cityscapes' or the path"):
