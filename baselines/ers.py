@@ -467,11 +467,11 @@ def ers_weighted(
 
     Examples
     --------
-    >>> h = np.ones((2, 3)); h[:, 1] = 0.01          # a weak link between columns 1 and 2
-    >>> v = np.ones((1, 4))
-    >>> ers_weighted(h, v, 2)
-    array([[0, 0, 1, 1],
-           [0, 0, 1, 1]], dtype=int32)
+    >>> horizontal = np.ones((6, 9))
+    >>> horizontal[:, 3] = 1e-3  # a weak link between columns 3 and 4
+    >>> labels = ers_weighted(horizontal, np.ones((5, 10)), 2)
+    >>> labels.shape, labels[0]
+    ((6, 10), array([0, 0, 0, 0, 1, 1, 1, 1, 1, 1], dtype=int32))
     """
     from ssn.validation import check_n_segments
 
