@@ -5,8 +5,8 @@ Public API
 ``segment(image, n_segments, *, method="slic", channel_axis=-1, **params)``
     Labels ``(H, W)`` int32, consecutive ``0..n-1``, every superpixel 4-connected.
 ``available_methods()``
-    The method names: ``ers``, ``fh``, ``lsc``, ``seeds``, ``slic``, ``slic-opencv``,
-    ``snic``, ``watershed``.
+    The method names: ``ers``, ``fh``, ``lsc``, ``seal``, ``seeds``, ``slic``,
+    ``slic-opencv``, ``snic``, ``watershed``.
 ``get_method(name)``
     The :class:`ssn.methods.Method` record (``.params`` holds the tunable parameters and
     their defaults, ``.summary`` a one-line description).
@@ -16,7 +16,9 @@ Public API
 
 Each method is a plain function ``func(rgb, n_segments, *, params)`` of a contiguous
 ``(H, W, 3)`` float32 RGB image in [0, 1] and a validated count; its keyword-only
-parameters are the method's parameters. Every method takes the image through
+parameters are the method's parameters. SEAL (:mod:`baselines.seal`) instead loads its
+network once when its segmenter is built (parameters ``model`` and ``device``), then
+segments through the same wrapper. Every method takes the image through
 :func:`ssn.validation.as_rgb_float` and the count through
 :func:`ssn.validation.check_n_segments`, so inputs are validated exactly like
 ``ssn.segment``. Each method is tuned so that the realised count is close to
@@ -64,11 +66,22 @@ def _method(name: str, func, summary: str) -> Method:
     return Method(name, summary, functools.partial(_segmenter, name, func), params)
 
 
+def _build_seal(*, model="bsds500", device=None) -> Segmenter:
+    # imported here: baselines.seal needs torch, which the other methods never load
+    from . import seal
+
+    # the network is loaded here, once per segmenter, not per image
+    return _segmenter("seal", seal.seal_segmenter(model=model, device=device))
+
+
 #: the baselines, sorted by name
 METHODS = (
     _method("ers", ers.ers, "Entropy Rate Superpixels, numba implementation (lazy greedy on a heap)"),
     _method("fh", fh.fh, "Felzenszwalb-Huttenlocher, scikit-image, scale calibrated to the count"),
     _method("lsc", lsc.lsc, "LSC (linear spectral clustering), OpenCV ximgproc implementation"),
+    Method("seal", "SEAL: ERS on learned pixel affinities, the authors' weights (model: "
+           "bsds500, cityscapes or a state-dict path; CC BY-NC-SA 4.0)", _build_seal,
+           {"model": "bsds500", "device": None}),
     _method("seeds", seeds.seeds, "SEEDS, OpenCV ximgproc implementation (Lab histograms)"),
     _method("slic", slic.slic_skimage, "SLIC, scikit-image implementation (Lab, k-means in XYLab)"),
     _method("slic-opencv", slic.slic_opencv, "SLIC, OpenCV ximgproc implementation"),

@@ -27,13 +27,23 @@ passive_openmp_wait()
 
 __all__ = ["DEFAULT_DATA", "DEFAULT_WEIGHTS", "REPO", "OtherCPUShare", "arguments",
            "busy_cpu_seconds", "median_ms", "parse", "reproduction_gap", "set_threads",
-           "times_ms"]  # fmt: skip
+           "times_ms", "weights_folder"]  # fmt: skip
+
+
+
+def weights_folder(file: str, shared: str) -> Path:
+    """The folder of a released model's ``file``: the first entry of ``$SSN_WEIGHTS`` (a
+    folder, or several separated by ``os.pathsep``) holding it, else its first entry;
+    when unset, ``../shared/weights/<shared>`` next to the checkout."""
+    entries = [e for e in os.environ.get("SSN_WEIGHTS", "").split(os.pathsep) if e]
+    if not entries:
+        return REPO.parent / "shared" / "weights" / shared
+    return next((Path(e) for e in entries if (Path(e) / file).is_file()), Path(entries[0]))
+
 
 #: the datasets (``$SSN_DATA``) and the paper's released models (``$SSN_WEIGHTS``)
 DEFAULT_DATA = Path(os.environ.get("SSN_DATA", REPO.parent / "shared" / "datasets"))
-DEFAULT_WEIGHTS = Path(
-    os.environ.get("SSN_WEIGHTS", REPO.parent / "shared" / "weights" / "ssn_official")
-)
+DEFAULT_WEIGHTS = weights_folder("ssn_bsds_model.caffemodel", "ssn_official")
 
 
 def arguments(doc: str, *, data: bool = True) -> argparse.ArgumentParser:

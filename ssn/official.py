@@ -1,16 +1,28 @@
-"""The paper's released SSN models: names, where to find them, fetching and loading.
+"""The released models: the SSN paper's and its successors'; names, where to find them,
+fetching and loading.
 
-The authors released one SSN_deep model per task as Caffe files (NVlabs/ssn_superpixels,
-``models/get_models.sh``). They are licensed CC BY-NC-SA 4.0 (NVIDIA), unlike this
-project's MIT code, so they are never bundled: ``ssn models fetch`` downloads them at run
-time into a per-user cache, pinned to their sha256 digests, and :func:`load` converts a
-``.caffemodel`` into an :class:`~ssn.models.SSN` in memory (:mod:`ssn.caffe`).
+One catalog, :data:`OFFICIAL_MODELS`, holds every model whose authors released weights:
+
+* the SSN paper's SSN_deep models, one per task, as Caffe files (NVlabs/ssn_superpixels,
+  ``models/get_models.sh``), licensed CC BY-NC-SA 4.0 (NVIDIA); :func:`load` converts a
+  ``.caffemodel`` into an :class:`~ssn.models.SSN` in memory (:mod:`ssn.caffe`);
+* SEAL's pixel-affinity nets (Tu et al., CVPR 2018; wctu/SEAL), CC BY-NC-SA 4.0 (NVIDIA),
+  and LNSNet's model (Zhu et al., CVPR 2021; zh460045050/LNSNet), whose repository has no
+  licence: PyTorch state dicts, read by :func:`get_state_dict`.
+
+None is bundled with this project's MIT code: ``ssn models fetch`` downloads them at run
+time into a per-user cache, from the authors' links pinned to a commit where they have
+one, and checks each against its sha256; each entry's licence is shown before its
+download. LNSNet's file is never redistributed: it is fetched from the authors'
+repository only.
 
 Where a model is looked for, in order:
 
-1. ``$SSN_WEIGHTS``, a folder holding the ``.caffemodel`` files, when set;
-2. the ``source`` folder of a models config (``config/models.local.yaml``), when given
-   (a ``source`` or ``$SSN_WEIGHTS`` that names no folder is an error, never a download);
+1. ``$SSN_WEIGHTS``, a folder holding the model files, or several folders separated by
+   :data:`os.pathsep` (``:``; ``;`` on Windows), when set;
+2. the ``source`` folder (or list of folders) of a models config
+   (``config/models.local.yaml``), when given (a ``source`` or ``$SSN_WEIGHTS`` that
+   names no folder is an error, never a download);
 3. the cache, ``$SSN_HOME/models`` (default: the platform's user cache folder, e.g.
    ``~/.cache/ssn`` on Linux).
 
@@ -31,10 +43,13 @@ from ssn.io import read_yaml
 
 __all__ = [
     "LICENCE",
+    "LNSNET_LICENCE",
     "OFFICIAL_MODELS",
     "OfficialModel",
+    "SEAL_LICENCE",
     "cache_dir",
     "fetch",
+    "get_state_dict",
     "is_official",
     "load",
     "local_folders",
@@ -50,11 +65,29 @@ LICENCE = (
     "(non-commercial, share-alike: https://creativecommons.org/licenses/by-nc-sa/4.0/). "
     "They are downloaded for your own use and are not part of ssn-bench."
 )
+SEAL_LICENCE = (
+    "The SEAL models released by its authors (Tu et al., CVPR 2018, github.com/wctu/SEAL) "
+    "are (c) 2018 NVIDIA, licensed CC BY-NC-SA 4.0 (non-commercial, share-alike: "
+    "https://creativecommons.org/licenses/by-nc-sa/4.0/). They are downloaded for your own "
+    "use and are not part of ssn-bench."
+)
+LNSNET_LICENCE = (
+    "The LNSNet model released by its authors (Zhu et al., CVPR 2021, "
+    "github.com/zh460045050/LNSNet) comes from a repository with no licence file: no "
+    "licence is granted. It is downloaded from the authors' repository for your own use "
+    "only; ssn-bench never redistributes it, and neither should you."
+)
 
 
 @dataclass(frozen=True)
 class OfficialModel:
-    """One released model: its file, download link, digest and training task."""
+    """One released model: its file, download link, digest, training task and licence.
+
+    ``network`` says what reads the file: ``"ssn"`` (a Caffe ``.caffemodel``, converted by
+    :func:`load`), ``"seal"`` or ``"lnsnet"`` (a PyTorch state dict, read by
+    :func:`get_state_dict`). ``licence`` is shown before a download; ``terms`` is its
+    short form for messages.
+    """
 
     name: str
     file: str
@@ -62,11 +95,23 @@ class OfficialModel:
     sha256: str
     task: str
     description: str
+    network: str = "ssn"
+    licence: str = LICENCE
+    terms: str = "CC BY-NC-SA 4.0"
 
 
 def _dropbox(key: str, file: str) -> str:
     # The authors' script appends ?dl=0, which serves an HTML preview; ?dl=1 is the file.
     return f"https://www.dropbox.com/s/{key}/{file}?dl=1"
+
+
+def _github(repository: str, commit: str, path: str) -> str:
+    # a raw file at a pinned commit: the bytes never change under the digest
+    return f"https://raw.githubusercontent.com/{repository}/{commit}/{path}"
+
+
+_SEAL = ("wctu/SEAL", "66317a95d8e545fb431ae9e26b762fa1e5a132b0")
+_LNSNET = ("zh460045050/LNSNet", "ed7baa6889478063a487e04e2c90cc964519f732")
 
 
 OFFICIAL_MODELS = {
@@ -104,13 +149,47 @@ OFFICIAL_MODELS = {
             "sintel",
             "MPI-Sintel optical flow (input: a frame pair)",
         ),
+        OfficialModel(
+            "seal-bsds500",
+            "seal_bsds500.pkl",
+            _github(*_SEAL, "test/bsds500.pkl"),
+            "7ee8768152430640cc948b1fe3af2aef24f77f1041ab49696f6864614a3888dd",
+            "bsds500",
+            "SEAL pixel affinities for ERS, trained on BSDS500",
+            network="seal",
+            licence=SEAL_LICENCE,
+        ),
+        OfficialModel(
+            "seal-cityscapes",
+            "seal_cityscapes.pkl",
+            _github(*_SEAL, "test/cityscapes.pkl"),
+            "0d4d8010cdc07c03e573f71b0d22c3edcebe5d6ca44dac55f55d59843724ed34",
+            "cityscapes",
+            "SEAL pixel affinities for ERS, trained on Cityscapes",
+            network="seal",
+            licence=SEAL_LICENCE,
+        ),
+        OfficialModel(
+            "lnsnet-bsds500",
+            "lnsnet_BSDS_checkpoint.pth",
+            _github(*_LNSNET, "lnsnet_BSDS_checkpoint.pth"),
+            "f4815137898f54fb9f3b8147f50eaa146af9543a5ba1698ead66a532e1082a8f",
+            "bsds500",
+            "LNSNet trained on BSDS500 (no licence: fetched from the authors, never redistributed)",
+            network="lnsnet",
+            licence=LNSNET_LICENCE,
+            terms="no licence, not redistributable",
+        ),
     )
 }
 
 
 def is_official(name) -> bool:
-    """True for the name of a released model (``official-bsds500``, …)."""
-    return isinstance(name, str) and name in OFFICIAL_MODELS
+    """True for the name of one of the SSN paper's released models (``official-bsds500``,
+    …): the names ``ssn.segment(model=...)`` takes. False for SEAL's and LNSNet's."""
+    return (
+        isinstance(name, str) and name in OFFICIAL_MODELS and OFFICIAL_MODELS[name].network == "ssn"
+    )
 
 
 def _model(name: str) -> OfficialModel:
@@ -187,32 +266,37 @@ def _folder(value: str, what: str, fix: str, base: Path | None = None) -> Path:
     return folder
 
 
-def read_models_config(path) -> Path | None:
-    """The local ``source`` folder named by a models config (``config/models.local.yaml``).
+def read_models_config(path) -> list[Path]:
+    """The local ``source`` folders named by a models config (``config/models.local.yaml``).
 
-    The file holds ``source: <folder>``, relative to the file's own folder (``${VARS}``
-    are expanded), and/or ``urls:`` (see :func:`read_models_urls`). Returns None when the
-    file sets no source.
+    The file holds ``source: <folder>`` or a list of folders (``source: [<a>, <b>]``),
+    each relative to the file's own folder (``${VARS}`` are expanded), and/or ``urls:``
+    (see :func:`read_models_urls`). Returns the folders in the order given; an empty list
+    when the file sets no source.
 
     Raises
     ------
     FileNotFoundError
-        If the config file does not exist, or ``source`` names no folder.
+        If the config file does not exist, or a ``source`` entry names no folder.
     ValueError
-        If it is not a mapping of ``source`` and ``urls``, or ``source`` is a URL or uses
-        a variable that is not set.
+        If it is not a mapping of ``source`` and ``urls``, ``source`` is neither a path
+        nor a list of paths, or an entry is a URL or uses a variable that is not set.
     """
     path = Path(path)
     source = _config_data(path).get("source")
     if source is None:
-        return None
-    if not isinstance(source, str):
-        raise ValueError(f"{path}: 'source' must be a folder path, got {source!r}")
+        return []
+    entries = source if isinstance(source, list) else [source]
+    if not entries or not all(isinstance(entry, str) for entry in entries):
+        raise ValueError(
+            f"{path}: 'source' must be a folder path or a list of folder paths, got {source!r}"
+        )
     fix = (
-        "set it to the folder holding the .caffemodel files, or remove it to use the cache "
+        "set it to the folder holding the model files, or remove it to use the cache "
         "(a download URL goes under 'urls:')"
     )
-    return _folder(source, f"{path}: source: {source}", fix, base=path.resolve().parent)
+    base = path.resolve().parent
+    return [_folder(entry, f"{path}: source: {entry}", fix, base=base) for entry in entries]
 
 
 def read_models_urls(path) -> dict[str, str]:
@@ -241,6 +325,31 @@ def read_models_urls(path) -> dict[str, str]:
     return dict(urls)
 
 
+_WEIGHTS_FIX = (
+    f"set it to the folder holding the model files (or several, separated by {os.pathsep!r}), "
+    "or unset it to use the cache"
+)
+
+
+def _weights_folders(value: str) -> list[Path]:
+    """The folders of ``$SSN_WEIGHTS``: one, or several separated by :data:`os.pathsep`
+    (empty entries skipped, as in ``PATH``-like lists).
+
+    Raises
+    ------
+    ValueError, FileNotFoundError
+        As :func:`_folder`, naming the variable (and the entry, for a list).
+    """
+    from ssn.data.config import is_url
+
+    what = f"SSN_WEIGHTS={value}"
+    # a URL holds ':' (the separator on POSIX): refuse it whole rather than split it
+    entries = [value] if is_url(value) else [e for e in value.split(os.pathsep) if e]
+    if len(entries) == 1:
+        return [_folder(entries[0], what, _WEIGHTS_FIX)]
+    return [_folder(entry, f"{what}: {entry}", _WEIGHTS_FIX) for entry in entries]
+
+
 def local_folders(config=None) -> list[tuple[str, Path]]:
     """The local folders searched before the cache, as (origin, folder), in order.
 
@@ -253,12 +362,9 @@ def local_folders(config=None) -> list[tuple[str, Path]]:
     folders = []
     env = os.environ.get("SSN_WEIGHTS")
     if env:
-        fix = "set it to the folder holding the .caffemodel files, or unset it to use the cache"
-        folders.append(("SSN_WEIGHTS", _folder(env, f"SSN_WEIGHTS={env}", fix)))
+        folders += [("SSN_WEIGHTS", folder) for folder in _weights_folders(env)]
     if config is not None:
-        source = read_models_config(config)
-        if source is not None:
-            folders.append((str(config), source))
+        folders += [(str(config), folder) for folder in read_models_config(config)]
     return folders
 
 
@@ -267,15 +373,19 @@ _CACHE = "the cache"
 
 def _find(model: OfficialModel, config) -> tuple[Path, str] | None:
     """Where ``model`` is (its path and origin), unverified; None if nowhere."""
-    for origin, folder in local_folders(config):
+    folders = local_folders(config)
+    for origin, folder in folders:
         path = folder / model.file
         if path.is_file():
             return path, origin
-        if origin == "SSN_WEIGHTS":
-            raise FileNotFoundError(
-                f"SSN_WEIGHTS={folder} holds no {model.file} (the {model.name} model); "
-                "unset it to use the cache, or put the file there"
-            )
+    weights = [folder for origin, folder in folders if origin == "SSN_WEIGHTS"]
+    if weights:  # set, so meant to be used: never fall back to the cache or a download
+        shown = os.pathsep.join(map(str, weights))
+        raise FileNotFoundError(
+            f"SSN_WEIGHTS={shown} holds no {model.file} (the {model.name} model); "
+            f"unset it to use the cache, or put the file there (SSN_WEIGHTS may list "
+            f"several folders, separated by {os.pathsep!r})"
+        )
     path = cache_dir() / model.file
     return (path, _CACHE) if path.is_file() else None
 
@@ -310,7 +420,7 @@ def _read_verified(path: Path, model: OfficialModel, origin: str) -> bytes:
 def _offline_message(model: OfficialModel) -> str:
     return (
         f"{model.name} is not available offline: run `ssn models fetch {model.name}` "
-        f"(downloads {model.file} from the authors' link, CC BY-NC-SA 4.0) or set "
+        f"(downloads {model.file} from the authors' link, {model.terms}) or set "
         f"SSN_WEIGHTS to a folder holding {model.file}"
     )
 
@@ -325,15 +435,21 @@ def _locate(name: str, config) -> tuple[Path, bytes]:
 
 
 def locate(name: str, *, config=None) -> Path:
-    """The verified ``.caffemodel`` of a released model, without downloading.
+    """The verified file of a released model, without downloading.
 
     Parameters
     ----------
     name : str
-        ``official-bsds500``, ``official-cityscapes``, ``official-voc2012`` or
-        ``official-sintel``.
+        A name in :data:`OFFICIAL_MODELS`: ``official-bsds500``, ``official-cityscapes``,
+        ``official-voc2012``, ``official-sintel`` (``.caffemodel``), ``seal-bsds500``,
+        ``seal-cityscapes`` (``.pkl``) or ``lnsnet-bsds500`` (``.pth``).
     config : path-like, optional
-        A models config whose ``source`` folder is searched after ``$SSN_WEIGHTS``.
+        A models config whose ``source`` folders are searched after ``$SSN_WEIGHTS``.
+
+    Returns
+    -------
+    path : Path
+        The file, whose sha256 is the pinned one.
 
     Raises
     ------
@@ -350,15 +466,15 @@ def locate(name: str, *, config=None) -> Path:
 
 
 def fetch(name: str, *, config=None, progress: bool = True) -> Path:
-    """Make a released model available and return its verified ``.caffemodel``.
+    """Make a released model available and return its verified file.
 
     A local copy (``$SSN_WEIGHTS`` or the config's ``source``) is used in place; otherwise
     the file is downloaded (resumably, with a progress bar) into :func:`cache_dir`, from
     the config's ``urls`` entry (a mirror) when it has one, else the authors' link. A
     cached file whose digest is wrong is kept aside as ``<file>.<digest prefix>.rejected``
-    and downloaded again. The licence is printed before each download. A download whose digest differs from the
-    pinned one is kept aside as ``<file>.<digest prefix>.rejected`` and is an error
-    naming both digests.
+    and downloaded again. The model's licence (``OFFICIAL_MODELS[name].licence``) is
+    printed before each download. A download whose digest differs from the pinned one is
+    kept aside as ``<file>.<digest prefix>.rejected`` and is an error naming both digests.
 
     Raises
     ------
@@ -385,7 +501,7 @@ def fetch(name: str, *, config=None, progress: bool = True) -> Path:
             _set_aside(path, err)
     url = read_models_urls(config).get(name, model.url) if config is not None else model.url
     destination = cache_dir() / model.file
-    print(f"{model.name}: {LICENCE}", file=sys.stderr)
+    print(f"{model.name}: {model.licence}", file=sys.stderr)
     download(url, destination, sha256=model.sha256, progress=progress, keep_mismatch=True)
     log.info("%s: %s (from %s)", model.name, destination, url)
     return destination
@@ -404,14 +520,69 @@ def _set_aside(path: Path, err: Exception) -> None:
 
 
 def load(name: str, device=None, *, config=None):
-    """The released model ``name`` as an :class:`~ssn.models.SSN` in eval mode.
+    """The SSN paper's released model ``name`` as an :class:`~ssn.models.SSN` in eval mode.
 
     Raises
     ------
+    ValueError
+        If ``name`` is unknown or not an SSN model (SEAL's and LNSNet's are read by
+        :func:`get_state_dict`).
     FileNotFoundError
         If the model is not available offline (see :func:`locate`).
     """
     from ssn.caffe import convert
 
+    if _model(name).network != "ssn":
+        raise ValueError(
+            f"{name} is a {_model(name).network} model, not an SSN: read its weights with "
+            "ssn.official.get_state_dict"
+        )
     path, data = _locate(name, config)  # read once: the bytes verified are those converted
     return convert(path, data=data).to(device or "cpu")
+
+
+def get_state_dict(name: str, *, config=None) -> dict:
+    """The verified weights of a released PyTorch model (SEAL's, LNSNet's), on the CPU.
+
+    The file is found as by :func:`locate` (never downloaded: ``ssn models fetch NAME``
+    does that), read once, checked against its pinned sha256 and unpickled from those
+    same bytes with ``torch.load(..., weights_only=True)``, which builds tensors and
+    plain containers only and never runs code from the file.
+
+    Parameters
+    ----------
+    name : str
+        ``seal-bsds500``, ``seal-cityscapes`` or ``lnsnet-bsds500``.
+    config : path-like, optional
+        A models config whose ``source`` folders are searched after ``$SSN_WEIGHTS``.
+
+    Returns
+    -------
+    state_dict : dict of str to torch.Tensor
+        The file's mapping of parameter and buffer names to tensors, as saved.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is unknown, is an SSN model (a Caffe file: see :func:`load`), or the
+        file holds something other than a mapping of names to tensors.
+    FileNotFoundError
+        If the model is not available offline (see :func:`locate`).
+    ssn.data.checksum.ChecksumError
+        If the file found differs from the pinned digest: a tampered or damaged file is
+        refused before it is unpickled.
+    """
+    import io
+
+    import torch
+
+    model = _model(name)
+    if model.network == "ssn":
+        raise ValueError(f"{name} is a Caffe model: convert it with ssn.official.load")
+    path, data = _locate(name, config)  # read once: the bytes verified are those loaded
+    state = torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
+    if not isinstance(state, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
+    ):
+        raise ValueError(f"{path}: expected a state dict (names to tensors), got {type(state)}")
+    return state

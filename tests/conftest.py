@@ -120,10 +120,14 @@ def server():
     httpd.server_close()
 
 
-def weights_root() -> Path:
-    """``$SSN_WEIGHTS`` if set, else ``../shared/weights/ssn_official`` next to the repository."""
-    default = REPO_ROOT.parent / "shared" / "weights" / "ssn_official"
-    return Path(os.environ.get("SSN_WEIGHTS", default))
+def weights_root(file: str = "ssn_bsds_model.caffemodel", shared: str = "ssn_official") -> Path:
+    """The folder of ``file``: the first entry of ``$SSN_WEIGHTS`` (one folder, or several
+    separated by ``os.pathsep``) holding it, else its first entry; when unset,
+    ``../shared/weights/<shared>`` next to the repository."""
+    entries = [e for e in os.environ.get("SSN_WEIGHTS", "").split(os.pathsep) if e]
+    if not entries:
+        return REPO_ROOT.parent / "shared" / "weights" / shared
+    return next((Path(e) for e in entries if (Path(e) / file).is_file()), Path(entries[0]))
 
 
 @pytest.fixture(scope="session")
@@ -132,6 +136,16 @@ def official_weights() -> Path:
     root = weights_root()
     if not (root / "ssn_bsds_model.caffemodel").is_file():
         pytest.skip(f"the paper's released models are not under {root} (set SSN_WEIGHTS)")
+    return root
+
+
+@pytest.fixture(scope="session")
+def successor_weights() -> Path:
+    """The folder of SEAL's and LNSNet's released weights (``seal_bsds500.pkl``, ...):
+    from ``$SSN_WEIGHTS``, else ``../shared/weights/successors``; skips when absent."""
+    root = weights_root("seal_bsds500.pkl", "successors")
+    if not (root / "seal_bsds500.pkl").is_file():
+        pytest.skip(f"SEAL's released models are not under {root} (set SSN_WEIGHTS)")
     return root
 
 

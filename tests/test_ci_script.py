@@ -52,3 +52,32 @@ def test_the_default_run_leaves_out_the_slow_tests_and_slow_runs_them():
     assert "test_ci_entry_point_parses" in default
     assert "test_device_check_quick_on_the_cpu" in slow
     assert "test_ci_entry_point_parses" not in slow
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="bash not available")
+@pytest.mark.parametrize(
+    ("present", "expected"),
+    [
+        (("ssn_official", "successors"), "{shared}/ssn_official:{shared}/successors"),
+        (("successors",), "{shared}/successors"),
+        ((), ""),
+    ],
+)
+def test_ci_points_ssn_weights_at_the_shared_folders_that_exist(tmp_path, present, expected):
+    """Issue 27: CI reads the SSN models and SEAL's and LNSNet's in place: SSN_WEIGHTS
+    lists ../shared/weights/{ssn_official,successors}, those that exist, ':'-separated."""
+    text = (ROOT / ".ci" / "run").read_text()
+    start = text.index("# The released models, read in place")
+    block = text[start : text.index('echo "SSN_WEIGHTS=', start)]
+    shared = tmp_path / "shared" / "weights"
+    for name in present:
+        (shared / name).mkdir(parents=True)
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    env = {k: v for k, v in __import__("os").environ.items() if k != "SSN_WEIGHTS"}
+    result = subprocess.run(
+        ["bash", "-c", f"set -euo pipefail\n{block}\necho \"${{SSN_WEIGHTS:-}}\""],
+        cwd=checkout, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected.format(shared=shared)

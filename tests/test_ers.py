@@ -202,3 +202,159 @@ def test_lazy_heap_greedy_equals_plain_greedy(seed):
     _, b = np.unique(ref, return_inverse=True)
     pairs = set(zip(a.ravel().tolist(), b.ravel().tolist(), strict=True))
     assert len(pairs) == 9 == a.max() + 1 == b.max() + 1
+
+
+# ------------------------------------------------------------------ given edge weights
+def _colour_weights_by_hand(img, sigma=5.0, conn8=False):
+    """Today's ERS weights written out: ``exp(-d² / (2σ²))`` of the L1 colour distance
+    (× √2 on diagonals), σ = sigma × channels, with Python's ``math`` (libm, as numba's)."""
+    h, w, c = img.shape
+    s = sigma * c
+    sq2 = math.sqrt(2.0)
+
+    def weight(a, b, scale=1.0):
+        d = 0.0
+        for ch in range(c):
+            d += abs(a[ch] - b[ch])
+        d = scale * d
+        return math.exp(-(d * d) / (2.0 * s * s))
+
+    horizontal = np.array(
+        [[weight(img[y, x], img[y, x + 1]) for x in range(w - 1)] for y in range(h)]
+    )
+    vertical = np.array(
+        [[weight(img[y, x], img[y + 1, x]) for x in range(w)] for y in range(h - 1)]
+    )
+    if not conn8:
+        return horizontal, vertical, None
+    down_right = np.array(
+        [[weight(img[y, x], img[y + 1, x + 1], sq2) for x in range(w - 1)] for y in range(h - 1)]
+    )
+    # the edge from (y+1, x) to (y, x+1), indexed by its upper row y
+    up_right = np.array(
+        [[weight(img[y + 1, x], img[y, x + 1], sq2) for x in range(w - 1)] for y in range(h - 1)]
+    )
+    return horizontal, vertical, (down_right, up_right)
+
+
+def _colour_test_images():
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:30, :41]
+    smooth = np.stack([xx * 5, yy * 6, (xx + yy) * 2], -1) + rng.normal(0, 4, (30, 41, 3))
+    yield "smooth uint8", np.clip(smooth, 0, 255).astype(np.uint8)
+    yield "noise uint8", rng.integers(0, 256, (17, 23, 3), dtype=np.uint8)
+    flat = np.zeros((20, 24, 3), np.uint8)  # exact ties everywhere but at the step
+    flat[:, 13:] = 200
+    yield "flat with ties", flat
+
+
+@pytest.mark.parametrize("connectivity", [4, 8])
+@pytest.mark.parametrize("case", list(_colour_test_images()), ids=lambda c: c[0])
+@pytest.mark.parametrize("k", [5, 37])
+def test_colour_weights_through_the_weighted_path_give_todays_labels(case, connectivity, k):
+    """Issue 27: today's Gaussian colour weights, computed here and passed through
+    ers_weighted, give exactly the labels of ers() (bit for bit)."""
+    from baselines._common import relabel_consecutive
+    from baselines.ers import colour_edge_weights, ers, ers_weighted
+
+    _, rgb8 = case
+    rgb = rgb8.astype(np.float32) / 255
+    today = relabel_consecutive(ers(rgb, k, connectivity=connectivity).astype(np.int64))[0]
+    img255 = np.round(rgb.astype(np.float64) * 255.0, 4)
+    horizontal, vertical, diagonals = _colour_weights_by_hand(img255, conn8=connectivity == 8)
+    for ours, mine in zip(colour_edge_weights(img255, connectivity=connectivity),
+                          (horizontal, vertical, *(diagonals or ())), strict=True):  # fmt: skip
+        np.testing.assert_array_equal(ours, mine)
+    labels = ers_weighted(horizontal, vertical, k, diagonals=diagonals, connectivity=connectivity)
+    np.testing.assert_array_equal(labels, today)
+    assert labels.dtype == np.int32
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("connectivity", [4, 8])
+def test_colour_weights_give_todays_labels_on_a_bsds500_image(bsds_root, connectivity):
+    from baselines._common import relabel_consecutive
+    from baselines.ers import colour_edge_weights, ers, ers_weighted
+    from ssn.io import read_image
+
+    rgb = read_image(sorted((bsds_root / "images" / "test").glob("*.jpg"))[3])[:120, :160]
+    rgb = rgb.astype(np.float32) / 255
+    today = relabel_consecutive(ers(rgb, 150, connectivity=connectivity).astype(np.int64))[0]
+    weights = colour_edge_weights(np.round(rgb.astype(np.float64) * 255.0, 4),
+                                  connectivity=connectivity)  # fmt: skip
+    diagonals = weights[2:] if connectivity == 8 else None
+    labels = ers_weighted(*weights[:2], 150, diagonals=diagonals, connectivity=connectivity)
+    np.testing.assert_array_equal(labels, today)
+
+
+def test_affinity_diagonals_follow_the_rule_pixel_by_pixel():
+    """SEAL's README rule on flat indices p (W wide): to (y+1, x+1)
+    min(½(a_x[p] + a_x[p+W]), ½(a_y[p] + a_y[p+1])) / √2, and to (y-1, x+1)
+    min(½(a_x[p] + a_x[p-W]), ½(a_y[p-W] + a_y[p-W+1])) / √2."""
+    from baselines.ers import affinity_diagonals
+
+    rng = np.random.default_rng(3)
+    h, w = 5, 7
+    a_x, a_y = rng.random(h * w), rng.random(h * w)
+    down_right, up_right = affinity_diagonals(a_x.reshape(h, w)[:, :-1], a_y.reshape(h, w)[:-1])
+    for y in range(h):
+        for x in range(w - 1):
+            p = y * w + x
+            if y < h - 1:
+                expected = min(
+                    0.5 * (a_x[p] + a_x[p + w]), 0.5 * (a_y[p] + a_y[p + 1])
+                ) / math.sqrt(2)
+                assert down_right[y, x] == pytest.approx(expected, rel=1e-15)
+            if y > 0:
+                expected = min(
+                    0.5 * (a_x[p] + a_x[p - w]), 0.5 * (a_y[p - w] + a_y[p - w + 1])
+                ) / math.sqrt(2)
+                assert up_right[y - 1, x] == pytest.approx(expected, rel=1e-15)
+
+
+def test_weighted_edges_come_in_the_colour_graphs_order():
+    """Ties in the heap break by edge order: both builders list the same edges alike."""
+    from baselines.ers import _build_edges, _weighted_edges
+
+    img = np.zeros((4, 5, 3))
+    for conn8 in (False, True):
+        ea, eb, _ = _build_edges(img, conn8)
+        wa, wb, _ = _weighted_edges(np.ones((4, 4)), np.ones((3, 5)), np.ones((3, 4)),
+                                    np.ones((3, 4)), conn8)  # fmt: skip
+        np.testing.assert_array_equal(wa, ea)
+        np.testing.assert_array_equal(wb, eb)
+
+
+def test_weighted_ers_cuts_the_weak_link():
+    from baselines.ers import ers_weighted
+
+    horizontal = np.ones((6, 9))
+    horizontal[:, 3] = 1e-3  # between columns 3 and 4
+    for connectivity in (4, 8):
+        labels = ers_weighted(horizontal, np.ones((5, 10)), 2, connectivity=connectivity)
+        assert (labels[:, :4] == 0).all() and (labels[:, 4:] == 1).all()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"vertical": np.ones((3, 4))}, ValueError, r"vertical must have shape \(3, 5\), got \(3, 4\)"),
+        ({"horizontal": np.ones(4)}, ValueError, r"horizontal must be 2-D \(H, W-1\), got shape \(4,\)"),
+        ({"horizontal": -np.ones((4, 4))}, ValueError, "horizontal must be non-negative"),
+        ({"vertical": np.full((3, 5), np.nan)}, ValueError, "vertical holds NaN or infinite"),
+        ({"horizontal": np.full((4, 4), "a")}, TypeError, "horizontal must be a numeric array"),
+        ({"n_segments": 21}, ValueError, "exceeds the number of pixels"),
+        ({"lam": 0}, ValueError, "lam"),
+        ({"connectivity": 6}, ValueError, "connectivity must be 4 or 8, got 6"),
+        ({"diagonals": (np.ones((3, 4)),) * 2}, ValueError, "pass connectivity=8"),
+        ({"diagonals": (np.ones((3, 3)),) * 2, "connectivity": 8}, ValueError,
+         r"diagonals\[0\] must have shape \(3, 4\)"),
+    ],
+)  # fmt: skip
+def test_weighted_ers_validates(kwargs, error, match):
+    from baselines.ers import ers_weighted
+
+    arguments = {"horizontal": np.ones((4, 4)), "vertical": np.ones((3, 5)), "n_segments": 3}
+    arguments.update(kwargs)
+    with pytest.raises(error, match=match):
+        ers_weighted(**arguments)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import re
 import struct
 import subprocess
@@ -510,7 +511,8 @@ class TestGettingTheModels:
     def test_ssn_weights_folder_is_used_and_verified(self, monkeypatch, official_weights):
         monkeypatch.setenv("SSN_WEIGHTS", str(official_weights))
         for name, model in official.OFFICIAL_MODELS.items():
-            assert official.locate(name) == official_weights / model.file
+            if model.network == "ssn":
+                assert official.locate(name) == official_weights / model.file
 
     def test_models_config_source_relative_to_the_file(
         self, no_local_models, tmp_path, official_weights
@@ -566,7 +568,7 @@ class TestGettingTheModels:
 
         assert main(["models", "list"]) == 1  # a refused file fails the listing's status
         lines = capsys.readouterr().out.splitlines()
-        assert len(lines) == 5  # each model, then the cache
+        assert len(lines) == len(official.OFFICIAL_MODELS) + 1  # each model, then the cache
         assert lines[2].startswith("official-voc2012") and "REFUSED: " in lines[2]
         assert "sha256 mismatch" in lines[2]
         assert lines[0].endswith("not fetched") and lines[3].endswith("not fetched")
@@ -726,7 +728,7 @@ class TestModelsSources:
         with pytest.raises(
             (ValueError, FileNotFoundError),
             match=rf"^SSN_WEIGHTS={re.escape(value)}(:| is) .*; set it to the folder holding "
-            r"the \.caffemodel files, or unset it to use the cache$",
+            r"the model files \(or several, separated by ':'\), or unset it to use the cache$",
         ):
             official.locate("official-sintel")
 
@@ -780,7 +782,7 @@ class TestModelsSources:
         config = _models_config(tmp_path, example.replace("source:", "# source:"))
         urls = official.read_models_urls(config)
         assert set(urls) == {"official-bsds500", "official-sintel"}
-        assert official.read_models_config(config) is None
+        assert official.read_models_config(config) == []
 
 
 class TestCorruptCache:
@@ -860,3 +862,161 @@ def test_cli_models_fetch_interrupted_is_one_line_and_exit_130(
         f"{part.stat().st_size} bytes ({part})"
     )
     assert part.stat().st_size > 0
+
+
+# ------------------------------------------- the successors' models; several local folders
+@pytest.fixture
+def two_folders(monkeypatch, tmp_path):
+    """Two folders: SSN's fake BSDS500 model in the first, a fake SEAL file in the
+    second, both pinned in the catalog; no $SSN_WEIGHTS, an empty cache."""
+    import dataclasses
+
+    first, second = tmp_path / "ssn_official", tmp_path / "successors"
+    first.mkdir()
+    second.mkdir()
+    ssn_data = _fake_ssn(np.random.default_rng(5))[0]
+    (first / "ssn_bsds_model.caffemodel").write_bytes(ssn_data)
+    seal_data = b"a SEAL file"
+    (second / "seal_bsds500.pkl").write_bytes(seal_data)
+    for name, data in (("official-bsds500", ssn_data), ("seal-bsds500", seal_data)):
+        pinned = dataclasses.replace(
+            official.OFFICIAL_MODELS[name], sha256=hashlib.sha256(data).hexdigest()
+        )
+        monkeypatch.setitem(official.OFFICIAL_MODELS, name, pinned)
+    monkeypatch.delenv("SSN_WEIGHTS", raising=False)
+    monkeypatch.setenv("SSN_HOME", str(tmp_path / "home"))
+    return first, second
+
+
+class TestSeveralFolders:
+    def test_ssn_weights_lists_folders_with_pathsep(self, monkeypatch, two_folders):
+        first, second = two_folders
+        monkeypatch.setenv("SSN_WEIGHTS", f"{first}{os.pathsep}{second}{os.pathsep}")
+        assert official.locate("official-bsds500") == first / "ssn_bsds_model.caffemodel"
+        assert official.locate("seal-bsds500") == second / "seal_bsds500.pkl"
+        assert [f for _, f in official.local_folders()] == [first, second]
+
+    def test_a_single_folder_still_works(self, monkeypatch, two_folders):
+        _, second = two_folders
+        monkeypatch.setenv("SSN_WEIGHTS", str(second))
+        assert official.locate("seal-bsds500") == second / "seal_bsds500.pkl"
+        with pytest.raises(FileNotFoundError, match=rf"SSN_WEIGHTS={re.escape(str(second))} "
+                           r"holds no ssn_bsds_model.caffemodel .*may list several folders"):  # fmt: skip
+            official.locate("official-bsds500")
+
+    def test_an_entry_of_the_list_that_is_no_folder_is_named(self, monkeypatch, two_folders):
+        first, second = two_folders
+        value = f"{first}{os.pathsep}{second / 'typo'}"
+        monkeypatch.setenv("SSN_WEIGHTS", value)
+        with pytest.raises(FileNotFoundError, match=rf"^SSN_WEIGHTS={re.escape(value)}: "
+                           rf"{re.escape(str(second / 'typo'))} is not a folder; set it to"):  # fmt: skip
+            official.locate("official-bsds500")
+
+    def test_none_of_the_listed_folders_holds_it(self, monkeypatch, two_folders, tmp_path):
+        first, _ = two_folders
+        empty = tmp_path / "empty"
+        empty.mkdir()
+        monkeypatch.setenv("SSN_WEIGHTS", f"{empty}{os.pathsep}{first}")
+        with pytest.raises(FileNotFoundError, match=r"holds no seal_bsds500.pkl \(the seal-"):
+            official.locate("seal-bsds500")
+
+    def test_models_config_source_as_a_list(self, two_folders, tmp_path):
+        first, second = two_folders
+        config = _models_config(
+            tmp_path, f"source:\n  - {os.path.relpath(first, tmp_path / 'conf')}\n"
+            f"  - {second}\n"
+        )  # fmt: skip
+        assert official.read_models_config(config) == [first.resolve(), second]
+        assert official.locate("seal-bsds500", config=config) == second / "seal_bsds500.pkl"
+        assert official.locate("official-bsds500", config=config).parent == first.resolve()
+
+    @pytest.mark.parametrize(
+        ("source", "error", "message"),
+        [
+            ("[]", ValueError, r"'source' must be a folder path or a list of folder paths, got \[\]"),
+            ("[3]", ValueError, r"'source' must be a folder path or a list of folder paths"),
+            ("[typo]", FileNotFoundError, r"source: typo is not a folder"),
+        ],
+    )  # fmt: skip
+    def test_a_bad_source_list_is_an_error(self, tmp_path, source, error, message):
+        config = _models_config(tmp_path, f"source: {source}\n")
+        with pytest.raises(error, match=message):
+            official.read_models_config(config)
+
+    def test_the_shipped_models_config_lists_both_shared_folders(self):
+        import yaml
+        from conftest import REPO_ROOT
+
+        config = REPO_ROOT / "config" / "models.local.yaml"
+        assert yaml.safe_load(config.read_text())["source"] == [
+            "../../shared/weights/ssn_official",
+            "../../shared/weights/successors",
+        ]
+        shared = REPO_ROOT.parent / "shared" / "weights"
+        if (shared / "ssn_official").is_dir() and (shared / "successors").is_dir():
+            assert official.read_models_config(config) == [
+                (shared / "ssn_official").resolve(),
+                (shared / "successors").resolve(),
+            ]
+
+
+class TestSuccessorCatalog:
+    def test_lnsnet_entry_says_there_is_no_licence(self):
+        model = official.OFFICIAL_MODELS["lnsnet-bsds500"]
+        assert model.url == (
+            "https://raw.githubusercontent.com/zh460045050/LNSNet/"
+            "ed7baa6889478063a487e04e2c90cc964519f732/lnsnet_BSDS_checkpoint.pth"
+        )
+        assert model.file == "lnsnet_BSDS_checkpoint.pth" and model.network == "lnsnet"
+        assert "no licence" in model.licence and "never redistributes" in model.licence
+        assert "never redistributed" in model.description
+        assert not official.is_official("lnsnet-bsds500")
+
+    def test_digests_are_those_of_the_shared_folders_sha256sums(self):
+        from conftest import REPO_ROOT
+
+        sums = REPO_ROOT.parent / "shared" / "weights" / "successors" / "SHA256SUMS"
+        if not sums.is_file():
+            pytest.skip(f"{sums} not found")
+        pinned = {m.file: m.sha256 for m in official.OFFICIAL_MODELS.values()}
+        for line in sums.read_text().splitlines():
+            digest, file = line.split()
+            assert pinned[file] == digest
+
+    @pytest.mark.parametrize(
+        ("name", "words"),
+        [("seal-cityscapes", "CC BY-NC-SA 4.0"), ("lnsnet-bsds500", "no licence is granted")],
+    )
+    def test_fetch_downloads_resumes_and_shows_the_licence(
+        self, no_local_models, server, monkeypatch, capsys, name, words
+    ):
+        import dataclasses
+
+        model = official.OFFICIAL_MODELS[name]
+        data = bytes(range(256)) * 200
+        server.files[f"/{model.file}"] = data
+        server.drop = 1  # the first response is cut: the download resumes
+        pinned = dataclasses.replace(model, url=f"{server.url}/{model.file}",
+                                     sha256=hashlib.sha256(data).hexdigest())  # fmt: skip
+        monkeypatch.setitem(official.OFFICIAL_MODELS, name, pinned)
+        path = official.fetch(name, progress=False)
+        assert path == no_local_models / model.file and path.read_bytes() == data
+        assert words in capsys.readouterr().err
+        assert any(rng for _, rng in server.requests)
+
+    def test_cli_fetch_with_convert_refuses_a_state_dict_model(self, capsys):
+        from ssn.cli import main
+
+        assert main(["models", "fetch", "seal-bsds500", "--convert", "out"]) == 2
+        assert "--convert writes SSN checkpoints; seal-bsds500 is a seal model" in (
+            capsys.readouterr().err
+        )
+
+    def test_cli_list_names_the_successors(self, monkeypatch, tmp_path, capsys):
+        from ssn.cli import main
+
+        monkeypatch.setenv("SSN_WEIGHTS", str(tmp_path))
+        assert main(["models", "list"]) == 0
+        out = capsys.readouterr().out
+        for name in ("seal-bsds500", "seal-cityscapes", "lnsnet-bsds500"):
+            assert name in out

@@ -220,7 +220,7 @@ def test_baseline_needs_its_name(data_config, bundled):
 def test_an_unknown_baseline_is_refused(data_config, bundled):
     methods = {"slic": {"family": "baseline", "label": "SLIC", "baseline": "slicc"}}
     with pytest.raises(ValueError, match=r"^config methods\.slic\.baseline: unknown baseline "
-                       r"'slicc'; use one of ers, fh, lsc, seeds, slic, slic-opencv, snic"):  # fmt: skip
+                       r"'slicc'; use one of ers, fh, lsc, seal, seeds, slic, slic-opencv, snic"):  # fmt: skip
         make_plan(data_config, bundled, methods=methods)
 
 

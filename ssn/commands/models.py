@@ -1,15 +1,17 @@
-"""Fetch, list and convert the paper's released SSN models (CC BY-NC-SA 4.0).
+"""Fetch, list and convert the released models: the SSN paper's (CC BY-NC-SA 4.0), SEAL's
+(CC BY-NC-SA 4.0) and LNSNet's (no licence: fetched from its authors, never redistributed).
 
 Examples::
 
     ssn models fetch all                      # into the cache ($SSN_HOME, ~/.cache/ssn)
-    ssn models fetch official-bsds500 --config config/models.local.yaml
+    ssn models fetch official-bsds500 seal-bsds500 --config config/models.local.yaml
     ssn models list
     ssn models convert ssn_bsds_model.caffemodel ssn_bsds.pt
 
 A local copy is used in place of a download when ``$SSN_WEIGHTS`` (a folder holding the
-``.caffemodel`` files) or the config's ``source`` names one. Every file is checked
-against its pinned sha256. ``ssn segment --model official-bsds500`` then uses it.
+model files, or several separated by ``:``) or the config's ``source`` names one. Every
+file is checked against its pinned sha256. ``ssn segment --model official-bsds500`` and
+``ssn segment --method seal --model bsds500`` then use it.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--config",
         type=Path,
         metavar="YAML",
-        help="models config whose 'source' folder holds the .caffemodel files "
+        help="models config whose 'source' folders hold the model files "
         "(e.g. config/models.local.yaml)",
     )
     fetch = sub.add_parser(
@@ -42,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--convert",
         type=Path,
         metavar="DIR",
-        help="also write each model as an ssn checkpoint DIR/<name>.pt",
+        help="also write each SSN model as an ssn checkpoint DIR/<name>.pt",
     )
     fetch.add_argument(
         "--force", action="store_true", help="replace checkpoints already in the --convert DIR"
@@ -104,10 +106,11 @@ def _released_as(caffemodel: Path, digest: str) -> str | None:
     from ssn.data.checksum import ChecksumError
     from ssn.official import OFFICIAL_MODELS
 
-    for model in OFFICIAL_MODELS.values():
+    caffe = [model for model in OFFICIAL_MODELS.values() if model.network == "ssn"]
+    for model in caffe:
         if digest == model.sha256:
             return model.name
-    for model in OFFICIAL_MODELS.values():
+    for model in caffe:
         if caffemodel.name == model.file:
             raise ChecksumError(
                 f"{caffemodel} is named as the released {model.name} model but its sha256 "
@@ -153,10 +156,19 @@ def run(args: argparse.Namespace) -> int:
             print(f"{model.name:20s} {model.task:11s} {model.description}: {where}")
         print(f"cache: {official.cache_dir()}")
         return 1 if refused else 0
-    for name in _names(args.names):
+    names = _names(args.names)
+    if args.convert is not None:
+        other = [n for n in names if official.OFFICIAL_MODELS[n].network != "ssn"]
+        if other and "all" not in args.names:
+            raise ValueError(
+                f"--convert writes SSN checkpoints; {other[0]} is a "
+                f"{official.OFFICIAL_MODELS[other[0]].network} model (a PyTorch state dict "
+                "already): fetch it without --convert"
+            )
+    for name in names:
         path = official.fetch(name, config=args.config, progress=not args.no_progress)
         line = f"{name}: {path}"
-        if args.convert is not None:
+        if args.convert is not None and official.OFFICIAL_MODELS[name].network == "ssn":
             destination = args.convert / f"{name}.pt"
             _write_checkpoint(path, destination, args.force)
             line += f" -> {destination}"

@@ -44,10 +44,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--model",
-        default="pix",
+        default=None,
         help="SSN feature network: pix, linear, deep, a paper model (official-bsds500, "
         "official-cityscapes, official-voc2012, official-sintel; see `ssn models`) or a "
-        "checkpoint path (default: pix)",
+        "checkpoint path (default: pix); for --method seal: bsds500 (default), cityscapes "
+        "or a state-dict path",
     )
     parser.add_argument("--n-iter", type=int, default=10, help="SLIC iterations (default 10)")
     parser.add_argument(
@@ -123,13 +124,35 @@ def check_outputs(image: Path, out: Path, overlay: Path | None) -> None:
         )
 
 
+def _method_settings(method: str, **given) -> dict:
+    """The options given (not None) that ``method`` takes.
+
+    Raises
+    ------
+    ValueError
+        If an option is given that the method does not take (``--model`` for SLIC).
+    """
+    from ssn.methods import get_method
+
+    params = get_method(method).params
+    for name, value in given.items():
+        if value is not None and name not in params:
+            raise ValueError(
+                f"--{name} is not an option of method {method!r} "
+                f"(its parameters: {', '.join(params) or 'none'})"
+            )
+    return {name: value for name, value in given.items() if value is not None}
+
+
 def run(args: argparse.Namespace) -> int:
     check_outputs(args.image, args.out, args.overlay)
     settings = {}
     if args.method == "ssn":  # the SSN options; a baseline runs with its defaults
-        settings = {"model": args.model, "n_iter": args.n_iter,
+        settings = {"model": args.model or "pix", "n_iter": args.n_iter,
                     "connectivity": args.connectivity, "device": args.device,
                     "precision": args.precision}  # fmt: skip
+    else:  # a method with a model (seal) takes --model and --device too
+        settings = _method_settings(args.method, model=args.model, device=args.device)
     segmenter = load_segmenter(args.method, **settings)
     image = read_image(args.image)
     next_frame = None if args.next_frame is None else read_image(args.next_frame)
