@@ -30,7 +30,6 @@ __all__ = ["DEFAULT_DATA", "DEFAULT_WEIGHTS", "REPO", "OtherCPUShare", "argument
            "times_ms", "weights_folder"]  # fmt: skip
 
 
-
 def weights_folder(file: str, shared: str) -> Path:
     """The folder of a released model's ``file``: the first entry of ``$SSN_WEIGHTS`` (a
     folder, or several separated by ``os.pathsep``) holding it, else its first entry;
