@@ -33,7 +33,7 @@ import numpy as np
 from ssn.methods import Method, Segmenter
 from ssn.validation import as_rgb_float, check_n_segments, check_parameters
 
-from . import ers, fh, lsc, seeds, slic, snic, watershed
+from . import ers, fh, lnsnet, lsc, seeds, slic, snic, watershed
 from ._common import relabel_consecutive
 
 __all__ = ["METHODS", "available_methods", "get_method", "segment"]
@@ -64,10 +64,27 @@ def _method(name: str, func, summary: str) -> Method:
     return Method(name, summary, functools.partial(_segmenter, name, func), params)
 
 
+def _build_lnsnet(*, model="bsds500", device=None, assignment="local",
+                  connectivity="official", centres="official") -> Segmenter:  # fmt: skip
+    """LNSNet's segmenter: the network is loaded once, here, not per image."""
+    if connectivity not in lnsnet.CONNECTIVITY:
+        raise ValueError(f"connectivity must be one of {lnsnet.CONNECTIVITY}, got {connectivity!r}")
+    net = lnsnet.load_lnsnet(model, device=device, assignment=assignment, centres=centres)
+
+    def run(rgb, n_segments):
+        return lnsnet.segment_rgb(rgb, n_segments, net, connectivity=connectivity)
+
+    return Segmenter("lnsnet", functools.partial(_run, "lnsnet", run, {}))
+
+
 #: the baselines, sorted by name
 METHODS = (
     _method("ers", ers.ers, "Entropy Rate Superpixels, numba implementation (lazy greedy on a heap)"),
     _method("fh", fh.fh, "Felzenszwalb-Huttenlocher, scikit-image, scale calibrated to the count"),
+    Method("lnsnet", "LNSNet (CVPR 2021), the authors' BSDS500 weights (no licence: fetched, "
+           "never redistributed)", _build_lnsnet,
+           {"model": "bsds500", "device": None, "assignment": "local", "connectivity": "official",
+            "centres": "official"}),
     _method("lsc", lsc.lsc, "LSC (linear spectral clustering), OpenCV ximgproc implementation"),
     _method("seeds", seeds.seeds, "SEEDS, OpenCV ximgproc implementation (Lab histograms)"),
     _method("slic", slic.slic_skimage, "SLIC, scikit-image implementation (Lab, k-means in XYLab)"),

@@ -1,0 +1,260 @@
+"""LNSNet superpixels (Zhu et al., CVPR 2021) with the authors' released weights.
+
+A non-iterative clustering network: 20-d features per pixel, one seed per cell of a
+grid, each pixel joined to the seed nearest in feature space, then connectivity
+enforced. The network is :class:`baselines.lnsnet_model.LNSNet`; this module is the
+numpy side: the input (Lab and positions), the orientation, the weights and the
+post-processing.
+
+The weights: the authors' BSDS500 checkpoint ``lnsnet_BSDS_checkpoint.pth``
+(repository ``zh460045050/LNSNet``). That repository has **no licence**: the file is
+never redistributed with this project; a user fetches it from the authors' repository.
+
+Choices, each a parameter (defaults reproduce the authors' demo):
+
+- ``assignment``: ``"local"`` compares each pixel with the seeds in the 3×3 cells
+  around its own, ``"dense"`` with every seed as the authors do. On the 200 BSDS500
+  test images at K = 100 the two give the same label to 99.2 % of the pixels and the
+  same ASA to 4 decimals (``results/training/lnsnet_reproduction.md``); local is the
+  default because its cost grows with N, not N·K.
+- ``connectivity``: ``"official"`` is scikit-image SLIC's post-processing, the one the
+  authors use (:func:`ssn.connectivity.enforce_connectivity`, mode ``"official"``);
+  ``"largest"`` keeps each label's largest piece (closer counts); ``"none"``.
+- ``centres``: ``"official"`` places a cell's unshifted seed as the authors' code does
+  (half an image width off for cells of even height, see
+  :func:`baselines.lnsnet_model.grid_centres`); ``"centred"`` at the cell's centre.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from ssn.validation import as_rgb_float, check_n_segments
+
+from ._common import relabel_consecutive, rgb_to_lab
+
+__all__ = ["ASSIGNMENTS", "CONNECTIVITY", "bsds500_checkpoint", "lnsnet", "load_lnsnet"]
+
+ASSIGNMENTS = ("local", "dense")
+CONNECTIVITY = ("official", "largest", "none")
+#: the released checkpoint's file name
+CHECKPOINT = "lnsnet_BSDS_checkpoint.pth"
+_SHARED = Path(__file__).resolve().parents[2] / "shared" / "weights" / "successors"
+
+
+# TODO(catalog): replaced by the weights catalog (`ssn models fetch lnsnet-bsds500`,
+# ssn.official), which also checks the sha256 and shows the licence note.
+def bsds500_checkpoint() -> Path:
+    """The path of the released BSDS500 checkpoint.
+
+    Looked for in ``$SSN_WEIGHTS`` (when set) and then in the shared weights folder
+    ``../shared/weights/successors`` beside the repository.
+
+    Raises
+    ------
+    FileNotFoundError
+        If neither holds ``lnsnet_BSDS_checkpoint.pth`` (the message lists where it
+        looked and where the file comes from).
+    """
+    folders = [Path(os.environ["SSN_WEIGHTS"])] if os.environ.get("SSN_WEIGHTS") else []
+    folders.append(_SHARED)
+    for folder in folders:
+        if (folder / CHECKPOINT).is_file():
+            return folder / CHECKPOINT
+    raise FileNotFoundError(
+        f"LNSNet's BSDS500 checkpoint {CHECKPOINT} is in none of "
+        f"{', '.join(str(f) for f in folders)}; download it from the authors' repository "
+        "(github.com/zh460045050/LNSNet, which has no licence: it is not redistributed "
+        "here) into a folder and set SSN_WEIGHTS to that folder, or pass model=<path>"
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _load_file(path: str, mtime_ns: int, device: str, radius, centres: str):
+    import torch
+
+    state = torch.load(path, weights_only=True, map_location="cpu")
+    return _from_state_dict(state, device, radius, centres)
+
+
+def _from_state_dict(state, device, radius, centres):
+    from .lnsnet_model import LNSNet
+
+    if not isinstance(state, Mapping):
+        raise ValueError(f"an LNSNet checkpoint holds a state dict, got {type(state).__name__}")
+    net = LNSNet(radius=radius, centres=centres)
+    net.load_state_dict(state, strict=True)
+    return net.to(device).eval().requires_grad_(False)
+
+
+def load_lnsnet(model="bsds500", *, device=None, assignment="local", centres="official"):
+    """The LNSNet network, its weights loaded, in eval mode on ``device``.
+
+    Parameters
+    ----------
+    model : "bsds500", path-like or mapping
+        The released BSDS500 weights (:func:`bsds500_checkpoint`), a checkpoint file
+        (a state dict, loaded with ``weights_only=True``) or a state dict.
+    device : str, torch.device or None
+        ``None``: CUDA when available, else the CPU.
+    assignment : {"local", "dense"}
+        The pixel-to-seed assignment (see the module notes).
+    centres : {"official", "centred"}
+        The unshifted seed of a cell (see the module notes).
+
+    Returns
+    -------
+    LNSNet
+        Loaded files are cached (by path, modification time and device).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the checkpoint file is missing.
+    ValueError
+        For an unknown ``assignment``, ``centres`` or ``device``, or a checkpoint that
+        is not LNSNet's state dict.
+    """
+    from ssn.devices import resolve_device
+
+    if assignment not in ASSIGNMENTS:
+        raise ValueError(f"assignment must be one of {ASSIGNMENTS}, got {assignment!r}")
+    radius = 1 if assignment == "local" else None
+    device = str(resolve_device(device))
+    if isinstance(model, Mapping):
+        return _from_state_dict(model, device, radius, centres)
+    if isinstance(model, str) and model == "bsds500":
+        path = bsds500_checkpoint()
+    elif isinstance(model, (str, os.PathLike)):
+        path = Path(model)
+        if not path.is_file():
+            raise FileNotFoundError(f"model={str(model)!r}: no such LNSNet checkpoint file")
+    else:
+        raise ValueError(
+            f"model must be 'bsds500', a checkpoint path or a state dict, got {model!r}"
+        )
+    try:
+        return _load_file(str(path.resolve()), path.stat().st_mtime_ns, device, radius, centres)
+    except RuntimeError as err:  # a state dict of another network
+        raise ValueError(f"{path} is not an LNSNet checkpoint: {err}") from err
+
+
+def _network_input(rgb: np.ndarray, device, dtype):
+    """``(1, 5, h, w)`` input of a landscape ``(h, w, 3)`` RGB image."""
+    import torch
+
+    from .lnsnet_model import lnsnet_input
+
+    lab = torch.from_numpy(rgb_to_lab(rgb)).permute(2, 0, 1).unsqueeze(0)
+    # standardised in float64 on the CPU (as the authors' float32 steps, less rounding)
+    return lnsnet_input(lab).to(device=device, dtype=dtype)
+
+
+def segment_rgb(rgb: np.ndarray, n_segments: int, net, *, connectivity="official") -> np.ndarray:
+    """LNSNet labels of a validated ``(H, W, 3)`` RGB image in [0, 1] (``H, W >= 2``).
+
+    A portrait image is transposed first and its labels transposed back, as the
+    authors do (the cell formula assumes ``H <= W``). Returns the labels after
+    connectivity enforcement, not renumbered.
+    """
+    import torch
+
+    from ssn.connectivity import enforce_connectivity
+
+    if connectivity not in CONNECTIVITY:
+        raise ValueError(f"connectivity must be one of {CONNECTIVITY}, got {connectivity!r}")
+    height, width = rgb.shape[:2]
+    if min(height, width) < 2:
+        raise ValueError(
+            f"LNSNet needs an image at least 2 pixels high and wide (its first layers "
+            f"reflect one pixel at the borders), got {height}x{width}"
+        )
+    portrait = height > width
+    if portrait:
+        rgb = rgb.transpose(1, 0, 2)
+    weight = next(net.parameters())
+    with torch.inference_mode():
+        x = _network_input(rgb, weight.device, weight.dtype)
+        labels = net(x, n_segments)[0][0].cpu().numpy()
+    if connectivity != "none":
+        labels = enforce_connectivity(labels, n_segments, mode=connectivity)
+    return labels.T if portrait else labels
+
+
+def lnsnet(
+    image,
+    n_segments: int,
+    *,
+    channel_axis: int | None = -1,
+    model="bsds500",
+    device=None,
+    assignment: str = "local",
+    connectivity: str = "official",
+    centres: str = "official",
+) -> np.ndarray:
+    """Segment ``image`` into about ``n_segments`` superpixels with LNSNet.
+
+    Parameters
+    ----------
+    image : (H, W[, C]) array_like
+        Grayscale, RGB or RGBA image; integer or float in [0, 1] (validated as by
+        :func:`ssn.validation.as_rgb_float`); at least 2 × 2.
+    n_segments : int
+        Requested count, in ``[1, H*W]``. It sets the seed grid (the authors'
+        formula: 13 × 9 = 117 cells for 100 on a 481 × 321 image); connectivity
+        enforcement then changes the count.
+    channel_axis : int or None
+        Axis of the colour channels (``None`` for a grayscale image).
+    model : "bsds500", path-like or mapping
+        The weights (see :func:`load_lnsnet`).
+    device : str, torch.device or None
+        Where the network runs (default: CUDA when available, else the CPU).
+    assignment : {"local", "dense"}
+        Pixels compared with the seeds of the 3×3 cells around their own, or with
+        every seed (the authors' way; same labels on ~99 % of pixels).
+    connectivity : {"official", "largest", "none"}
+        The post-processing (see :func:`ssn.connectivity.enforce_connectivity`);
+        ``"official"`` is the authors' (scikit-image SLIC's).
+    centres : {"official", "centred"}
+        Where a cell's seed lies before its learnt shift (see
+        :func:`baselines.lnsnet_model.grid_centres`).
+
+    Returns
+    -------
+    labels : (H, W) ndarray of int32
+        Labels ``0..n-1`` in raster order of first appearance.
+
+    Raises
+    ------
+    ValueError
+        For an invalid image, count or option, an image thinner than 2 pixels, or a
+        checkpoint that is not LNSNet's.
+    TypeError
+        For a non-numeric image.
+    FileNotFoundError
+        If the checkpoint is missing (see :func:`bsds500_checkpoint`).
+
+    References
+    ----------
+    .. [1] L. Zhu, Q. She, B. Zhang, Y. Lu, Z. Lu, D. Li, J. Hu. Learning the
+       superpixel in a non-iterative and lifelong manner. CVPR 2021.
+       :doi:`10.1109/CVPR46437.2021.00128`
+
+    Examples
+    --------
+    >>> labels = lnsnet(np.zeros((32, 48, 3)), 6)  # doctest: +SKIP
+    >>> labels.shape  # doctest: +SKIP
+    (32, 48)
+    """
+    rgb = as_rgb_float(image, channel_axis=channel_axis)
+    n = check_n_segments(n_segments, *rgb.shape[:2])
+    net = load_lnsnet(model, device=device, assignment=assignment, centres=centres)
+    if n == 1:
+        return np.zeros(rgb.shape[:2], np.int32)
+    labels = segment_rgb(rgb, n, net, connectivity=connectivity)
+    return relabel_consecutive(labels.astype(np.int64, copy=False))[0]
