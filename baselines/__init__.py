@@ -5,8 +5,8 @@ Public API
 ``segment(image, n_segments, *, method="slic", channel_axis=-1, **params)``
     Labels ``(H, W)`` int32, consecutive ``0..n-1``, every superpixel 4-connected.
 ``available_methods()``
-    The method names: ``ers``, ``fh``, ``lsc``, ``seeds``, ``slic``, ``slic-opencv``,
-    ``snic``, ``watershed``.
+    The method names: ``ers``, ``fh``, ``lnsnet``, ``lsc``, ``seeds``, ``slic``,
+    ``slic-opencv``, ``snic``, ``watershed``.
 ``get_method(name)``
     The :class:`ssn.methods.Method` record (``.params`` holds the tunable parameters and
     their defaults, ``.summary`` a one-line description).
@@ -21,6 +21,10 @@ parameters are the method's parameters. Every method takes the image through
 :func:`ssn.validation.check_n_segments`, so inputs are validated exactly like
 ``ssn.segment``. Each method is tuned so that the realised count is close to
 ``n_segments`` (within ±15% on BSDS500 for 200 ≤ K ≤ 1200).
+
+``lnsnet`` is a learned method (:mod:`baselines.lnsnet`) with the authors' released
+weights, which are not part of the project: its record loads them once, when its
+segmenter is built, from ``$SSN_WEIGHTS`` or the shared weights folder.
 """
 
 from __future__ import annotations
@@ -64,8 +68,8 @@ def _method(name: str, func, summary: str) -> Method:
     return Method(name, summary, functools.partial(_segmenter, name, func), params)
 
 
-def _build_lnsnet(*, model="bsds500", device=None, assignment="local",
-                  connectivity="official", centres="official") -> Segmenter:  # fmt: skip
+def _build_lnsnet(*, model="bsds500", device=None, assignment="dense",
+                  connectivity="largest", centres="official") -> Segmenter:  # fmt: skip
     """LNSNet's segmenter: the network is loaded once, here, not per image."""
     if connectivity not in lnsnet.CONNECTIVITY:
         raise ValueError(f"connectivity must be one of {lnsnet.CONNECTIVITY}, got {connectivity!r}")
@@ -83,7 +87,7 @@ METHODS = (
     _method("fh", fh.fh, "Felzenszwalb-Huttenlocher, scikit-image, scale calibrated to the count"),
     Method("lnsnet", "LNSNet (CVPR 2021), the authors' BSDS500 weights (no licence: fetched, "
            "never redistributed)", _build_lnsnet,
-           {"model": "bsds500", "device": None, "assignment": "local", "connectivity": "official",
+           {"model": "bsds500", "device": None, "assignment": "dense", "connectivity": "largest",
             "centres": "official"}),
     _method("lsc", lsc.lsc, "LSC (linear spectral clustering), OpenCV ximgproc implementation"),
     _method("seeds", seeds.seeds, "SEEDS, OpenCV ximgproc implementation (Lab histograms)"),

@@ -15,6 +15,23 @@ REQUIRED = {"slic", "slic-opencv", "snic", "fh", "ers", "seeds", "lsc"}
 METHODS = baselines.available_methods()
 
 
+def _weights_present(method: str) -> bool:
+    """False for a learned method whose released weights are not here (issue #27: they
+    are never part of the project)."""
+    try:
+        baselines.get_method(method).build()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+#: the methods that can run here, for the tests that segment
+RUNNABLE = [
+    pytest.param(m, marks=pytest.mark.skipif(not _weights_present(m), reason="weights absent"))
+    for m in METHODS
+]
+
+
 # ----------------------------------------------------------------------------- helpers
 def is_connected_partition(labels: np.ndarray) -> bool:
     from scipy.ndimage import label
@@ -123,7 +140,7 @@ def test_non_numeric_image_is_a_type_error():
         baselines.segment(np.array([["a"]]), 1, method="snic")
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", RUNNABLE)
 def test_image_formats_give_the_same_labels(method):
     rng = np.random.default_rng(1)
     rgb8 = (rng.random((40, 56, 3)) * 255).astype(np.uint8)
@@ -151,7 +168,7 @@ def test_image_formats_give_the_same_labels(method):
     check_labels(g, (40, 56))
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", RUNNABLE)
 def test_deterministic(method):
     img, _ = flat_regions_image(seed=3, noise=0.05)
     a = baselines.segment(img, 30, method=method)
@@ -159,7 +176,7 @@ def test_deterministic(method):
     np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", RUNNABLE)
 def test_tiny_images_and_single_segment(method):
     img = np.random.default_rng(0).random((6, 7, 3))
     assert np.all(baselines.segment(img, 1, method=method) == 0)
@@ -170,7 +187,7 @@ def test_tiny_images_and_single_segment(method):
 
 
 # ------------------------------------------------------------------------ segmentation
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", RUNNABLE)
 def test_flat_regions_are_recalled(method):
     """Really segments, not a grid: BR >= 0.95 at K = 4 x the region count."""
     img, gt = flat_regions_image(seed=0, noise=0.02)
@@ -189,7 +206,7 @@ def test_flat_regions_are_recalled(method):
 
 
 @pytest.mark.realdata
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", RUNNABLE)
 def test_realistic_counts_on_bsds500(method, bsds_images):
     for img in bsds_images:
         for k in (200, 1200):
@@ -204,7 +221,7 @@ def test_realistic_counts_on_bsds500(method, bsds_images):
 
 @pytest.mark.realdata
 @pytest.mark.slow
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", RUNNABLE)
 def test_counts_on_bsds500_sweep(method, bsds_root):
     from ssn.io import read_image
 

@@ -309,6 +309,22 @@ def test_local_over_the_whole_grid_is_bitwise_dense(dtype):
     assert not (dense == 5).any()
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_the_screened_dense_assignment_equals_the_channel_by_channel_one(dtype):
+    """Features on a grid of 1/4 make many exact and near ties: the matrix-product
+    screen must still return the reference's arg-min, the first index on ties."""
+    gen = torch.Generator().manual_seed(7)
+    features = (torch.randint(-8, 9, (1, 20, 40, 50), generator=gen) / 4).to(dtype)
+    features[..., :10] += 1e3  # large norms: the screen's cancellation error is largest
+    rows = torch.randint(0, 40, (1, 60), generator=gen)
+    cols = torch.randint(0, 50, (1, 60), generator=gen)
+    rows[0, 40:], cols[0, 40:] = rows[0, :20], cols[0, :20]  # duplicated seeds: exact ties
+    screened = assign_dense(features, rows, cols, chunk=333)
+    reference = assign_dense(features, rows, cols, screen=False)
+    assert torch.equal(screened, reference)
+    assert not (reference >= 40).any()
+
+
 def test_cells_without_a_near_seed_take_the_nearest_ring():
     """All seeds in one corner: the far cells widen their search instead of failing."""
     features = torch.randn(1, 4, 30, 30, generator=torch.Generator().manual_seed(0)).double()
@@ -398,8 +414,8 @@ def test_the_bsds500_weights_are_looked_for_in_ssn_weights_then_shared(tmp_path,
 
 def test_registered_as_a_baseline_with_its_parameters():
     method = baselines.get_method("lnsnet")
-    assert method.params == {"model": "bsds500", "device": None, "assignment": "local",
-                             "connectivity": "official", "centres": "official"}  # fmt: skip
+    assert method.params == {"model": "bsds500", "device": None, "assignment": "dense",
+                             "connectivity": "largest", "centres": "official"}  # fmt: skip
     with pytest.raises(ValueError, match="connectivity"):
         method.build(connectivity="all")
     with pytest.raises(ValueError, match="unknown parameter"):

@@ -610,6 +610,14 @@ def test_more_baselines_config_plan():
     assert plan.segment_params("slic_opencv", "bsds500") == {"method": "slic-opencv"}
 
 
+def test_successors_config_plan():
+    """config/successors.yaml: LNSNet with the authors' weights on BSDS500 (issue #27)."""
+    plan = Plan(shipped("config/successors.yaml"))
+    assert list(plan.datasets) == ["bsds500"] and plan.train_runs == {}
+    assert set(plan.combos["bsds500"]) >= {"lnsnet"}
+    assert plan.segment_params("lnsnet", "bsds500") == {"method": "lnsnet"}
+
+
 def test_every_registered_method_is_in_a_shipped_config():
     """Issue #14 (1): no registered method is left unused, and no config names a method
     that is not registered."""
