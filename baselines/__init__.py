@@ -85,8 +85,8 @@ def _build_lnsnet(*, model="bsds500", device=None, assignment="dense",
 METHODS = (
     _method("ers", ers.ers, "Entropy Rate Superpixels, numba implementation (lazy greedy on a heap)"),
     _method("fh", fh.fh, "Felzenszwalb-Huttenlocher, scikit-image, scale calibrated to the count"),
-    Method("lnsnet", "LNSNet (CVPR 2021), the authors' BSDS500 weights (no licence: fetched, "
-           "never redistributed)", _build_lnsnet,
+    Method("lnsnet", "LNSNet (CVPR 2021), the authors' BSDS500 weights (no licence: never "
+           "redistributed)", _build_lnsnet,
            {"model": "bsds500", "device": None, "assignment": "dense", "connectivity": "largest",
             "centres": "official"}),
     _method("lsc", lsc.lsc, "LSC (linear spectral clustering), OpenCV ximgproc implementation"),

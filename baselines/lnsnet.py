@@ -84,19 +84,31 @@ def bsds500_checkpoint() -> Path:
 
 @functools.lru_cache(maxsize=8)
 def _load_file(path: str, mtime_ns: int, device: str, radius, centres: str):
+    import pickle
+
     import torch
 
-    state = torch.load(path, weights_only=True, map_location="cpu")
-    return _from_state_dict(state, device, radius, centres)
+    try:
+        state = torch.load(path, weights_only=True, map_location="cpu")
+    except (pickle.UnpicklingError, RuntimeError, EOFError) as err:
+        # weights_only refuses anything but tensors and plain containers
+        raise ValueError(
+            f"{path} is not a plain state dict (refused by torch.load with "
+            f"weights_only=True): {err}"
+        ) from err
+    return _from_state_dict(state, device, radius, centres, path)
 
 
-def _from_state_dict(state, device, radius, centres):
+def _from_state_dict(state, device, radius, centres, source="the state dict"):
     from .lnsnet_model import LNSNet
 
     if not isinstance(state, Mapping):
         raise ValueError(f"an LNSNet checkpoint holds a state dict, got {type(state).__name__}")
     net = LNSNet(radius=radius, centres=centres)
-    net.load_state_dict(state, strict=True)
+    try:
+        net.load_state_dict(state, strict=True)
+    except RuntimeError as err:  # missing, unexpected or misshapen entries
+        raise ValueError(f"{source} is not an LNSNet checkpoint: {err}") from err
     return net.to(device).eval().requires_grad_(False)
 
 
@@ -146,10 +158,7 @@ def load_lnsnet(model="bsds500", *, device=None, assignment="dense", centres="of
         raise ValueError(
             f"model must be 'bsds500', a checkpoint path or a state dict, got {model!r}"
         )
-    try:
-        return _load_file(str(path.resolve()), path.stat().st_mtime_ns, device, radius, centres)
-    except RuntimeError as err:  # a state dict of another network
-        raise ValueError(f"{path} is not an LNSNet checkpoint: {err}") from err
+    return _load_file(str(path.resolve()), path.stat().st_mtime_ns, device, radius, centres)
 
 
 def _network_input(rgb: np.ndarray, device, dtype):

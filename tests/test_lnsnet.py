@@ -398,6 +398,24 @@ def test_a_checkpoint_of_another_network_is_refused(tmp_path):
     torch.save({"conv.weight": torch.zeros(3, 3)}, path)
     with pytest.raises(ValueError, match="not an LNSNet checkpoint"):
         load_lnsnet(path, device="cpu")
+    state = random_state_dict()
+    state["embedder.c2.weight"] = state["embedder.c2.weight"][:, :5]
+    with pytest.raises(ValueError, match="not an LNSNet checkpoint"):
+        load_lnsnet(state, device="cpu")
+
+
+class _Payload:
+    """Not a tensor: a pickle that would run code on loading without weights_only."""
+
+
+def test_a_checkpoint_with_pickled_objects_or_garbage_is_refused(tmp_path):
+    path = tmp_path / "tampered.pth"
+    torch.save({**random_state_dict(), "extra": _Payload()}, path)
+    with pytest.raises(ValueError, match="weights_only=True"):
+        load_lnsnet(path, device="cpu")
+    path.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="weights_only=True"):
+        load_lnsnet(path, device="cpu")
 
 
 def test_the_bsds500_weights_are_looked_for_in_ssn_weights_then_shared(tmp_path, monkeypatch):
