@@ -5,8 +5,8 @@ Public API
 ``segment(image, n_segments, *, method="slic", channel_axis=-1, **params)``
     Labels ``(H, W)`` int32, consecutive ``0..n-1``, every superpixel 4-connected.
 ``available_methods()``
-    The method names: ``ers``, ``fh``, ``lsc``, ``seal``, ``seeds``, ``slic``,
-    ``slic-opencv``, ``snic``, ``watershed``.
+    The method names: ``ers``, ``fh``, ``lnsnet``, ``lsc``, ``seal``, ``seeds``,
+    ``slic``, ``slic-opencv``, ``snic``, ``watershed``.
 ``get_method(name)``
     The :class:`ssn.methods.Method` record (``.params`` holds the tunable parameters and
     their defaults, ``.summary`` a one-line description).
@@ -16,13 +16,17 @@ Public API
 
 Each method is a plain function ``func(rgb, n_segments, *, params)`` of a contiguous
 ``(H, W, 3)`` float32 RGB image in [0, 1] and a validated count; its keyword-only
-parameters are the method's parameters. SEAL (:mod:`baselines.seal`) instead loads its
-network once when its segmenter is built (parameters ``model`` and ``device``), then
-segments through the same wrapper. Every method takes the image through
+parameters are the method's parameters. The learned methods SEAL (:mod:`baselines.seal`)
+and LNSNet (:mod:`baselines.lnsnet`) instead load their network once, when their
+segmenter is built (parameters ``model`` and ``device``), then segment through the same
+wrapper. Every method takes the image through
 :func:`ssn.validation.as_rgb_float` and the count through
 :func:`ssn.validation.check_n_segments`, so inputs are validated exactly like
 ``ssn.segment``. Each method is tuned so that the realised count is close to
 ``n_segments`` (within ±15% on BSDS500 for 200 ≤ K ≤ 1200).
+
+Their released weights are not part of the project: :mod:`ssn.official` finds them
+(``$SSN_WEIGHTS``, a models config, the cache) and checks their sha256.
 """
 
 from __future__ import annotations
@@ -74,10 +78,29 @@ def _build_seal(*, model="bsds500", device=None) -> Segmenter:
     return _segmenter("seal", seal.seal_segmenter(model=model, device=device))
 
 
+def _build_lnsnet(*, model="bsds500", device=None, assignment="dense",
+                  connectivity="largest", centres="official") -> Segmenter:  # fmt: skip
+    # imported here, as for SEAL: torch is loaded only by the learned methods
+    from . import lnsnet
+
+    if connectivity not in lnsnet.CONNECTIVITY:
+        raise ValueError(f"connectivity must be one of {lnsnet.CONNECTIVITY}, got {connectivity!r}")
+    net = lnsnet.load_lnsnet(model, device=device, assignment=assignment, centres=centres)
+
+    def run(rgb, n_segments):
+        return lnsnet.segment_rgb(rgb, n_segments, net, connectivity=connectivity)
+
+    return _segmenter("lnsnet", run)
+
+
 #: the baselines, sorted by name
 METHODS = (
     _method("ers", ers.ers, "Entropy Rate Superpixels, numba implementation (lazy greedy on a heap)"),
     _method("fh", fh.fh, "Felzenszwalb-Huttenlocher, scikit-image, scale calibrated to the count"),
+    Method("lnsnet", "LNSNet (CVPR 2021), the authors' BSDS500 weights (no licence: never "
+           "redistributed)", _build_lnsnet,
+           {"model": "bsds500", "device": None, "assignment": "dense", "connectivity": "largest",
+            "centres": "official"}),
     _method("lsc", lsc.lsc, "LSC (linear spectral clustering), OpenCV ximgproc implementation"),
     Method("seal", "SEAL: ERS on learned pixel affinities, the authors' weights (model: "
            "bsds500, cityscapes or a state-dict path; CC BY-NC-SA 4.0)", _build_seal,

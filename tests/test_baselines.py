@@ -15,12 +15,16 @@ REQUIRED = {"slic", "slic-opencv", "snic", "fh", "ers", "seeds", "lsc"}
 METHODS = baselines.available_methods()
 
 
+#: the learned methods, which run on their authors' weights (issue #27)
+LEARNED = {"lnsnet", "seal"}
+
+
 @pytest.fixture(autouse=True)
-def _seal_weights(request, monkeypatch):
-    """SEAL runs on its authors' weights, read in place from ../shared/weights/successors
-    (or $SSN_WEIGHTS): its cases skip where they are absent."""
+def _successor_weights(request, monkeypatch):
+    """SEAL and LNSNet run on their authors' weights, read in place from
+    ../shared/weights/successors (or $SSN_WEIGHTS): their cases skip where they are absent."""
     callspec = getattr(request.node, "callspec", None)
-    if callspec is not None and callspec.params.get("method") == "seal":
+    if callspec is not None and callspec.params.get("method") in LEARNED:
         monkeypatch.setenv("SSN_WEIGHTS", str(request.getfixturevalue("successor_weights")))
 
 

@@ -220,7 +220,7 @@ def test_baseline_needs_its_name(data_config, bundled):
 def test_an_unknown_baseline_is_refused(data_config, bundled):
     methods = {"slic": {"family": "baseline", "label": "SLIC", "baseline": "slicc"}}
     with pytest.raises(ValueError, match=r"^config methods\.slic\.baseline: unknown baseline "
-                       r"'slicc'; use one of ers, fh, lsc, seal, seeds, slic, slic-opencv, snic"):  # fmt: skip
+                       r"'slicc'; use one of ers, fh, lnsnet, lsc, seal, seeds, slic, slic-opencv, snic"):  # fmt: skip
         make_plan(data_config, bundled, methods=methods)
 
 
@@ -705,6 +705,14 @@ def test_more_baselines_config_plan():
     assert list(plan.datasets) == ["bsds500"] and plan.train_runs == {}
     assert {"slic_opencv", "watershed"} <= set(plan.combos["bsds500"])
     assert plan.segment_params("slic_opencv", "bsds500") == {"method": "slic-opencv"}
+
+
+def test_successors_config_plan():
+    """config/successors.yaml: LNSNet with the authors' weights on BSDS500 (issue #27)."""
+    plan = Plan(shipped("config/successors.yaml"))
+    assert list(plan.datasets) == ["bsds500"] and plan.train_runs == {}
+    assert set(plan.combos["bsds500"]) >= {"lnsnet"}
+    assert plan.segment_params("lnsnet", "bsds500") == {"method": "lnsnet"}
 
 
 def test_every_registered_method_is_in_a_shipped_config():

@@ -39,7 +39,8 @@ IMAGE_OPTIONS = ("split", "max_images", "scale", "pass")
 # The names a method's `baseline:` may take: the baselines of ssn.methods' registry
 # (tests/test_plan.py checks this list against it; the plan does not import it, which
 # would load numba and OpenCV to build the DAG).
-BASELINES = ("ers", "fh", "lsc", "seal", "seeds", "slic", "slic-opencv", "snic", "watershed")
+BASELINES = ("ers", "fh", "lnsnet", "lsc", "seal", "seeds", "slic", "slic-opencv", "snic",
+             "watershed")  # fmt: skip
 
 # The splits each dataset's loader takes (ssn.data; checked against it in
 # tests/test_plan.py): a name, or for BSDS500 and Sintel a list of splits / scenes.
