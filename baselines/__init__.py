@@ -70,12 +70,13 @@ def _method(name: str, func, summary: str) -> Method:
     return Method(name, summary, functools.partial(_segmenter, name, func), params)
 
 
-def _build_seal(*, model="bsds500", device=None) -> Segmenter:
+def _build_seal(*, model="bsds500", device=None, affinity_cache=None) -> Segmenter:
     # imported here: baselines.seal needs torch, which the other methods never load
     from . import seal
 
     # the network is loaded here, once per segmenter, not per image
-    return _segmenter("seal", seal.seal_segmenter(model=model, device=device))
+    run = seal.seal_segmenter(model=model, device=device, affinity_cache=affinity_cache)
+    return _segmenter("seal", run)
 
 
 def _build_lnsnet(*, model="bsds500", device=None, assignment="dense",
@@ -104,7 +105,7 @@ METHODS = (
     _method("lsc", lsc.lsc, "LSC (linear spectral clustering), OpenCV ximgproc implementation"),
     Method("seal", "SEAL: ERS on learned pixel affinities, the authors' weights (model: "
            "bsds500, cityscapes or a state-dict path; CC BY-NC-SA 4.0)", _build_seal,
-           {"model": "bsds500", "device": None}),
+           {"model": "bsds500", "device": None, "affinity_cache": None}),
     _method("seeds", seeds.seeds, "SEEDS, OpenCV ximgproc implementation (Lab histograms)"),
     _method("slic", slic.slic_skimage, "SLIC, scikit-image implementation (Lab, k-means in XYLab)"),
     _method("slic-opencv", slic.slic_opencv, "SLIC, OpenCV ximgproc implementation"),

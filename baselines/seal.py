@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import functools
 import pickle
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +30,7 @@ from torch import nn
 
 __all__ = [
     "MODELS",
+    "AffinityCache",
     "SEALNet",
     "load_seal_net",
     "pixel_affinities",
@@ -319,40 +319,85 @@ def seal_labels(
     return ers_weighted(a_x[:, :-1], a_y[:-1, :], n_segments, lam=lam, connectivity=connectivity)
 
 
-class _LastImage:
-    """The affinities of the last image segmented, so that the same image at another K
-    runs the network once (benchmarks sweep K image by image)."""
+class AffinityCache:
+    """SEAL's affinities kept on disk, so that one image segmented at several K (the
+    workflow's jobs, one per K) runs the network once.
 
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._key, self._value = None, None
+    A file is named by a digest of the network's weights and of the image's bytes, so a
+    folder may be shared by models, processes and jobs: a different image or model never
+    reads another's affinities. Files are written whole (a temporary file, then a rename),
+    so concurrent jobs at most compute the same affinities twice.
 
-    def get(self, rgb: np.ndarray, compute):
+    Parameters
+    ----------
+    folder : path-like
+        Created when missing.
+    net : nn.Module
+        The network whose affinities are kept (its weights are digested once, here).
+    """
+
+    def __init__(self, folder, net: nn.Module):
         import hashlib
 
-        key = (rgb.shape, hashlib.blake2b(np.ascontiguousarray(rgb).data, digest_size=16).digest())
-        with self._lock:
-            if key == self._key:
-                return self._value
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.blake2b(digest_size=16)
+        for name, tensor in net.state_dict().items():
+            digest.update(name.encode())
+            digest.update(tensor.detach().to("cpu", torch.float64).contiguous().numpy().tobytes())
+        # a float64 net computes other affinities than its float32 copy
+        digest.update(str(next(net.parameters()).dtype).encode())
+        self._weights = digest.digest()
+
+    def path(self, rgb: np.ndarray) -> Path:
+        """The file of ``rgb``'s affinities (which may not exist yet)."""
+        import hashlib
+
+        rgb = np.ascontiguousarray(rgb)
+        digest = hashlib.blake2b(self._weights, digest_size=20)
+        digest.update(f"{rgb.shape}{rgb.dtype}".encode())
+        digest.update(rgb.data)
+        return self.folder / f"{digest.hexdigest()}.npy"
+
+    def get(self, rgb: np.ndarray, compute) -> np.ndarray:
+        """The affinities of ``rgb``: read back, or ``compute(rgb)`` and stored."""
+        import os
+        import tempfile
+
+        path = self.path(rgb)
+        try:
+            return np.load(path, allow_pickle=False)
+        except (FileNotFoundError, ValueError, EOFError):  # absent, or cut short by a crash
+            pass
         value = compute(rgb)
-        with self._lock:
-            self._key, self._value = key, value
+        handle, temporary = tempfile.mkstemp(dir=self.folder, suffix=".npy.tmp")
+        try:
+            with os.fdopen(handle, "wb") as file:
+                np.save(file, value, allow_pickle=False)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
         return value
 
 
 @functools.lru_cache(maxsize=4)
-def _kept(model, version, device: str) -> tuple[SEALNet, _LastImage]:
-    """The network of ``model`` on ``device`` and the affinities of its last image,
-    shared by the segmenters built from it (``version`` tells a file's edits apart)."""
-    return load_seal_net(model, device), _LastImage()
+def _kept(model, version, device: str) -> SEALNet:
+    """The network of ``model`` on ``device``, loaded once for the segmenters built from
+    it (``version`` tells a file's edits apart)."""
+    return load_seal_net(model, device)
 
 
-def seal_segmenter(*, model="bsds500", device=None):
+def seal_segmenter(*, model="bsds500", device=None, affinity_cache=None):
     """``run(rgb, n_segments)`` of SEAL with the network loaded once (see
     :func:`load_seal_net` for ``model`` and ``device``); ``rgb`` and ``n_segments`` come
-    validated (``baselines._run``). Segmenters of one model and device share the network
-    and the last image's affinities, so ``baselines.segment`` calls at several K run the
-    network once per image."""
+    validated (``baselines._run``).
+
+    ``affinity_cache``: None (the default) runs the network on every call, which is what
+    a timing must measure; a folder keeps each image's affinities there
+    (:class:`AffinityCache`), so that the same image at another K, in this process or
+    another, only runs ERS.
+    """
     from ssn.devices import resolve_device
 
     device = str(resolve_device(device))
@@ -362,12 +407,16 @@ def seal_segmenter(*, model="bsds500", device=None):
     else:
         version = None
     try:
-        net, last = _kept(model, version, device)
+        net = _kept(model, version, device)
     except TypeError:  # unhashable (a list): load_seal_net says what is wrong with it
-        net, last = load_seal_net(model, device), _LastImage()
+        net = load_seal_net(model, device)
+    cache = None if affinity_cache is None else AffinityCache(affinity_cache, net)
 
     def run(rgb, n_segments):
-        affinities = last.get(rgb, lambda image: seal_affinities(image, net))
+        if cache is None:
+            affinities = seal_affinities(rgb, net)
+        else:
+            affinities = cache.get(rgb, lambda image: seal_affinities(image, net))
         return seal_labels(affinities, n_segments)
 
     return run

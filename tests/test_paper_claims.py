@@ -72,3 +72,27 @@ def test_verdicts():
     )
     assert verdicts["Sintel: the Sintel model lowers flow EPE against SLIC"] == "holds"
     assert verdicts["BSDS500: SSN_pix about SLIC or better (ASA)"] == "not measured"
+
+
+def test_the_successors_are_claims_of_their_own_not_baselines():
+    """SEAL and LNSNet (issue #27) neither join nor spoil "every baseline"; each has its
+    own claim, with the verdict the numbers give."""
+    summary = _summary([
+        ("bsds500", "ssn_deep_paper", 200, "ssn", 200, 0.95, 0.80, None),
+        ("bsds500", "ssn_deep_paper", 400, "ssn", 400, 0.96, 0.85, None),
+        ("bsds500", "ers", 200, "ssn", 200, 0.94, 0.70, None),
+        ("bsds500", "ers", 400, "ssn", 400, 0.95, 0.80, None),
+        ("bsds500", "seal", 200, "ssn", 200, 0.955, 0.75, None),  # above SSN in ASA at 200
+        ("bsds500", "seal", 400, "ssn", 400, 0.958, 0.83, None),
+        ("cityscapes", "ssn_deep_paper", 400, "ssn", 400, 0.93, 0.80, None),
+        ("cityscapes", "seal", 400, "ssn", 400, 0.92, 0.82, None),
+    ])  # fmt: skip
+    found = {claim: (text, verdict) for claim, text, verdict in paper_claims.claims(
+        summary, "ssn_deep_paper")}  # fmt: skip
+    assert found["BSDS500: SSN_deep above every baseline in ASA at every K"][1] == "holds"
+    text, verdict = found["BSDS500: SSN_deep above SEAL in ASA at every K"]
+    assert verdict == "does not hold" and "K=200: 0.9500 vs seal 0.9550 (worse by 0.0050)" in text
+    assert found["BSDS500: SSN_deep above SEAL in BR at every K (ssn protocol)"][1] == "holds"
+    assert found["BSDS500: SSN_deep above LNSNet in ASA at every K"][1] == "not measured"
+    cityscapes = "Cityscapes: the Cityscapes model above SEAL's Cityscapes model in ASA"
+    assert found[cityscapes][1] == "holds"

@@ -707,12 +707,72 @@ def test_more_baselines_config_plan():
     assert plan.segment_params("slic_opencv", "bsds500") == {"method": "slic-opencv"}
 
 
-def test_successors_config_plan():
-    """config/successors.yaml: LNSNet with the authors' weights on BSDS500 (issue #27)."""
-    plan = Plan(shipped("config/successors.yaml"))
-    assert list(plan.datasets) == ["bsds500"] and plan.train_runs == {}
-    assert set(plan.combos["bsds500"]) >= {"lnsnet"}
-    assert plan.segment_params("lnsnet", "bsds500") == {"method": "lnsnet"}
+def test_the_successors_run_on_their_authors_weights():
+    """Issue #27 (4): SEAL (its BSDS500 model on BSDS500, its Cityscapes model on
+    Cityscapes) and LNSNet (BSDS500) in the quick and paper configs, their weights
+    fetched by rule fetch_model; a timing runs SEAL's network every time."""
+    for names in [(), ("config/quick.yaml",)]:
+        config = shipped(*names)
+        plan = Plan(config)
+        assert {"seal", "lnsnet"} <= set(plan.combos["bsds500"])
+        assert "seal" in plan.combos["cityscapes"] and "lnsnet" not in plan.combos["cityscapes"]
+        models = config["models"]["dest"]
+        assert plan.segment_params("seal", "cityscapes") == {
+            "method": "seal", "model": f"{models}/seal-cityscapes.pt", "device": config["device"],
+            "affinity_cache": f"{config['workdir']}/cache/seal_affinities"}  # fmt: skip
+        assert plan.segment_model_input("lnsnet", "bsds500") == [f"{models}/lnsnet-bsds500.pt"]
+        assert plan.segment_params("lnsnet", "bsds500") == {
+            "method": "lnsnet",
+            "model": f"{models}/lnsnet-bsds500.pt",
+            "device": config["device"],
+        }
+        assert plan.segment_model_input("slic", "bsds500") == []
+        for size in plan.runtime_sizes:
+            for method, spec in plan.runtime_method_specs(size).items():
+                assert "affinity_cache" not in spec, method
+        assert "seal" in plan.robustness["methods"]
+        assert "affinity_cache" not in plan.robustness_params("seal", "gaussian_noise")["segment"]
+
+
+@pytest.mark.parametrize(
+    "spec,match",
+    [({"baseline": "seal"}, r"methods\.m: baseline 'seal' takes model: released:seal-DATASET "
+                            r".*, got 'pix'$"),
+     ({"baseline": "seal", "model": "released:lnsnet-bsds500"},
+      r"baseline 'seal' takes model: released:seal-DATASET .*got 'released:lnsnet-bsds500'"),
+     ({"baseline": "slic", "model": "released:seal-bsds500"},
+      r"baseline 'slic' takes no model, got 'released:seal-bsds500'$"),
+     ({"baseline": "lnsnet", "model": "released:lnsnet-bsds500",
+       "model_per_dataset": {"voc2012": "official:voc2012"}},
+      r"baseline 'lnsnet' takes model: released:lnsnet-DATASET .*got 'official:voc2012'")],
+)  # fmt: skip
+def test_a_baseline_takes_only_its_own_released_models(data_config, bundled, spec, match):
+    methods = {"m": {"family": "baseline", "label": "M", **spec}}
+    with pytest.raises(ValueError, match=match):
+        make_plan(data_config, bundled, methods=methods)
+
+
+def test_an_ssn_method_takes_no_baseline_model(data_config, bundled):
+    methods = {"m": {"family": "ssn", "label": "M", "model": "pix",
+                     "model_per_dataset": {"bsds500": "released:seal-bsds500"}}}  # fmt: skip
+    with pytest.raises(ValueError, match=r"methods\.m: released:seal-bsds500 is a baseline's"):
+        make_plan(data_config, bundled, methods=methods)
+
+
+def test_a_baselines_params_reach_its_jobs(data_config, bundled):
+    methods = {
+        "m": {
+            "family": "baseline",
+            "label": "M",
+            "baseline": "lnsnet",
+            "model": "released:lnsnet-bsds500",
+            "params": {"connectivity": "official"},
+        }
+    }
+    plan = make_plan(data_config, bundled, methods=methods, figures={"ablation": []})
+    assert plan.segment_params("m", "bsds500") == {
+        "method": "lnsnet", "connectivity": "official",
+        "model": "resources/models/lnsnet-bsds500.pt", "device": "auto"}  # fmt: skip
 
 
 def test_every_registered_method_is_in_a_shipped_config():

@@ -455,3 +455,73 @@ def test_cli_model_for_a_method_without_models_is_an_error(tmp_path, capsys):
                  "--model", "cityscapes", "--out", str(tmp_path / "l.npy")])  # fmt: skip
     assert code == 2
     assert "--model is not an option of method 'slic'" in capsys.readouterr().err
+
+
+class TestAffinityCache:
+    """The workflow segments one image at several K in separate jobs: the affinities
+    are kept on disk, keyed by the weights and the image, and are exactly the computed
+    ones."""
+
+    @staticmethod
+    def _counting(net):
+        calls = []
+
+        def compute(image):
+            calls.append(image.shape)
+            return seal_affinities(image, net)
+
+        return compute, calls
+
+    def test_kept_affinities_are_the_computed_ones_and_computed_once(self, tmp_path):
+        from baselines.seal import AffinityCache
+
+        net = _random_net(channels=4, seed=1).float()
+        rgb = np.random.default_rng(0).random((9, 11, 3)).astype(np.float32)
+        cache = AffinityCache(tmp_path, net)
+        compute, calls = self._counting(net)
+        first = cache.get(rgb, compute)
+        again = AffinityCache(tmp_path, net).get(rgb.copy(), compute)  # another process
+        assert len(calls) == 1 and again.dtype == np.float32
+        np.testing.assert_array_equal(again, seal_affinities(rgb, net))
+        np.testing.assert_array_equal(first, again)
+        assert [p.suffix for p in tmp_path.iterdir()] == [".npy"]  # no temporary left
+
+    def test_another_image_or_other_weights_never_read_these(self, tmp_path):
+        from baselines.seal import AffinityCache
+
+        net = _random_net(channels=4, seed=1).float()
+        other_net = _random_net(channels=4, seed=2).float()
+        rgb = np.random.default_rng(0).random((9, 11, 3)).astype(np.float32)
+        changed = rgb.copy()
+        changed[4, 5, 1] += 1e-3
+        paths = {AffinityCache(tmp_path, net).path(rgb),
+                 AffinityCache(tmp_path, net).path(changed),
+                 AffinityCache(tmp_path, net).path(rgb.reshape(11, 9, 3)),
+                 AffinityCache(tmp_path, other_net).path(rgb),
+                 AffinityCache(tmp_path, net.double()).path(rgb)}  # fmt: skip
+        assert len(paths) == 5
+
+    def test_a_file_cut_short_is_computed_again(self, tmp_path):
+        from baselines.seal import AffinityCache
+
+        net = _random_net(channels=4, seed=1).float()
+        rgb = np.random.default_rng(0).random((9, 11, 3)).astype(np.float32)
+        cache = AffinityCache(tmp_path, net)
+        cache.path(rgb).write_bytes(np.lib.format.MAGIC_PREFIX)  # a crash mid-write
+        compute, calls = self._counting(net)
+        np.testing.assert_array_equal(cache.get(rgb, compute), seal_affinities(rgb, net))
+        assert len(calls) == 1
+        np.testing.assert_array_equal(np.load(cache.path(rgb)), seal_affinities(rgb, net))
+
+    def test_the_segmenter_gives_the_same_labels_with_and_without_it(self, tmp_path):
+        from ssn.methods import load_segmenter
+
+        net = _random_net(channels=128, seed=6).float()
+        torch.save(net.state_dict(), tmp_path / "mine.pt")
+        image = (np.random.default_rng(3).random((24, 30, 3)) * 255).astype(np.uint8)
+        plain = load_segmenter("seal", model=tmp_path / "mine.pt", device="cpu")
+        kept = load_segmenter("seal", model=tmp_path / "mine.pt", device="cpu",
+                              affinity_cache=tmp_path / "cache")  # fmt: skip
+        for k in (6, 12):
+            np.testing.assert_array_equal(kept(image, k), plain(image, k))
+        assert len(list((tmp_path / "cache").glob("*.npy"))) == 1

@@ -101,12 +101,14 @@ def test_dry_run_full_config(tmp_path):
     # bsds500 and voc2012 use the bsds500 runs; cityscapes and sintel their own
     assert counts["train"] == len(config["training"]["runs"]) == 7
     # every method on the 4 datasets, the ablation variants on BSDS500 only, the paper's
-    # VOC weights on VOC only
+    # VOC weights on VOC only, SEAL on BSDS500 and Cityscapes, LNSNet on BSDS500
     per_dataset = {d: methods_on(config, d) for d in config["datasets"]}
     assert len(per_dataset["bsds500"]) == len(config["methods"]) - 1
-    assert len(per_dataset["sintel"]) == len(config["methods"]) - 3
+    assert len(per_dataset["sintel"]) == len(config["methods"]) - 5
     assert "ssn_deep_paper" in per_dataset["sintel"]
-    assert counts["fetch_model"] == 4  # the paper's model of each task
+    assert {"seal", "lnsnet"} <= per_dataset["bsds500"] and "seal" in per_dataset["cityscapes"]
+    # the paper's model of each task; SEAL's BSDS500 and Cityscapes models, LNSNet's
+    assert counts["fetch_model"] == 4 + 3
     assert counts["segment"] == sum(map(len, per_dataset.values())) * n_k
     assert counts["evaluate"] == counts["segment"]
     assert counts["figure"] >= 8
@@ -250,7 +252,8 @@ def test_dry_run_without_torch(tmp_path, configfile):
     assert counts.get("train", 0) == (
         len(config["training"]["runs"]) if config["training"]["activate"] else 0
     )
-    assert counts["fetch_model"] == 4  # the paper's models: ssn_deep_paper, ssn_deep_paper_voc
+    # the paper's models (ssn_deep_paper, ssn_deep_paper_voc), SEAL's two and LNSNet's
+    assert counts["fetch_model"] == 4 + 3
 
 
 @pytest.mark.parametrize(

@@ -41,6 +41,9 @@ IMAGE_OPTIONS = ("split", "max_images", "scale", "pass")
 # would load numba and OpenCV to build the DAG).
 BASELINES = ("ers", "fh", "lnsnet", "lsc", "seal", "seeds", "slic", "slic-opencv", "snic",
              "watershed")  # fmt: skip
+# The baselines that run a network with their authors' released weights (issue #27): a
+# `model: released:NAME` each (NAME in ssn.official.OFFICIAL_MODELS), and a device.
+LEARNED_BASELINES = ("lnsnet", "seal")
 
 # The splits each dataset's loader takes (ssn.data; checked against it in
 # tests/test_plan.py): a name, or for BSDS500 and Sintel a list of splits / scenes.
@@ -156,6 +159,7 @@ class Plan:
                     f"config methods.{m}.baseline: unknown baseline {spec['baseline']!r}; "
                     f"use one of {', '.join(BASELINES)}"
                 )
+            self._check_released(m, spec)
         for d, spec in self.datasets.items():
             self._check_split(f"datasets.{d}.split", d, spec["split"])
             key = f"datasets.{d}.n_segments" if spec.get("n_segments") else "n_segments"
@@ -267,7 +271,9 @@ class Plan:
         return self.device == "cuda"
 
     def is_gpu_job(self, method: str) -> bool:
-        return self.config["methods"][method]["family"] == "ssn" and self.gpu_jobs
+        spec = self.config["methods"][method]
+        network = spec["family"] == "ssn" or spec.get("baseline") in LEARNED_BASELINES
+        return network and self.gpu_jobs
 
     # -------------------------------------------------------------------- training
 
@@ -331,7 +337,38 @@ class Plan:
 
     def official_model_path(self, task: str) -> str:
         """The checkpoint rule fetch_model writes for the paper's model of ``task``."""
-        return f"{self.models_dest}/official-{task}.pt"
+        return self.released_model_path(f"official-{task}")
+
+    def released_model_path(self, name: str) -> str:
+        """The file rule fetch_model writes for the released model ``name`` of
+        :data:`ssn.official.OFFICIAL_MODELS`: an ssn checkpoint for the SSN paper's, the
+        verified state dict for SEAL's and LNSNet's."""
+        return f"{self.models_dest}/{name}.pt"
+
+    def _check_released(self, method: str, spec: dict) -> None:
+        """A learned baseline's models are its own authors' (``released:seal-...`` for
+        SEAL); an SSN method or another baseline takes none."""
+        models = [spec.get("model", "pix"), *spec.get("model_per_dataset", {}).values()]
+        released = [m for m in models if m.startswith("released:")]
+        if spec["family"] == "ssn":
+            if released:
+                raise ValueError(
+                    f"config methods.{method}: {released[0]} is a baseline's model; an SSN "
+                    "method takes pix, bundled:, official:, run: or a .pt path"
+                )
+            return
+        for model in models:
+            name = model.partition(":")[2]
+            if model == "pix" and spec["baseline"] not in LEARNED_BASELINES:
+                continue
+            if not model.startswith("released:") or name.partition("-")[0] != spec["baseline"]:
+                needs = (f"model: released:{spec['baseline']}-DATASET (its authors' weights, "
+                         f"e.g. released:{spec['baseline']}-bsds500)"
+                         if spec["baseline"] in LEARNED_BASELINES else "no model")  # fmt: skip
+                raise ValueError(
+                    f"config methods.{method}: baseline {spec['baseline']!r} takes {needs}, "
+                    f"got {model!r}"
+                )
 
     def bundled_path(self, name: str) -> str:
         """The bundled weights of ``name`` (as ``ssn.checkpoint.pretrained_path`` names them)."""
@@ -347,6 +384,8 @@ class Plan:
         kind, _, name = model.partition(":")
         if model == "pix":
             return "pix"
+        if kind == "released":
+            return self.released_model_path(name)
         if kind == "bundled":
             return name if self.bundled_available(name) else None
         if kind == "official":
@@ -359,7 +398,7 @@ class Plan:
         spec = self.config["methods"][method]
         if spec.get("datasets") is not None and dataset not in spec["datasets"]:
             return False
-        if spec["family"] == "baseline":
+        if spec["family"] == "baseline" and spec["baseline"] not in LEARNED_BASELINES:
             return True
         return self.method_model(method, dataset) is not None
 
@@ -380,16 +419,23 @@ class Plan:
     # ---------------------------------------------------------------- segmentation
 
     def segment_model_input(self, method: str, dataset: str) -> list[str]:
-        """The checkpoint a segmentation job needs (none for pix, bundled and baselines)."""
-        if self.config["methods"][method]["family"] != "ssn":
+        """The checkpoint a segmentation job needs (none for pix, bundled and the
+        baselines that learn nothing)."""
+        spec = self.config["methods"][method]
+        if spec["family"] == "baseline" and spec["baseline"] not in LEARNED_BASELINES:
             return []
         model = self.method_model(method, dataset)
         if model is None or model in ("pix", "linear", "deep"):
             return []
         return [model]
 
-    def segment_params(self, method: str, dataset: str) -> dict:
-        """What a segmentation job runs (workflow/scripts/_jobs.py: load_segmenter's spec)."""
+    def segment_params(self, method: str, dataset: str, *, reuse: bool = True) -> dict:
+        """What a segmentation job runs (workflow/scripts/_jobs.py: load_segmenter's spec).
+
+        ``reuse``: SEAL keeps each image's affinities in the work folder, so that its jobs
+        at other K run only ERS; a timing, or a job whose images are segmented once
+        (``reuse=False``), runs the network every time.
+        """
         spec = self.config["methods"][method]
         if spec["family"] == "ssn":
             return {
@@ -400,7 +446,12 @@ class Plan:
                 "device": self.device,
                 "precision": spec.get("precision", self.precision),
             }
-        return {"method": spec["baseline"]}
+        params = {"method": spec["baseline"], **spec.get("params", {})}
+        if spec["baseline"] in LEARNED_BASELINES:
+            params.update(model=self.method_model(method, dataset), device=self.device)
+        if spec["baseline"] == "seal" and reuse:
+            params["affinity_cache"] = f"{self.work}/cache/seal_affinities"
+        return params
 
     def metrics_files(self, dataset=None) -> list[str]:
         datasets = [dataset] if dataset else list(self.datasets)
@@ -533,7 +584,7 @@ class Plan:
 
     def runtime_method_specs(self, size: str) -> dict[str, dict]:
         d = self.runtime_dataset(size)
-        return {m: self.segment_params(m, d) for m in self.runtime_methods(size)}
+        return {m: self.segment_params(m, d, reuse=False) for m in self.runtime_methods(size)}
 
     def runtime_model_inputs(self, size: str) -> list[str]:
         d = self.runtime_dataset(size)
@@ -643,7 +694,8 @@ class Plan:
         return {
             "images": images,
             "void_boundaries": self.config["datasets"][dataset].get("void_boundaries"),
-            "segment": self.segment_params(method, dataset),
+            # a perturbed image is segmented once: nothing to reuse
+            "segment": self.segment_params(method, dataset, reuse=False),
             "k": spec["k"],
             "strengths": spec["perturbations"][kind],
             "seed": spec["seed"],

@@ -47,20 +47,23 @@ rule check_dataset:
         "../scripts/data.py"
 
 
-# The paper's released SSN models (CC BY-NC-SA 4.0, never committed): `ssn models fetch`
-# finds them ($SSN_WEIGHTS, the models config's source folder, the user cache) or downloads
-# them pinned to their sha256, and writes each as an ssn checkpoint.
+# The released models (ssn.official: the SSN paper's, CC BY-NC-SA 4.0; SEAL's; LNSNet's,
+# no licence; never committed): `ssn models fetch` finds them ($SSN_WEIGHTS, the models
+# config's source folder, the user cache) or downloads them pinned to their sha256. An SSN
+# model is written as an ssn checkpoint, SEAL's and LNSNet's as their verified state dict.
 
 
 rule fetch_model:
     input:
         configs=MODEL_CONFIGS,
     output:
-        checkpoint=f"{MODELS_DEST}/official-{{task}}.pt",
+        checkpoint=f"{MODELS_DEST}/{{name}}.pt",
     log:
-        "logs/models/fetch_official-{task}.log",
+        "logs/models/fetch_{name}.log",
     benchmark:
-        "benchmarks/models/fetch_official-{task}.tsv"
+        "benchmarks/models/fetch_{name}.tsv"
+    wildcard_constraints:
+        name="(official|seal|lnsnet)-[a-z0-9]+",
     conda:
         CONDA_ENV
     threads: 1

@@ -24,6 +24,9 @@ import numpy as np
 import pandas as pd
 
 BASELINES = ("slic", "snic", "fh", "ers", "seeds", "lsc")
+# the learned successors with their authors' weights (issue #27): compared with SSN in
+# neither paper, so each gets a claim of its own rather than joining "every baseline"
+SUCCESSORS = {"seal": "SEAL", "lnsnet": "LNSNet"}
 
 
 def at_count(part: pd.DataFrame, metric: str, count: float) -> float:
@@ -97,6 +100,14 @@ def claims(summary: pd.DataFrame, method: str) -> list[tuple[str, str, str]]:
             "cityscapes": "Cityscapes: the Cityscapes model above every baseline in ASA",
         }[dataset]
         add(claim, margins(summary, dataset, method, baselines, "asa", "ssn"), "asa", "", note)
+    for rival, name in SUCCESSORS.items():
+        for metric in ("asa", "br"):
+            rows = margins(summary, "bsds500", method, [rival], metric, "ssn")
+            add(f"BSDS500: SSN_deep above {name} in {metric.upper()} at every K"
+                + (" (ssn protocol)" if metric == "br" else ""), rows, metric, "")  # fmt: skip
+    add("Cityscapes: the Cityscapes model above SEAL's Cityscapes model in ASA",
+        margins(summary, "cityscapes", method, ["seal"], "asa", "ssn"), "asa", "",
+        "each method's own Cityscapes weights; local samples only (3 frames)")  # fmt: skip
     rows = margins(summary, "sintel", method, ["slic"], "epe", "flow", higher=False)
     add("Sintel: the Sintel model lowers flow EPE against SLIC", rows, "epe", "",
         "local samples only (2 frame pairs)")  # fmt: skip
