@@ -730,6 +730,11 @@ def test_the_successors_run_on_their_authors_weights():
         for size in plan.runtime_sizes:
             for method, spec in plan.runtime_method_specs(size).items():
                 assert "affinity_cache" not in spec, method
+        first, *others = plan.k_values("bsds500")
+        assert plan.segment_reused_input("seal", "bsds500", first) == []
+        assert plan.segment_reused_input("seal", "bsds500", others[0]) == [
+            f"{config['workdir']}/timing/bsds500/seal/k{first}.tsv"]  # fmt: skip
+        assert plan.segment_reused_input("lnsnet", "bsds500", others[0]) == []
         assert "seal" in plan.robustness["methods"]
         assert "affinity_cache" not in plan.robustness_params("seal", "gaussian_noise")["segment"]
 

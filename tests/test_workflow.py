@@ -574,7 +574,7 @@ def test_slurm_profile_dry_run(tmp_path):
 @pytest.mark.slow
 @pytest.mark.realdata
 def test_full_dag_run(tmp_path, bsds_root, samples_root):
-    """config/config.yaml at smoke size runs every rule: training, 4 datasets, 13 methods.
+    """config/config.yaml at smoke size runs every rule: training, 4 datasets, 15 methods.
 
     Only sizes and splits change (.test/config/full_dag.yaml). Then an interrupted
     training run is continued: without its model.pt and with more iterations, the train

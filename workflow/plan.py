@@ -429,6 +429,16 @@ class Plan:
             return []
         return [model]
 
+    def segment_reused_input(self, method: str, dataset: str, k: int) -> list[str]:
+        """What a segmentation job reuses: SEAL's job at the dataset's first K computes
+        each image's affinities (kept in the work folder), its jobs at the other K wait
+        for it and run only ERS, instead of racing it through the same images."""
+        spec = self.config["methods"][method]
+        first = self.k_values(dataset)[0]
+        if spec["family"] != "baseline" or spec["baseline"] != "seal" or k == first:
+            return []
+        return [f"{self.work}/timing/{dataset}/{method}/k{first}.tsv"]
+
     def segment_params(self, method: str, dataset: str, *, reuse: bool = True) -> dict:
         """What a segmentation job runs (workflow/scripts/_jobs.py: load_segmenter's spec).
 

@@ -68,6 +68,12 @@ def segment_model_input(wildcards):
     return PLAN.segment_model_input(wildcards.method, wildcards.dataset)
 
 
+def segment_reused_input(wildcards):
+    return PLAN.segment_reused_input(
+        wildcards.method, wildcards.dataset, int(wildcards.k)
+    )
+
+
 def segment_params(wildcards):
     return PLAN.segment_params(wildcards.method, wildcards.dataset)
 

@@ -7,6 +7,7 @@ rule segment:
         data=dataset_ready,
         stamp=dataset_stamp,
         model=segment_model_input,
+        reused=segment_reused_input,
     output:
         labels=directory(f"{WORK}/labels/{{dataset}}/{{method}}/k{{k}}"),
         timing=f"{WORK}/timing/{{dataset}}/{{method}}/k{{k}}.tsv",
