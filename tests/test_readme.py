@@ -157,3 +157,76 @@ def test_cpu_trained_table():
                 round(row["br"], 4),
                 round(row["n_superpixels"]),
             ), (label, k)
+
+
+def _rows(header: str, cells: list[str]) -> list[tuple]:
+    """The rows of the README table under ``header`` (a regex of its first line): the
+    label, then the groups of each cell's regex in ``cells``."""
+    start = re.search(header, README, flags=re.M)
+    assert start, header
+    body = README[start.end() :].split("\n\n", 1)[0]
+    rows = re.findall(r"^\| ([^|]+?) \| " + r" \| ".join(cells) + r" \|$", body, flags=re.M)
+    assert len(rows) == body.count("\n") - 1, "a row the pattern does not read"
+    return rows
+
+
+def test_runtime_table():
+    """ms per image at K = 400, each size, as the runtime rule measured it."""
+    runtime = _table("quick", "runtime.csv")
+    runtime = runtime[runtime["k"] == 400]
+    rows = _rows(r"^\| method \| BSDS500 321×481, K = 400 \| Cityscapes 512×1024, K = 400 \|$",
+                 [r"([\d.]+|—)"] * 2)  # fmt: skip
+    assert len(rows) >= 10
+    for label, *cells in rows:
+        for size, cell in zip(("bsds500", "cityscapes_half"), cells, strict=True):
+            row = runtime[(runtime["label"] == label) & (runtime["size"] == size)]
+            if cell == "—":
+                assert row.empty, (label, size)
+            else:
+                assert float(cell) == round(row["ms_per_image"].iloc[0], 1), (label, size)
+
+
+def test_robustness_table():
+    """BR at the strongest level of each perturbation, its change and the realised count."""
+    table = _table("quick", "robustness.csv")
+    header = re.search(r"^\| method \| clean BR \| (.+) \|$", README, flags=re.M)
+    columns = [c.rsplit(" ", 1) for c in header.group(1).split(" | ")]
+    rows = _rows(
+        re.escape(header.group(0)),
+        [r"([\d.]+)()()()"] + [r"([\d.]+) \(([−+±])(\d+)%, (\d+)\)"] * len(columns),
+    )
+    assert len(rows) >= 12
+    for label, *cells in rows:
+        part = table[table["label"] == label]
+        clean = part[part["clean"]].iloc[0]
+        assert float(cells[0]) == round(clean["br"], 3), label
+        for (kind, strength), i in zip(columns, range(4, 4 * len(columns) + 4, 4), strict=True):
+            br, sign, change, count = cells[i : i + 4]
+            row = part[(part["perturbation"] == kind) & (part["strength"] == float(strength))]
+            row = row.iloc[0]
+            assert float(br) == round(row["br"], 3), (label, kind)
+            signed = -100 * row["br_drop"]
+            assert (int(change), sign) == (abs(round(signed)), "+" if round(signed) > 0 else
+                                            "−" if round(signed) < 0 else "±"), (label, kind)  # fmt: skip
+            assert int(count) == round(row["n_superpixels"]), (label, kind)
+
+
+def test_count_control_table():
+    """Realised count mean ± std (worst image's relative error) per K; disconnected ids."""
+    table = _table("quick", "count_control.csv")
+    table = table[table["dataset"] == "bsds500"]
+    header = re.search(r"^\| method \| (K = .+) \| not 4-connected \|$", README, flags=re.M)
+    ks = [int(k) for k in re.findall(r"K = (\d+)", header.group(1))]
+    rows = _rows(
+        re.escape(header.group(0)), [r"(\d+) ± (\d+) \(([-+]\d+)%\)"] * len(ks) + [r"(\d+)"]
+    )
+    assert len(rows) >= 12
+    for label, *cells in rows:
+        part = table[table["label"] == label]
+        disconnected = cells.pop()
+        assert int(disconnected) == part["n_disconnected"].sum(), label
+        for k, i in zip(ks, range(0, 3 * len(ks), 3), strict=True):
+            row = part[part["k"] == k].iloc[0]
+            mean, std, worst = cells[i : i + 3]
+            assert (int(mean), int(std)) == (round(row["mean"]), round(row["std"])), (label, k)
+            assert int(worst) == round(100 * row["worst_relative_error"]), (label, k)

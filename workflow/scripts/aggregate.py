@@ -8,6 +8,7 @@ log = start_job(snakemake)
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from _tables import markdown  # noqa: E402
 
 from ssn.metrics.summary import (  # noqa: E402
     evaluations_from_records,
@@ -77,18 +78,6 @@ for (dataset, method, label, protocol), by_count in sorted(curves.items()):
 average_columns = ["dataset", "method", "label", "protocol", "lower", "upper", "amr", "aue", "auv"]
 averages = pd.DataFrame(averages, columns=average_columns)
 averages.to_csv(snakemake.output.averages, index=False, float_format="%.6g")
-
-
-def markdown(frame: pd.DataFrame) -> str:
-    def cell(v):
-        if isinstance(v, float):
-            return "" if np.isnan(v) else f"{v:.4g}"
-        return str(v)
-
-    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(False)]
-    return "\n".join(lines)
-
 
 with open(snakemake.output.markdown, "w") as fh:
     for (dataset, protocol), part in summary.groupby(["dataset", "protocol"], sort=True):
