@@ -44,15 +44,31 @@ def test_bench_dslic_table():
 
 
 def test_deep_inference_figures():
-    mean = _json("deep_inference_cpu.json")["mean"]
+    bench = _json("deep_inference_cpu.json")
+    mean = bench["mean"]["400"]
+    rows = _rows(r"^\| path \| precision \| ms / image \| / skimage `slic` \| ASA \| BR \|$",
+                 [r"(\w+)", r"(\d+)", r"([\d.]+)", r"([\d.]+|—)", r"([\d.]+|—)"])  # fmt: skip
+    assert len(rows) == 4
+    for path, precision, ms, ratio, asa, br in rows:
+        key = (
+            "slic"
+            if path.startswith("skimage")
+            else f"{path.split()[0].replace('folded', 'fast')} {precision}"
+        )
+        assert int(ms) == round(mean[f"{key} ms"]), path
+        assert float(ratio) == round(mean[f"{key} ms"] / mean["slic ms"], 2), path
+        if key != "slic":
+            assert (float(asa), float(br)) == (
+                round(mean[f"{key} asa"], 4),
+                round(mean[f"{key} br"], 4),
+            )
     text = " ".join(README.split())
-    assert f"{mean['fast_ms']:.0f} ms per image against {mean['plain_ms']:.0f} ms" in text
-    assert f"({mean['fast_ms'] / mean['plain_ms']:.2f})" in text
-    assert f"{mean['slic_ms']:.0f} ms for skimage `slic` (ratio " in text
-    assert f"(ratio {mean['fast_ms'] / mean['slic_ms']:.2f})" in text
-    assert f"{100 * mean['same_label']:.4f}% of pixels keep" in text
-    assert f"({mean['fast_asa']:.4f} / {mean['fast_br']:.4f})" in text
-    assert round(mean["plain_asa"], 4) == round(mean["fast_asa"], 4)
+    assert f"{100 * mean['plain float32 same label']:.4f}% of the pixels" in text
+    assert f"({100 * mean['fast bfloat16 same label']:.1f}% equal)" in text
+    for precision in ("float32", "bfloat16"):
+        ms = bench["cnn_ms"][precision]
+        assert f"{ms:.0f} ms in" in text and f"({bench['gmac'] / ms * 1000:.0f} GMAC/s)" in text
+    assert bench["native_bf16"] and bench["other_cpu_share"] < 0.05
 
 
 def test_train_throughput_figures():
