@@ -90,6 +90,17 @@ def test_reproduction_gap_table():
         assert float(g_br) == pytest.approx(round(row["g_br"], 2))
 
 
+def test_bf16_train_throughput_figures():
+    bench = _json("train_throughput_bf16_cpu.json")
+    rate = {row["precision"]: row for row in bench["rows"]}
+    ratio = rate["bfloat16"]["samples_per_s"] / rate["float32"]["samples_per_s"]
+    text = " ".join(README.split())
+    assert f"one bf16 step runs {ratio:.2f}× the float32 samples per second" in text
+    assert (bench["batch"], bench["size"], bench["native_bf16"]) == (8, 201, True)
+    losses = zip(rate["bfloat16"]["losses"], rate["float32"]["losses"], strict=True)
+    assert max(abs(a - b) for a, b in losses) <= 0.005
+
+
 def test_cpu_recipe_run_figures():
     """The CPU recipe's run as the README quotes it: its committed gap evaluation and the
     iteration of its committed checkpoint."""
