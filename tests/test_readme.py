@@ -121,18 +121,19 @@ def test_cpu_recipe_run_figures():
     assert (gap["k"], gap["images"]) == (400, 20)
 
 
-@pytest.mark.parametrize("feature_net", ["deep", "linear"])
-def test_bundled_weights_training_cost(feature_net):
-    """The README's account of each bundled model (iterations, training hours) is the
-    one its weight file records."""
+def test_bundled_weights_training_cost():
+    """The README's account of each bundled model is the one its weight file records."""
     import torch
 
-    weights = ROOT / "ssn" / "weights" / f"ssn_{feature_net}_bsds500.pt"
-    state = torch.load(weights, weights_only=True)
-    text = " ".join(README.split())
-    assert (f"`ssn/weights/ssn_{feature_net}_bsds500.pt` (`model=\"{feature_net}\"`) is "
-            f"{state['iter']} iterations") in text  # fmt: skip
-    assert f"{state['iter']} iterations ({state['train_seconds'] / 3600:.1f} h" in text
+    rows = _rows(r"^\| bundled weights \| `model=` \| iterations \| training hours \| trained on \|$",
+                 [r'`"(\w+)"`', r"(\d+)", r"([\d.]+)", r"([^|]+?)"])  # fmt: skip
+    assert sorted(row[1] for row in rows) == ["deep", "linear"]
+    for path, feature_net, iterations, hours, device in rows:
+        assert path == f"`ssn/weights/ssn_{feature_net}_bsds500.pt`"
+        state = torch.load(ROOT / path.strip("`"), weights_only=True)
+        assert int(iterations) == state["iter"]
+        assert float(hours) == round(state["train_seconds"] / 3600, 1)
+        assert device == state["train_device"]
 
 
 def test_results_table():
