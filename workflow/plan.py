@@ -80,9 +80,13 @@ IMAGE_SIZES = {
 DEFAULT_ABLATION = ("ssn_pix", "ssn_linear", "ssn_deep")
 
 # one colour per configured method, by its position in the config
+# twenty distinct colours: the configs' 15-16 methods (inactive ones keep their slot)
+# draw without a repeat
 PALETTE = (
     "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
     "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939",
+    "#e7298a", "#000000", "#a6761d", "#66a61e", "#e6ab02", "#1b9e77",
+    "#7570b3", "#d95f02",
 )  # fmt: skip
 
 # ssn/weights of this checkout: the bundled BSDS500 models (ssn.checkpoint.PRETRAINED_DIR,
