@@ -1,7 +1,7 @@
 # ssn-bench: the SSN paper's benchmark, from the datasets to the figures and tables.
 #   snakemake --cores all                              # config/config.yaml (paper settings)
 #   snakemake --cores all --config device=cuda         # SSN jobs on the GPU (gpu=1 each)
-#   snakemake --cores 2 --configfile config/quick.yaml --forceall  # CPU-sized run (< 45 min)
+#   snakemake --cores 2 --configfile config/quick.yaml --forceall  # the CPU check (< 60 min)
 #   snakemake results/figures                          # only the figures (and what they need)
 #   snakemake --report results/report.html             # self-contained HTML report
 # The stages live in workflow/rules/*.smk, the plan (which jobs, from the config) in

@@ -10,7 +10,7 @@ Markdown table rebuilt from all of it (``--out``):
     ``workflow/scripts/evaluate.py``), ASA of each image's best annotation, BR (SEAL's
     boundary definition, tolerance 1), the realised count and the time per image. The
     other methods of the authors' table (SNIC, LSC, ERS, SSN) are scored the same way
-    from the committed quick run (``results/quick/tables/all_results.csv.gz``), which
+    from the committed reference run (``results/reference/tables/all_results.csv.gz``), which
     calibrates the comparison with their evaluation.
 ``assignment``
     Dense (every pixel against every seed) against local (the seeds of the 3×3 or 5×5
@@ -335,7 +335,7 @@ def main(argv=None) -> int:
     parser.add_argument("--ks", type=int, nargs="+", default=[100, 400, 1200])
     parser.add_argument("--model", default="bsds500", help="'bsds500' or a checkpoint path")
     parser.add_argument("--quick", type=Path,
-                        default=REPO / "results" / "quick" / "tables" / "all_results.csv.gz")  # fmt: skip
+                        default=REPO / "results" / "reference" / "tables" / "all_results.csv.gz")  # fmt: skip
     parser.add_argument("--out", type=Path,
                         default=REPO / "results" / "training" / "lnsnet_reproduction.md")  # fmt: skip
     parser.set_defaults(json=REPO / "results" / "training" / "lnsnet_reproduction.json")

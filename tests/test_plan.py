@@ -681,9 +681,12 @@ def test_paper_config_plan():
 
 
 def test_quick_config_plan():
-    """config/quick.yaml: no training, the CPU, every figure into results/quick/figures."""
+    """config/quick.yaml: no training, the CPU, every figure into results/quick/figures;
+    the first 30 BSDS500 test images, robustness on 5, the runtime table at K = 400."""
     plan = Plan(shipped("config/quick.yaml"))
     assert plan.train_runs == {} and plan.device == "cpu"
+    assert plan.dataset_options("bsds500", plan_module.IMAGE_OPTIONS)["max_images"] == 30
+    assert plan.config["runtime"]["n_segments"] == [400]
     assert "ssn_linear" in plan.combos["sintel"]  # bundled:linear on every dataset
     assert all(f.startswith("results/quick/figures/") for f in plan.all_figure_outputs())
     assert plan.reproduction["methods"] == ["ssn_linear", "ssn_deep"]
@@ -694,9 +697,24 @@ def test_quick_config_plan():
     assert list(spec["perturbations"]) == [
         "gaussian_noise", "salt_and_pepper", "average_blur", "rotation",
     ]  # fmt: skip
-    assert spec["n_images"] == 20 and spec["k"] == 400
+    assert spec["n_images"] == 5 and spec["k"] == 400
     assert all(len(s) == 3 for s in spec["perturbations"].values())
     assert plan.stability_datasets == ["bsds500", "voc2012", "cityscapes"]
+
+
+def test_reference_config_plan():
+    """config/reference.yaml over quick.yaml: the same methods and perturbations on the
+    whole BSDS500 test set, robustness on 20 images, the runtime table at three K, into
+    results/reference/."""
+    quick = Plan(shipped("config/quick.yaml"))
+    reference = Plan(shipped("config/quick.yaml", "config/reference.yaml"))
+    assert reference.dataset_options("bsds500", plan_module.IMAGE_OPTIONS)["max_images"] is None
+    assert reference.combos == quick.combos
+    assert all(f.startswith("results/reference/figures/") for f in reference.all_figure_outputs())
+    assert reference.robustness["n_images"] == 20
+    assert reference.robustness["perturbations"] == quick.robustness["perturbations"]
+    assert reference.config["runtime"]["n_segments"] == [200, 400, 1000]
+    assert reference.runtime_sizes["cityscapes_half"]["n_images"] == 3
 
 
 def test_more_baselines_config_plan():

@@ -1,7 +1,7 @@
 """The README's measured figures are the committed measurements, not numbers typed in.
 
 Each figure the README quotes from a benchmark or a workflow table is read back from the
-file that benchmark or table wrote (results/benchmarks/*.json, results/quick/tables/),
+file that benchmark or table wrote (results/benchmarks/*.json, results/reference/tables/),
 so that a rerun that is not copied into the README, or a README edit that no
 measurement backs, fails here.
 """
@@ -46,10 +46,12 @@ def test_bench_dslic_table():
 def test_deep_inference_figures():
     bench = _json("deep_inference_cpu.json")
     mean = bench["mean"]["400"]
-    rows = _rows(r"^\| path \| precision \| ms / image \| / skimage `slic` \| ASA \| BR \|$",
-                 [r"(\w+)", r"(\d+)", r"([\d.]+)", r"([\d.]+|—)", r"([\d.]+|—)"])  # fmt: skip
+    rows = _rows(r"^\| path \| precision \| ms / image \| / skimage `slic` \| ASA \| BR \| "
+                 r"pixels labelled as folded float32 \|$",
+                 [r"(\w+)", r"(\d+)", r"([\d.]+)", r"([\d.]+|—)", r"([\d.]+|—)",
+                  r"([\d.]+%|—)"])  # fmt: skip
     assert len(rows) == 4
-    for path, precision, ms, ratio, asa, br in rows:
+    for path, precision, ms, ratio, asa, br, same in rows:
         key = (
             "slic"
             if path.startswith("skimage")
@@ -62,24 +64,32 @@ def test_deep_inference_figures():
                 round(mean[f"{key} asa"], 4),
                 round(mean[f"{key} br"], 4),
             )
-    text = " ".join(README.split())
-    assert f"{100 * mean['plain float32 same label']:.4f}% of the pixels" in text
-    assert f"({100 * mean['fast bfloat16 same label']:.1f}% equal)" in text
-    for precision in ("float32", "bfloat16"):
-        ms = bench["cnn_ms"][precision]
-        assert f"{ms:.0f} ms in" in text and f"({bench['gmac'] / ms * 1000:.0f} GMAC/s)" in text
+        if f"{key} same label" in mean:  # the share as many digits as the README gives
+            digits = len(same.rstrip("%").partition(".")[2])
+            assert float(same.rstrip("%")) == round(100 * mean[f"{key} same label"], digits)
+        else:
+            assert same == "—"
+    assert sum(row[-1] != "—" for row in rows) == 2
+    cnn = _rows(r"^\| SSN_deep's CNN \| ms / image \| GMAC/s \|$", [r"(\d+)", r"(\d+)"])
+    assert sorted(row[0] for row in cnn) == ["bfloat16", "float32"]
+    for precision, ms, rate in cnn:
+        measured = bench["cnn_ms"][precision]
+        assert int(ms) == round(measured) and int(rate) == round(bench["gmac"] / measured * 1000)
     assert bench["native_bf16"] and bench["other_cpu_share"] < 0.05
 
 
 def test_train_throughput_figures():
     rate = _json("train_throughput_cpu.json")["samples_per_s"]
-    text = " ".join(README.split())
-    assert f"{rate['split']:.2f} against {rate['concat']:.2f} samples/s" in text
-    assert f"made the step {rate['split'] / rate['concat']:.2f}× faster" in text
+    rows = _rows(r"^\| SSN_deep's conv7 in a training step \| samples/s \| / concatenated \|$",
+                 [r"([\d.]+)", r"([\d.]+)"])  # fmt: skip
+    assert [row[0] for row in rows] == ["on the concatenated features", "per input part"]
+    for (_, measured, ratio), key in zip(rows, ("concat", "split"), strict=True):
+        assert float(measured) == round(rate[key], 2)
+        assert float(ratio) == round(rate[key] / rate["concat"], 2)
 
 
 def test_reproduction_gap_table():
-    table = _table("quick", "reproduction_gap.csv")
+    table = _table("reference", "reproduction_gap.csv")
     rows = re.findall(r"^\| (SSN_\w+) \| (\d+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \| "
                       r"([\d.]+) \|", README, flags=re.M)  # fmt: skip
     assert len(rows) >= 4
@@ -107,18 +117,20 @@ def test_bf16_train_throughput_figures():
 
 
 def test_cpu_recipe_run_figures():
-    """The CPU recipe's run as the README quotes it: its committed gap evaluation and the
-    iteration of its committed checkpoint."""
+    """The CPU recipe's run as the README's table gives it: its committed gap evaluation
+    and the iteration of its committed checkpoint."""
     import torch
 
-    run = ROOT / "results" / "training" / "cpu_recipe_deep_eta5"
-    gap = json.loads((run / "gap_k400_20images.json").read_text())
-    (model,) = [v for k, v in gap.items() if isinstance(v, dict) and k not in ("pix", "paper")]
-    iteration = torch.load(run / "resume.pt", weights_only=True)["iter"]
-    text = " ".join(README.split())
-    assert (f"reached G = {model['g_asa']:.2f} (ASA) / {model['g_br']:.2f} (BR) after "
-            f"{iteration} iterations") in text  # fmt: skip
-    assert (gap["k"], gap["images"]) == (400, 20)
+    rows = _rows(r"^\| run \| iterations \| G \(ASA\) \| G \(BR\) \| evaluated on \|$",
+                 [r"(\d+)", r"([\d.]+)", r"([\d.]+)", r"(\d+) test images, K = (\d+)"])  # fmt: skip
+    assert len(rows) == 1
+    name, iterations, g_asa, g_br, images, k = rows[0]
+    run = ROOT / "results" / "training" / name.strip("`")
+    gap = json.loads((run / f"gap_k{k}_{images}images.json").read_text())
+    (model,) = [v for key, v in gap.items() if isinstance(v, dict) and key not in ("pix", "paper")]
+    assert int(iterations) == torch.load(run / "resume.pt", weights_only=True)["iter"]
+    assert (float(g_asa), float(g_br)) == (round(model["g_asa"], 2), round(model["g_br"], 2))
+    assert (gap["k"], gap["images"]) == (int(k), int(images))
 
 
 def test_bundled_weights_training_cost():
@@ -138,7 +150,7 @@ def test_bundled_weights_training_cost():
 
 def test_results_table():
     """BSDS500 ASA / BR (stutz) / BR (ssn) (realised count) per method and K."""
-    summary = _table("quick", "summary.csv")
+    summary = _table("reference", "summary.csv")
     summary = summary[summary["dataset"] == "bsds500"]
     header = re.search(r"^\| method \| K = (\d+) \| K = (\d+) \| K = (\d+) \| K = (\d+) \|$",
                        README, flags=re.M)  # fmt: skip
@@ -159,7 +171,7 @@ def test_results_table():
 
 
 def test_stutz_averages_table():
-    averages = _table("quick", "stutz_averages.csv")
+    averages = _table("reference", "stutz_averages.csv")
     averages = averages[(averages["dataset"] == "bsds500") & (averages["protocol"] == "stutz")]
     header = r"^\| method \| AMR \(100 − recall\) \| AUE \(undersegmentation\) \| AUV \(unexplained variation\) \|$"
     rows = _rows(header, [r"\*{0,2}([\d.]+)\*{0,2}"] * 3)
@@ -205,7 +217,7 @@ def _rows(header: str, cells: list[str]) -> list[tuple]:
 
 def test_runtime_table():
     """ms per image at K = 400, each size, as the runtime rule measured it."""
-    runtime = _table("quick", "runtime.csv")
+    runtime = _table("reference", "runtime.csv")
     runtime = runtime[runtime["k"] == 400]
     rows = _rows(r"^\| method \| BSDS500 321×481, K = 400 \| Cityscapes 512×1024, K = 400 \|$",
                  [r"([\d.]+|—)"] * 2)  # fmt: skip
@@ -221,7 +233,7 @@ def test_runtime_table():
 
 def test_robustness_table():
     """BR at the strongest level of each perturbation, its change and the realised count."""
-    table = _table("quick", "robustness.csv")
+    table = _table("reference", "robustness.csv")
     header = re.search(r"^\| method \| clean BR \| (.+) \|$", README, flags=re.M)
     columns = [c.rsplit(" ", 1) for c in header.group(1).split(" | ")]
     rows = _rows(
@@ -246,7 +258,7 @@ def test_robustness_table():
 
 def test_count_control_table():
     """Realised count mean ± std (worst image's relative error) per K; disconnected ids."""
-    table = _table("quick", "count_control.csv")
+    table = _table("reference", "count_control.csv")
     table = table[table["dataset"] == "bsds500"]
     header = re.search(r"^\| method \| (K = .+) \| not 4-connected \|$", README, flags=re.M)
     ks = [int(k) for k in re.findall(r"K = (\d+)", header.group(1))]

@@ -116,17 +116,22 @@ def test_dry_run_full_config(tmp_path):
         assert rule in counts
 
 
-def test_dry_run_quick_config(tmp_path):
-    """The quick configuration runs without training (SSN_pix + baselines only)."""
-    quick = load_config("config/quick.yaml")
+@pytest.mark.parametrize(("configfiles", "max_images"), [
+    (("config/quick.yaml",), 30),
+    (("config/quick.yaml", "config/reference.yaml"), None),  # the full test set
+])  # fmt: skip
+def test_dry_run_quick_config(tmp_path, configfiles, max_images):
+    """The quick configuration (and the reference run, merged over it) runs without
+    training (the bundled and released models and the baselines only)."""
+    quick = load_config(*configfiles)
     result = snakemake("-n", "--cores", "2", "--quiet", "rules",
-                       cwd=workdir_with(tmp_path, load_config("config/quick.yaml")))  # fmt: skip
+                       cwd=workdir_with(tmp_path, quick))  # fmt: skip
     assert result.returncode == 0, result.stderr
     counts = job_counts(result.stdout + result.stderr)
     assert "train" not in counts
     assert quick["training"]["activate"] is False
     assert quick["datasets"]["bsds500"]["split"] == "test"
-    assert quick["datasets"]["bsds500"].get("max_images") is None  # the full test set
+    assert quick["datasets"]["bsds500"].get("max_images") == max_images
     assert counts["segment"] == counts["evaluate"] > 0
     # issue #28: one robustness job per BSDS500 method x perturbation of the config,
     # whatever methods it lists; one figure per perturbation; stability per region
@@ -181,12 +186,13 @@ def test_figures_target(tmp_path, target):
 def test_paper_config_writes_results_quick_config_its_reference():
     """`snakemake results/figures` is the paper run's; the committed quick run lives apart.
 
-    A checkout holds results/quick/ (the reference of config/quick.yaml). Were it in
-    results/, the paper configuration would find its figures "present and up to date"
-    and draw nothing.
+    A checkout holds results/quick/ and results/reference/ (the runs of config/quick.yaml
+    and of config/reference.yaml over it). Were they in results/, the paper configuration
+    would find its figures "present and up to date" and draw nothing.
     """
     paper = load_config()["results"]
     assert load_config("config/quick.yaml")["results"] == f"{paper}/quick"
+    assert load_config("config/quick.yaml", "config/reference.yaml")["results"] == f"{paper}/reference"
     if not (REPO_ROOT / ".git").exists():
         pytest.skip("not a git checkout")
     tracked = subprocess.run(
