@@ -35,7 +35,7 @@ from _common import REPO, arguments, parse
 #: the authors' table (their README's pics/results.png): ASA at 100 superpixels,
 #: BSDS500 test, 481 × 321
 AUTHORS_ASA = {"lnsnet": 0.962, "snic": 0.943, "lsc": 0.953, "ers": 0.953, "ssn": 0.970}
-#: our runs of the authors' other rows, in the committed quick run
+#: our runs of the authors' other rows, in the committed reference run
 QUICK_METHODS = {"snic": "snic", "lsc": "lsc", "ers": "ers", "ssn": "ssn_deep_paper"}
 #: the lnsnet variants: the authors' configuration, then one choice changed at a time
 AUTHORS = {"assignment": "dense", "centres": "official", "connectivity": "official"}
@@ -101,7 +101,7 @@ def reproduction(args) -> dict:
 
 
 def calibration(path: Path, k: int, n_images: int) -> dict:
-    """ASA (pairs, best annotation) of the authors' other rows in the quick run."""
+    """ASA (pairs, best annotation) of the authors' other rows in the reference run."""
     import pandas as pd
 
     if not path.is_file():
@@ -210,7 +210,7 @@ def markdown(data: dict) -> str:
             )
         for name, r in rep.get("calibration", {}).items():
             lines.append(
-                f"| {name} (`{r['method']}`, committed quick run) | {k} | "
+                f"| {name} (`{r['method']}`, committed reference run) | {k} | "
                 f"{r['n_superpixels']:.1f} | {r['asa']:.4f} | {r['asa_best']:.4f} | | "
                 f"{AUTHORS_ASA[name]:.3f} | {r['asa'] - AUTHORS_ASA[name]:+.4f} | "
                 f"{r['asa_best'] - AUTHORS_ASA[name]:+.4f} | |"

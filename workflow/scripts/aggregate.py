@@ -23,7 +23,7 @@ for column in ("asa", "br", "bp", "ue", "ev", "epe", "co"):
         table[column] = np.nan
 table["label"] = table["method"].map(snakemake.params.labels)
 # 4 significant digits per pair (the means in the summary keep 6, computed before this
-# rounding): the committed reference table of the quick run, 13 methods, stays under 2 MiB
+# rounding): the committed table of the reference run, 13 methods, stays under 2 MiB
 table.to_csv(snakemake.output.table, index=False, float_format="%.4g")
 log.info("%d rows from %d files", len(table), len(tables))
 
