@@ -192,7 +192,8 @@ def test_paper_config_writes_results_quick_config_its_reference():
     """
     paper = load_config()["results"]
     assert load_config("config/quick.yaml")["results"] == f"{paper}/quick"
-    assert load_config("config/quick.yaml", "config/reference.yaml")["results"] == f"{paper}/reference"
+    reference = load_config("config/quick.yaml", "config/reference.yaml")
+    assert reference["results"] == f"{paper}/reference"
     if not (REPO_ROOT / ".git").exists():
         pytest.skip("not a git checkout")
     tracked = subprocess.run(
