@@ -36,7 +36,7 @@ from _common import REPO, arguments, parse
 #: BSDS500 test, 481 × 321
 AUTHORS_ASA = {"lnsnet": 0.962, "snic": 0.943, "lsc": 0.953, "ers": 0.953, "ssn": 0.970}
 #: our runs of the authors' other rows, in the committed reference run
-QUICK_METHODS = {"snic": "snic", "lsc": "lsc", "ers": "ers", "ssn": "ssn_deep_paper"}
+REFERENCE_METHODS = {"snic": "snic", "lsc": "lsc", "ers": "ers", "ssn": "ssn_deep_paper"}
 #: the lnsnet variants: the authors' configuration, then one choice changed at a time
 AUTHORS = {"assignment": "dense", "centres": "official", "connectivity": "official"}
 VARIANTS = {
@@ -97,7 +97,7 @@ def reproduction(args) -> dict:
                          "time_ms": statistics.median(times), "n_pairs": len(asa)}  # fmt: skip
         print(name, {k: v for k, v in results[name].items() if k != "params"}, flush=True)
     return {"k": args.k, "images": len(samples), "variants": results,
-            "calibration": calibration(args.quick, args.k, len(samples))}  # fmt: skip
+            "calibration": calibration(args.reference, args.k, len(samples))}  # fmt: skip
 
 
 def calibration(path: Path, k: int, n_images: int) -> dict:
@@ -109,7 +109,7 @@ def calibration(path: Path, k: int, n_images: int) -> dict:
     table = pd.read_csv(path, dtype={"image": str}, low_memory=False)
     table = table[(table.dataset == "bsds500") & (table.k == k) & (table.protocol == "ssn")]
     out = {}
-    for name, method in QUICK_METHODS.items():
+    for name, method in REFERENCE_METHODS.items():
         rows = table[table.method == method]
         images = sorted(rows.image.unique())[:n_images]
         rows = rows[rows.image.isin(images)]
@@ -334,7 +334,7 @@ def main(argv=None) -> int:
     parser.add_argument("--k", type=int, default=100)
     parser.add_argument("--ks", type=int, nargs="+", default=[100, 400, 1200])
     parser.add_argument("--model", default="bsds500", help="'bsds500' or a checkpoint path")
-    parser.add_argument("--quick", type=Path,
+    parser.add_argument("--reference", type=Path,
                         default=REPO / "results" / "reference" / "tables" / "all_results.csv.gz")  # fmt: skip
     parser.add_argument("--out", type=Path,
                         default=REPO / "results" / "training" / "lnsnet_reproduction.md")  # fmt: skip

@@ -184,7 +184,7 @@ def test_figures_target(tmp_path, target):
 
 
 def test_paper_config_writes_results_quick_config_its_reference():
-    """`snakemake results/figures` is the paper run's; the committed quick and reference runs live apart.
+    """`snakemake results/figures` is the paper run's; the committed runs live apart.
 
     A checkout holds results/quick/ and results/reference/ (the runs of config/quick.yaml
     and of config/reference.yaml over it). Were they in results/, the paper configuration
